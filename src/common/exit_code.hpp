@@ -1,0 +1,11 @@
+#pragma once
+
+namespace corral::exit_code {
+
+// Documented in docs/operations.md; systemd shows them as status=N.
+inline constexpr int ok = 0;
+inline constexpr int failure = 1;       // a runtime error, logged before exit
+inline constexpr int usage = 2;         // bad flags or configuration
+inline constexpr int worker_exec = 126; // the supervisor could not exec a worker
+
+}  // namespace corral::exit_code

@@ -1,0 +1,49 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <spdlog/common.h>
+
+namespace corral {
+
+using std::chrono::milliseconds;
+using namespace std::chrono_literals;
+
+// Per-request limits. Defaults follow nginx where it has one (8 KiB header buffers,
+// 1 MiB body) and Node's keep-alive timeout (5 s).
+struct HttpLimits {
+  std::size_t max_header_bytes = 8 * 1024;
+  std::size_t max_body_bytes = 1024 * 1024;
+  milliseconds keepalive_timeout = 5s;  // idle between requests; closed silently
+  milliseconds request_timeout = 10s;   // first byte to complete request; 408 after
+  milliseconds send_timeout = 10s;      // writing one response
+};
+
+// Everything that decides how corral runs; documented in docs/configuration.md.
+struct Settings {
+  std::string listen = "127.0.0.1:3000";  // used only when not socket-activated
+  int backlog = 1024;
+  unsigned workers = 0;                   // 0: one per CPU this process may use
+  milliseconds drain_timeout = 30s;
+  bool enable_debug_routes = false;
+  spdlog::level::level_enum log_level = spdlog::level::info;
+  HttpLimits http;
+};
+
+// Given to a worker process by its supervisor on the command line.
+struct WorkerIdentity {
+  unsigned slot = 0;
+  std::uint32_t generation = 0;
+  pid_t supervisor_pid = 0;
+  std::vector<int> listen_fds;
+  int channel_fd = -1;
+};
+
+}  // namespace corral

@@ -1,0 +1,98 @@
+#include "supervisor/worker_table.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace corral {
+
+std::string_view to_string(WorkerState state) {
+  switch (state) {
+    case WorkerState::starting: return "starting";
+    case WorkerState::ready: return "ready";
+    case WorkerState::draining: return "draining";
+  }
+  return "unknown";
+}
+
+WorkerTable::WorkerTable(unsigned slot_count) : generations_(slot_count, 0), holds_(slot_count) {}
+
+std::uint32_t WorkerTable::take_generation(unsigned slot) {
+  return ++generations_.at(slot);
+}
+
+WorkerRecord& WorkerTable::add(unsigned slot, std::uint32_t generation, pid_t pid,
+                               ipc::Channel channel, Clock::time_point now) {
+  if (slot >= slot_count()) {
+    throw std::out_of_range(fmt::format("worker slot {} does not exist (pool of {})", slot, slot_count()));
+  }
+  WorkerRecord record;
+  record.pid = pid;
+  record.slot = slot;
+  record.generation = generation;
+  record.started_at = now;
+  record.last_heard = now;
+  record.channel = std::move(channel);
+  holds_[slot].reset();
+  auto [it, inserted] = workers_.insert_or_assign(pid, std::move(record));
+  return it->second;
+}
+
+WorkerRecord* WorkerTable::find(pid_t pid) {
+  const auto it = workers_.find(pid);
+  return it == workers_.end() ? nullptr : &it->second;
+}
+
+std::optional<WorkerRecord> WorkerTable::remove(pid_t pid) {
+  auto node = workers_.extract(pid);
+  if (node.empty()) return std::nullopt;
+  return std::move(node.mapped());
+}
+
+void WorkerTable::hold_slot(unsigned slot, Clock::time_point until) {
+  holds_.at(slot) = until;
+}
+
+std::optional<Clock::time_point> WorkerTable::earliest_hold() const {
+  std::optional<Clock::time_point> earliest;
+  for (unsigned slot = 0; slot < slot_count(); ++slot) {
+    if (holds_[slot] && !has_serving_worker(slot) && (!earliest || *holds_[slot] < *earliest)) {
+      earliest = holds_[slot];
+    }
+  }
+  return earliest;
+}
+
+bool WorkerTable::has_serving_worker(unsigned slot) const {
+  return std::any_of(workers_.begin(), workers_.end(), [slot](const auto& entry) {
+    return entry.second.slot == slot && entry.second.state != WorkerState::draining;
+  });
+}
+
+std::vector<unsigned> WorkerTable::vacant_slots(Clock::time_point now) const {
+  std::vector<unsigned> vacant;
+  for (unsigned slot = 0; slot < slot_count(); ++slot) {
+    if (has_serving_worker(slot)) continue;
+    if (holds_[slot] && now < *holds_[slot]) continue;
+    vacant.push_back(slot);
+  }
+  return vacant;
+}
+
+bool WorkerTable::all_slots_ready() const {
+  for (unsigned slot = 0; slot < slot_count(); ++slot) {
+    const bool ready = std::any_of(workers_.begin(), workers_.end(), [slot](const auto& entry) {
+      return entry.second.slot == slot && entry.second.state == WorkerState::ready;
+    });
+    if (!ready) return false;
+  }
+  return true;
+}
+
+unsigned WorkerTable::count(WorkerState state) const {
+  return static_cast<unsigned>(std::count_if(workers_.begin(), workers_.end(),
+                                             [state](const auto& entry) { return entry.second.state == state; }));
+}
+
+}  // namespace corral

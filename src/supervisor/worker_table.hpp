@@ -1,0 +1,83 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ipc/channel.hpp"
+
+namespace corral {
+
+using Clock = std::chrono::steady_clock;
+
+enum class WorkerState {
+  starting,  // forked, not yet accepting
+  ready,     // accepting
+  draining,  // told to stop (or announced its own end): finishing in-flight work
+};
+
+std::string_view to_string(WorkerState state);
+
+struct WorkerRecord {
+  pid_t pid = 0;
+  unsigned slot = 0;
+  std::uint32_t generation = 0;
+  WorkerState state = WorkerState::starting;
+  Clock::time_point started_at{};
+  Clock::time_point last_heard{};
+  std::uint64_t requests = 0;
+  bool was_ready = false;        // reported Ready at least once
+  bool drain_sent = false;       // we asked it to drain (it may also drain on its own)
+  std::string drain_reason;      // why it is draining, for the exit log line
+  ipc::Channel channel;          // the supervisor's end
+};
+
+// The supervisor's view of the pool: a fixed number of slots, each meant to hold one
+// serving (starting or ready) worker. A slot may at the same time hold workers that are
+// draining, such as one that sent a suicide notice while its replacement starts.
+class WorkerTable {
+ public:
+  explicit WorkerTable(unsigned slot_count);
+
+  unsigned slot_count() const { return static_cast<unsigned>(generations_.size()); }
+
+  // The generation the next worker of `slot` gets; generations count up from 1.
+  std::uint32_t take_generation(unsigned slot);
+
+  WorkerRecord& add(unsigned slot, std::uint32_t generation, pid_t pid, ipc::Channel channel,
+                    Clock::time_point now);
+  WorkerRecord* find(pid_t pid);
+  std::optional<WorkerRecord> remove(pid_t pid);
+
+  // A slot that lost its worker early may be held empty until `until` (respawn delay).
+  void hold_slot(unsigned slot, Clock::time_point until);
+  std::optional<Clock::time_point> earliest_hold() const;
+
+  // Slots with no serving worker that may be filled at `now`, in slot order.
+  std::vector<unsigned> vacant_slots(Clock::time_point now) const;
+  // Every slot has a worker that reported Ready and is not draining.
+  bool all_slots_ready() const;
+  unsigned count(WorkerState state) const;
+
+  bool empty() const { return workers_.empty(); }
+  std::size_t size() const { return workers_.size(); }
+  auto begin() { return workers_.begin(); }
+  auto end() { return workers_.end(); }
+  auto begin() const { return workers_.begin(); }
+  auto end() const { return workers_.end(); }
+
+ private:
+  bool has_serving_worker(unsigned slot) const;
+
+  std::map<pid_t, WorkerRecord> workers_;
+  std::vector<std::uint32_t> generations_;
+  std::vector<std::optional<Clock::time_point>> holds_;
+};
+
+}  // namespace corral
