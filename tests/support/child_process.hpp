@@ -1,0 +1,68 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <regex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace corral::test {
+
+using namespace std::chrono_literals;
+using std::chrono::milliseconds;
+
+// A process started by a test, with its stdout and stderr collected line by line (a
+// thread keeps reading, so the child never blocks on a full pipe). Killed, with every
+// process it started, when the object goes away.
+class ChildProcess {
+ public:
+  // `fds` maps an fd of ours to the fd number the child gets.
+  ChildProcess(const std::vector<std::string>& argv, const std::vector<std::string>& extra_environment = {},
+               const std::vector<std::pair<int, int>>& fds = {});
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  void signal(int signal) const;
+
+  // The first line at index >= `from` that matches, waiting up to `timeout` for it:
+  // [0] is the whole match, [1..] the groups.
+  std::optional<std::vector<std::string>> wait_for_line(const std::regex& pattern, milliseconds timeout,
+                                                        std::size_t from = 0);
+  std::size_t line_count() const;
+  std::string output() const;  // everything so far, for failure messages
+
+  // The wait status once the process has exited, or nullopt at the deadline.
+  std::optional<int> wait_exit(milliseconds timeout);
+
+ private:
+  void read_output(int fd);
+
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+  int wait_status_ = 0;
+  int pidfd_ = -1;
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<std::string> lines_;
+  std::string partial_;
+  bool output_closed_ = false;
+  std::thread reader_;
+};
+
+// Children of `pid`, from /proc.
+std::vector<pid_t> children_of(pid_t pid);
+// Waits (on a pidfd) until `pid` has exited; true if it did before the deadline.
+bool wait_gone(pid_t pid, milliseconds timeout);
+
+// The path of the built corral binary (CORRAL_BINARY, set by meson).
+std::string corral_binary();
+
+}  // namespace corral::test
