@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "common/exit_code.hpp"
+#include "config/config_file.hpp"
 
 namespace corral {
 namespace {
@@ -24,62 +25,64 @@ std::string seconds_text(milliseconds value) {
   return fmt::format("{}.{:03}", value.count() / 1000, value.count() % 1000);
 }
 
-const std::map<std::string, spdlog::level::level_enum> log_levels{
-    {"trace", spdlog::level::trace}, {"debug", spdlog::level::debug},
-    {"info", spdlog::level::info},   {"warning", spdlog::level::warn},
-    {"error", spdlog::level::err},   {"critical", spdlog::level::critical},
-};
-
-std::string log_level_name(spdlog::level::level_enum level) {
-  for (const auto& [name, value] : log_levels) {
-    if (value == level) return name;
-  }
-  return "info";
+template <class T>
+CLI::Range range(Bounds<T> bounds) {
+  return CLI::Range(bounds.min, bounds.max);
 }
 
-}  // namespace
+struct Parsed {
+  std::optional<WorkerIdentity> worker;
+  std::optional<std::string> config_path;
+  bool check_config = false;
+};
 
-CommandLine parse_command_line(int argc, const char* const* argv) {
-  CommandLine result;
-  auto& s = result.settings;
+// Applies the flags in `arguments` to `s`; flags that are absent leave `s` as it is.
+Parsed apply_flags(const std::vector<std::string>& arguments, Settings& s) {
   CLI::App app{"corral: a socket-activated prefork HTTP service.\n"
                "Run by systemd through corral.socket, or on its own for development.",
                "corral"};
   app.option_defaults()->always_capture_default();
+  Parsed parsed;
 
-  app.add_option("--listen", s.listen,
-                 "HOST:PORT to bind when systemd passes no socket (IPv6: [::1]:3000)");
-  app.add_option("--backlog", s.backlog, "listen() backlog when binding --listen")
-      ->check(CLI::Range(1, 65535));
+  std::string config_path;
+  auto* config = app.add_option("--config", config_path, "TOML configuration file (keys: docs/configuration.md)");
+  std::string check_path;
+  auto* check = app.add_option("--check-config", check_path,
+                               "check the configuration (of FILE, or of --config) and exit: 0 if usable")
+                    ->expected(0, 1);
+  app.add_option("--listen", s.listen, "HOST:PORT to bind when systemd passes no socket (IPv6: [::1]:3000)");
+  app.add_option("--backlog", s.backlog, "listen() backlog when binding --listen")->check(range(bounds::backlog));
   app.add_option("--workers", s.workers,
                  "worker processes; 0 = one per CPU this process may use (affinity, cgroup cpu.max)")
-      ->check(CLI::Range(0u, 1024u));
+      ->check(range(bounds::workers));
   SecondsOption drain(s.drain_timeout);
-  app.add_option("--drain-timeout", drain.seconds,
-                 "seconds a stopping worker may take to finish in-flight requests")
-      ->check(CLI::Range(0.0, 3600.0));
+  app.add_option("--drain-timeout", drain.seconds, "seconds a stopping worker may take to finish in-flight requests")
+      ->check(range(bounds::drain_seconds));
+  SecondsOption start(s.start_timeout);
+  app.add_option("--start-timeout", start.seconds, "seconds for the initial workers to become ready")
+      ->check(range(bounds::start_seconds));
+  SecondsOption hang(s.hang_timeout);
+  app.add_option("--hang-timeout", hang.seconds, "seconds without a heartbeat before a worker is aborted")
+      ->check(range(bounds::hang_seconds));
   app.add_flag("--enable-debug-routes", s.enable_debug_routes,
                "serve /debug/throw, /debug/segv, /debug/sleep and /debug/hang (never in production)");
-  app.add_option("--max-header-bytes", s.http.max_header_bytes,
-                 "largest request line plus headers; larger gets 431")
-      ->check(CLI::Range(std::size_t{512}, std::size_t{1} << 20));
+  app.add_option("--max-header-bytes", s.http.max_header_bytes, "largest request line plus headers; larger gets 431")
+      ->check(range(bounds::header_bytes));
   app.add_option("--max-body-bytes", s.http.max_body_bytes, "largest request body; larger gets 413")
-      ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 30));
+      ->check(range(bounds::body_bytes));
   SecondsOption keepalive(s.http.keepalive_timeout);
-  app.add_option("--keepalive-timeout", keepalive.seconds,
-                 "seconds an idle keep-alive connection is kept open")
-      ->check(CLI::Range(0.0, 3600.0));
+  app.add_option("--keepalive-timeout", keepalive.seconds, "seconds an idle keep-alive connection is kept open")
+      ->check(range(bounds::keepalive_seconds));
   SecondsOption request(s.http.request_timeout);
-  app.add_option("--request-timeout", request.seconds,
-                 "seconds from a request's first byte to its end; slower gets 408")
-      ->check(CLI::Range(0.001, 3600.0));
+  app.add_option("--request-timeout", request.seconds, "seconds from a request's first byte to its end; slower gets 408")
+      ->check(range(bounds::io_seconds));
   SecondsOption send(s.http.send_timeout);
-  app.add_option("--send-timeout", send.seconds,
-                 "seconds to write one response before the connection is dropped")
-      ->check(CLI::Range(0.001, 3600.0));
+  app.add_option("--send-timeout", send.seconds, "seconds to write one response before the connection is dropped")
+      ->check(range(bounds::io_seconds));
   std::string log_level = log_level_name(s.log_level);
-  app.add_option("--log-level", log_level, "trace, debug, info, warning, error or critical")
-      ->check(CLI::IsMember(log_levels));
+  app.add_option("--log-level", log_level, log_level_names)->check([](const std::string& name) {
+    return parse_log_level(name) ? std::string{} : fmt::format("must be one of {}", log_level_names);
+  });
 
   // Set by the supervisor when it starts a worker; not for people.
   WorkerIdentity worker;
@@ -93,15 +96,43 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   app.add_option("--channel-fd", worker.channel_fd)->group(internal);
 
   try {
-    app.parse(argc, argv);
+    // CLI11 takes the arguments last to first.
+    std::vector<std::string> reversed(arguments.rbegin(), arguments.rend());
+    app.parse(reversed);
   } catch (const CLI::ParseError& error) {
     const int code = app.exit(error);
     throw ExitRequest{code == 0 ? exit_code::ok : exit_code::usage};
   }
-  for (auto* option : {&drain, &keepalive, &request, &send}) option->apply();
-  s.log_level = log_levels.at(log_level);
-  if (is_worker) result.worker = worker;
+  for (auto* option : {&drain, &start, &hang, &keepalive, &request, &send}) option->apply();
+  s.log_level = *parse_log_level(log_level);
+  if (is_worker) parsed.worker = worker;
+  parsed.check_config = check->count() > 0;
+  if (!check_path.empty()) {
+    parsed.config_path = check_path;
+  } else if (config->count() > 0) {
+    parsed.config_path = config_path;
+  }
+  return parsed;
+}
+
+}  // namespace
+
+CommandLine parse_arguments(const std::vector<std::string>& arguments) {
+  CommandLine result;
+  result.arguments = arguments;
+  // First pass: which file? Second pass: the flags again, on top of the file's values.
+  Settings scratch;
+  const auto first = apply_flags(arguments, scratch);
+  if (first.config_path) apply_config_file(*first.config_path, result.settings);
+  const auto parsed = apply_flags(arguments, result.settings);
+  result.worker = parsed.worker;
+  result.config_path = parsed.config_path;
+  result.check_config = parsed.check_config;
   return result;
+}
+
+CommandLine parse_command_line(int argc, const char* const* argv) {
+  return parse_arguments(std::vector<std::string>(argv + 1, argv + argc));
 }
 
 std::vector<std::string> worker_arguments(const Settings& s, const WorkerIdentity& worker) {

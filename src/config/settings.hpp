@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <spdlog/common.h>
@@ -32,10 +33,35 @@ struct Settings {
   int backlog = 1024;
   unsigned workers = 0;                   // 0: one per CPU this process may use
   milliseconds drain_timeout = 30s;
+  milliseconds start_timeout = 60s;       // for every initial worker to report Ready
+  milliseconds hang_timeout = 30s;        // no heartbeat for this long: SIGABRT
   bool enable_debug_routes = false;
   spdlog::level::level_enum log_level = spdlog::level::info;
   HttpLimits http;
 };
+
+// The accepted range of each setting, shared by the command line and the file.
+template <class T>
+struct Bounds {
+  T min;
+  T max;
+};
+namespace bounds {
+inline constexpr Bounds<int> backlog{1, 65535};
+inline constexpr Bounds<unsigned> workers{0, 1024};
+inline constexpr Bounds<double> drain_seconds{0, 3600};
+inline constexpr Bounds<double> start_seconds{1, 3600};
+inline constexpr Bounds<double> hang_seconds{1, 3600};
+inline constexpr Bounds<std::size_t> header_bytes{512, std::size_t{1} << 20};
+inline constexpr Bounds<std::size_t> body_bytes{0, std::size_t{1} << 30};
+inline constexpr Bounds<double> keepalive_seconds{0, 3600};
+inline constexpr Bounds<double> io_seconds{0.001, 3600};
+}  // namespace bounds
+
+// Log level names as written in flags and the file.
+std::optional<spdlog::level::level_enum> parse_log_level(std::string_view name);
+std::string log_level_name(spdlog::level::level_enum level);
+inline constexpr const char* log_level_names = "trace, debug, info, warning, error or critical";
 
 // Given to a worker process by its supervisor on the command line.
 struct WorkerIdentity {

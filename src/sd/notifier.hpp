@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -10,8 +11,14 @@ namespace corral::sd {
 class Notifier {
  public:
   void ready(std::string_view status);
+  void reloading(std::string_view status);
   void status(std::string_view status);
-  void stopping(std::string_view status);
+  void stopping(std::string_view status, std::chrono::microseconds extend_timeout);
+  void failed(std::string_view status, int error);
+  void watchdog();
+
+  // The watchdog interval systemd asks for this process (WatchdogSec=), or zero.
+  static std::chrono::microseconds watchdog_interval();
 
  private:
   void send(const std::string& state);

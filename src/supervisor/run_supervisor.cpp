@@ -9,28 +9,27 @@
 #include "common/process_title.hpp"
 #include "net/endpoint.hpp"
 #include "sd/listen_fds.hpp"
-#include "supervisor/cpu_count.hpp"
 #include "supervisor/supervisor.hpp"
 
 namespace corral {
 
-int run_supervisor(Settings settings) {
-  init_logging({"supervisor"}, settings.log_level);
+int run_supervisor(CommandLine command_line) {
+  init_logging({"supervisor"}, command_line.settings.log_level);
   process_title::set("corral: supervisor");
   try {
     auto listen_fds = sd::adopt_listen_fds();
-    if (listen_fds.empty()) {
+    const bool socket_activated = !listen_fds.empty();
+    if (!socket_activated) {
       net::Endpoint endpoint;
       try {
-        endpoint = net::parse_endpoint(settings.listen);
+        endpoint = net::parse_endpoint(command_line.settings.listen);
       } catch (const std::invalid_argument& error) {
-        spdlog::error("--listen: {}", error.what());
+        spdlog::error("listen: {}", error.what());
         return exit_code::usage;
       }
-      listen_fds.push_back(net::bind_listening_socket(endpoint, settings.backlog));
+      listen_fds.push_back(net::bind_listening_socket(endpoint, command_line.settings.backlog));
     }
-    if (settings.workers == 0) settings.workers = default_worker_count();
-    Supervisor supervisor(std::move(settings), std::move(listen_fds));
+    Supervisor supervisor(std::move(command_line), std::move(listen_fds), socket_activated);
     return supervisor.run();
   } catch (const std::exception& error) {
     spdlog::critical("supervisor failed: {}", error.what());

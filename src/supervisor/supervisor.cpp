@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -13,8 +14,9 @@
 
 #include "common/exit_code.hpp"
 #include "common/system_error.hpp"
-#include "config/command_line.hpp"
+#include "config/config_file.hpp"
 #include "net/endpoint.hpp"
+#include "supervisor/cpu_count.hpp"
 #include "supervisor/spawn.hpp"
 
 namespace corral {
@@ -23,6 +25,11 @@ namespace {
 // A worker that dies this soon without ever becoming ready is not restarted at once:
 // a worker that cannot start would otherwise be forked in a tight loop.
 constexpr auto failed_start_hold = std::chrono::seconds(1);
+// A hung worker gets SIGABRT (its crash guard sends a suicide notice and it dumps
+// core), then SIGKILL if it is still there after this long.
+constexpr auto abort_grace = std::chrono::seconds(5);
+// systemd is asked for this much more than the drain deadline to stop.
+constexpr auto stop_margin = std::chrono::seconds(5);
 
 std::string signal_name(int signal) {
   const char* abbreviation = sigabbrev_np(signal);
@@ -46,12 +53,24 @@ std::string seconds(std::chrono::milliseconds value) {
   return fmt::format("{:g} s", static_cast<double>(value.count()) / 1000.0);
 }
 
+unsigned resolve_worker_count(const Settings& settings) {
+  return settings.workers == 0 ? default_worker_count() : settings.workers;
+}
+
+template <class T>
+void earliest(std::optional<Clock::time_point>& current, T candidate) {
+  if (!current || candidate < *current) current = candidate;
+}
+
 }  // namespace
 
-Supervisor::Supervisor(Settings settings, std::vector<UniqueFd> listen_fds)
-    : settings_(std::move(settings)),
+Supervisor::Supervisor(CommandLine command_line, std::vector<UniqueFd> listen_fds, bool socket_activated)
+    : command_line_(std::move(command_line)),
+      settings_(command_line_.settings),
       listen_fds_(std::move(listen_fds)),
-      table_(settings_.workers) {
+      socket_activated_(socket_activated),
+      table_(resolve_worker_count(settings_)),
+      started_at_(Clock::now()) {
   for (const auto& fd : listen_fds_) listen_fd_numbers_.push_back(fd.get());
 
   // Signals are read from a signalfd in the main loop, never handled asynchronously.
@@ -64,6 +83,8 @@ Supervisor::Supervisor(Settings settings, std::vector<UniqueFd> listen_fds)
   signal_fd_.reset(::signalfd(-1, &handled, SFD_NONBLOCK | SFD_CLOEXEC));
   if (!signal_fd_.valid()) throw_system_error("signalfd", "preparing the supervisor's signal handling");
   ::signal(SIGPIPE, SIG_IGN);
+
+  watchdog_interval_ = sd::Notifier::watchdog_interval() / 2;
 }
 
 Supervisor::~Supervisor() {
@@ -73,10 +94,15 @@ Supervisor::~Supervisor() {
 int Supervisor::run() {
   std::vector<std::string> addresses;
   for (const int fd : listen_fd_numbers_) addresses.push_back(net::describe_local_address(fd));
-  spdlog::info("supervisor started: {} workers on {}", table_.slot_count(), fmt::join(addresses, ", "));
+  spdlog::info("supervisor started: {} workers on {}{}", table_.slot_count(), fmt::join(addresses, ", "),
+               socket_activated_ ? " (from systemd)" : "");
   if (settings_.enable_debug_routes) {
     spdlog::warn("debug routes are enabled (/debug/throw, /debug/segv, /debug/sleep, /debug/hang): "
                  "any client can crash or stall workers; never use --enable-debug-routes in production");
+  }
+  if (watchdog_interval_.count() > 0) {
+    spdlog::info("systemd watchdog enabled: pinging every {} ms",
+                 std::chrono::duration_cast<std::chrono::milliseconds>(watchdog_interval_).count());
   }
   fill_vacant_slots();
 
@@ -103,12 +129,19 @@ int Supervisor::run() {
       if (auto* worker = table_.find(owners[i])) read_messages(*worker);
     }
     if (polled[0].revents & POLLIN) handle_signals();
-    check_deadlines();
+    const auto now = Clock::now();
+    check_hung_workers(now);
+    if (stopping_ && !table_.empty() && now >= stop_deadline_) {
+      kill_all(fmt::format("drain deadline of {} passed", seconds(settings_.drain_timeout)));
+    }
+    advance_reload();
     fill_vacant_slots();
+    check_start(now);
     publish_status();
+    ping_watchdog(now);
   }
   spdlog::info("supervisor stopped: every worker has exited");
-  return exit_code::ok;
+  return exit_code_;
 }
 
 void Supervisor::start_worker(unsigned slot) {
@@ -117,8 +150,7 @@ void Supervisor::start_worker(unsigned slot) {
   WorkerIdentity identity{slot, generation, ::getpid(), listen_fd_numbers_, theirs.fd()};
   std::vector<int> inherited = listen_fd_numbers_;
   inherited.push_back(theirs.fd());
-  const pid_t pid = spawn_process("/proc/self/exe", "corral", worker_arguments(settings_, identity),
-                                  inherited);
+  const pid_t pid = spawn_process("/proc/self/exe", "corral", worker_arguments(settings_, identity), inherited);
   table_.add(slot, generation, pid, std::move(ours), Clock::now());
   spdlog::info("worker {} started: pid {}, generation {}", slot, pid, generation);
 }
@@ -129,8 +161,8 @@ void Supervisor::fill_vacant_slots() {
     try {
       start_worker(slot);
     } catch (const std::exception& error) {
-      spdlog::error("worker {} could not be started, retrying in {} s: {}", slot,
-                    failed_start_hold.count(), error.what());
+      spdlog::error("worker {} could not be started, retrying in {} s: {}", slot, failed_start_hold.count(),
+                    error.what());
       table_.hold_slot(slot, Clock::now() + failed_start_hold);
     }
   }
@@ -150,7 +182,7 @@ void Supervisor::handle_signals() {
         begin_stop(signal);
         break;
       case SIGHUP:
-        spdlog::info("SIGHUP received: this version has no configuration to reload; nothing changed");
+        reload();
         break;
       default:
         break;
@@ -182,8 +214,8 @@ void Supervisor::read_messages(WorkerRecord& worker) {
         handle_message(worker, message);
         break;
       case ipc::Received::malformed:
-        spdlog::warn("worker {} (pid {}) sent a datagram that is not a corral message; ignored",
-                     worker.slot, worker.pid);
+        spdlog::warn("worker {} (pid {}) sent a datagram that is not a corral message; ignored", worker.slot,
+                     worker.pid);
         break;
       case ipc::Received::closed:
         worker.channel.close();
@@ -215,8 +247,8 @@ void Supervisor::handle_message(WorkerRecord& worker, const ipc::Message& messag
       if (!stopping_) {
         ++restarts_;
         last_event_ = fmt::format("worker {} suicide ({})", worker.slot, reason);
-        spdlog::warn("worker {} (pid {}) sent a suicide notice: {}; starting its replacement now",
-                     worker.slot, worker.pid, reason);
+        spdlog::warn("worker {} (pid {}) sent a suicide notice: {}; starting its replacement now", worker.slot,
+                     worker.pid, reason);
       }
       break;
     }
@@ -242,12 +274,12 @@ void Supervisor::on_worker_exit(WorkerRecord worker, int wait_status) {
   last_event_ = fmt::format("worker {} {}", worker.slot, how);
   if (!worker.was_ready) {
     table_.hold_slot(worker.slot, Clock::now() + failed_start_hold);
-    spdlog::error("worker {} (pid {}) {} before it became ready; starting another in {} s",
-                  worker.slot, worker.pid, how, failed_start_hold.count());
+    spdlog::error("worker {} (pid {}) {} before it became ready; starting another in {} s", worker.slot, worker.pid,
+                  how, failed_start_hold.count());
     return;
   }
-  spdlog::error("worker {} (pid {}, generation {}) {} without a suicide notice; replacing it",
-                worker.slot, worker.pid, worker.generation, how);
+  spdlog::error("worker {} (pid {}, generation {}) {} without a suicide notice; replacing it", worker.slot,
+                worker.pid, worker.generation, how);
 }
 
 void Supervisor::drain(WorkerRecord& worker, std::string reason) {
@@ -270,10 +302,12 @@ void Supervisor::begin_stop(int signal) {
     return;
   }
   stopping_ = true;
+  reloading_ = false;
   stop_deadline_ = Clock::now() + settings_.drain_timeout;
   spdlog::info("{} received: draining {} workers (deadline {})", signal_name(signal), table_.size(),
                seconds(settings_.drain_timeout));
-  notifier_.stopping(fmt::format("stopping: draining {} workers", table_.size()));
+  notifier_.stopping(fmt::format("stopping: draining {} workers", table_.size()),
+                     std::chrono::duration_cast<std::chrono::microseconds>(settings_.drain_timeout + stop_margin));
   for (auto& [pid, worker] : table_) drain(worker, "stop");
 }
 
@@ -284,31 +318,166 @@ void Supervisor::kill_all(std::string_view why) {
   for (const auto& [pid, worker] : table_) ::kill(pid, SIGKILL);
 }
 
-void Supervisor::check_deadlines() {
-  if (stopping_ && !table_.empty() && Clock::now() >= stop_deadline_) {
-    kill_all(fmt::format("drain deadline of {} passed", seconds(settings_.drain_timeout)));
+void Supervisor::reload() {
+  if (stopping_) return;
+  spdlog::info("SIGHUP received: reloading the configuration{}",
+               command_line_.config_path ? " from " + *command_line_.config_path : std::string{});
+  notifier_.reloading(fmt::format("reloading · {}", status_text()));
+  CommandLine next;
+  try {
+    next = parse_arguments(command_line_.arguments);
+  } catch (const ConfigError& error) {
+    spdlog::error("reload failed, still running the previous configuration: {}", error.what());
+    last_event_ = fmt::format("reload failed: {}", error.what());
+    notifier_.ready(status_text());
+    return;
+  } catch (const ExitRequest&) {
+    spdlog::error("reload failed: the command line no longer parses; still running the previous configuration");
+    notifier_.ready(status_text());
+    return;
+  }
+  if (!socket_activated_ && next.settings.listen != settings_.listen) {
+    spdlog::warn("listen changed from {} to {}: the socket stays where it is until a restart", settings_.listen,
+                 next.settings.listen);
+  }
+  settings_ = next.settings;
+  spdlog::default_logger()->set_level(settings_.log_level);
+
+  const unsigned slots = resolve_worker_count(settings_);
+  if (slots != table_.slot_count()) {
+    spdlog::info("pool size changes from {} to {} workers", table_.slot_count(), slots);
+    table_.resize(slots);
+    for (auto& [pid, worker] : table_) {
+      if (worker.slot >= slots) drain(worker, "reload (slot removed)");
+    }
+  }
+  reload_queue_.clear();
+  for (const auto& [pid, worker] : table_) {
+    if (worker.state == WorkerState::starting || worker.state == WorkerState::ready) reload_queue_.push_back(pid);
+  }
+  reloading_ = true;
+  spdlog::info("configuration loaded; replacing {} workers one at a time", reload_queue_.size());
+  advance_reload();
+}
+
+void Supervisor::advance_reload() {
+  if (!reloading_ || stopping_) return;
+  // The worker being retired keeps serving until its successor is ready.
+  bool waiting = false;
+  for (auto& [pid, worker] : table_) {
+    if (worker.state != WorkerState::retiring) continue;
+    if (table_.slot_has_ready_worker(worker.slot)) {
+      drain(worker, "reload");
+    } else {
+      waiting = true;
+    }
+  }
+  if (waiting) return;
+  while (!reload_queue_.empty()) {
+    auto* worker = table_.find(reload_queue_.front());
+    reload_queue_.pop_front();
+    if (worker && (worker->state == WorkerState::starting || worker->state == WorkerState::ready)) {
+      worker->state = WorkerState::retiring;  // its slot is now vacant: a successor starts
+      return;
+    }
+  }
+  reloading_ = false;
+  last_event_ = "reloaded";
+  spdlog::info("reload complete: every worker runs the new configuration");
+  notifier_.ready(status_text());
+}
+
+void Supervisor::check_hung_workers(Clock::time_point now) {
+  for (auto& [pid, worker] : table_) {
+    if (!worker.abort_sent_at && now - worker.last_heard >= settings_.hang_timeout) {
+      worker.abort_sent_at = now;
+      last_event_ = fmt::format("worker {} hung", worker.slot);
+      spdlog::error("worker {} (pid {}) has sent nothing for {}: sending SIGABRT", worker.slot, pid,
+                    seconds(settings_.hang_timeout));
+      ::kill(pid, SIGABRT);
+    } else if (worker.abort_sent_at && !worker.kill_sent_at && now - *worker.abort_sent_at >= abort_grace) {
+      worker.kill_sent_at = now;
+      spdlog::error("worker {} (pid {}) is still there {} s after SIGABRT: sending SIGKILL", worker.slot, pid,
+                    abort_grace.count());
+      ::kill(pid, SIGKILL);
+    }
   }
 }
 
-std::optional<Clock::time_point> Supervisor::next_deadline() const {
-  if (stopping_) return killed_all_ ? std::nullopt : std::optional(stop_deadline_);
-  return table_.earliest_hold();
+void Supervisor::check_start(Clock::time_point now) {
+  if (announced_ready_ || stopping_) return;
+  if (table_.all_slots_ready()) {
+    announced_ready_ = true;
+    spdlog::info("all {} workers ready", table_.slot_count());
+    notifier_.ready(status_text());
+    return;
+  }
+  if (now < started_at_ + settings_.start_timeout) return;
+  const auto ready = table_.count(WorkerState::ready);
+  if (ready > 0) {
+    announced_ready_ = true;
+    spdlog::warn("only {} of {} workers became ready within {}; serving with those", ready, table_.slot_count(),
+                 seconds(settings_.start_timeout));
+    notifier_.ready(status_text());
+    return;
+  }
+  const auto why = fmt::format("no worker became ready within {} (start_timeout){}", seconds(settings_.start_timeout),
+                               last_event_.empty() ? std::string{} : "; last: " + last_event_);
+  spdlog::critical("{}: giving up", why);
+  notifier_.failed(why, ETIMEDOUT);
+  exit_code_ = exit_code::failure;
+  begin_stop(SIGTERM);
+}
+
+bool Supervisor::pool_healthy(Clock::time_point now) const {
+  // Unhealthy: a worker that SIGKILL has not removed (stuck in the kernel). systemd's
+  // watchdog then restarts the whole service.
+  return std::none_of(table_.begin(), table_.end(), [now](const auto& entry) {
+    return entry.second.kill_sent_at && now - *entry.second.kill_sent_at >= abort_grace;
+  });
+}
+
+void Supervisor::ping_watchdog(Clock::time_point now) {
+  if (watchdog_interval_.count() == 0 || now < next_watchdog_ping_) return;
+  next_watchdog_ping_ = now + watchdog_interval_;
+  if (!pool_healthy(now)) {
+    spdlog::error("a worker survives SIGKILL: withholding the watchdog ping so that systemd restarts corral");
+    return;
+  }
+  notifier_.watchdog();
+}
+
+std::string Supervisor::status_text() const {
+  std::uint64_t requests = retired_requests_;
+  for (const auto& [pid, worker] : table_) requests += worker.requests;
+  const auto serving = table_.count(WorkerState::ready) + table_.count(WorkerState::retiring);
+  auto status = fmt::format("{}/{} workers ready · {} requests · {} restarts", std::min(serving, table_.slot_count()),
+                            table_.slot_count(), requests, restarts_);
+  if (!last_event_.empty()) status += fmt::format(" · last: {}", last_event_);
+  return status;
 }
 
 void Supervisor::publish_status() {
-  if (stopping_) return;
-  std::uint64_t requests = retired_requests_;
-  for (const auto& [pid, worker] : table_) requests += worker.requests;
-  auto status = fmt::format("{}/{} workers ready · {} requests · {} restarts", table_.count(WorkerState::ready),
-                            table_.slot_count(), requests, restarts_);
-  if (!last_event_.empty()) status += fmt::format(" · last: {}", last_event_);
-  if (!announced_ready_ && table_.all_slots_ready()) {
-    announced_ready_ = true;
-    spdlog::info("all {} workers ready", table_.slot_count());
-    notifier_.ready(status);
-    return;
+  if (stopping_ || !announced_ready_) return;
+  notifier_.status(reloading_ ? fmt::format("reloading · {}", status_text()) : status_text());
+}
+
+std::optional<Clock::time_point> Supervisor::next_deadline() const {
+  std::optional<Clock::time_point> next;
+  if (stopping_ && !killed_all_) earliest(next, stop_deadline_);
+  if (!stopping_) {
+    if (const auto hold = table_.earliest_hold()) earliest(next, *hold);
+    if (!announced_ready_) earliest(next, started_at_ + settings_.start_timeout);
   }
-  notifier_.status(status);
+  if (watchdog_interval_.count() > 0) earliest(next, next_watchdog_ping_);
+  for (const auto& [pid, worker] : table_) {
+    if (!worker.abort_sent_at) {
+      earliest(next, worker.last_heard + settings_.hang_timeout);
+    } else if (!worker.kill_sent_at) {
+      earliest(next, *worker.abort_sent_at + abort_grace);
+    }
+  }
+  return next;
 }
 
 }  // namespace corral

@@ -2,24 +2,26 @@
 
 #include <signal.h>
 
+#include <chrono>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "common/unique_fd.hpp"
-#include "config/settings.hpp"
+#include "config/command_line.hpp"
 #include "sd/notifier.hpp"
 #include "supervisor/worker_table.hpp"
 
 namespace corral {
 
 // The arbiter: starts one worker per slot on the shared listening sockets, reads their
-// messages, reaps and replaces them, reports to systemd, and drives the stop. It never
-// accepts a connection and never polls a listening socket.
+// messages, reaps and replaces them, reports to systemd, and drives reload and stop.
+// It never accepts a connection and never polls a listening socket.
 class Supervisor {
  public:
-  Supervisor(Settings settings, std::vector<UniqueFd> listen_fds);
+  Supervisor(CommandLine command_line, std::vector<UniqueFd> listen_fds, bool socket_activated);
   ~Supervisor();
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
@@ -38,22 +40,36 @@ class Supervisor {
   void drain(WorkerRecord& worker, std::string reason);
   void begin_stop(int signal);
   void kill_all(std::string_view why);
-  void check_deadlines();
+  void reload();
+  void advance_reload();
+  void check_hung_workers(Clock::time_point now);
+  void check_start(Clock::time_point now);
+  void ping_watchdog(Clock::time_point now);
+  bool pool_healthy(Clock::time_point now) const;
+  std::string status_text() const;
   void publish_status();
   std::optional<Clock::time_point> next_deadline() const;
 
-  Settings settings_;
+  CommandLine command_line_;
+  Settings& settings_;  // command_line_.settings, replaced on reload
   std::vector<UniqueFd> listen_fds_;
   std::vector<int> listen_fd_numbers_;
+  bool socket_activated_;
   WorkerTable table_;
   sd::Notifier notifier_;
   sigset_t original_mask_{};
   UniqueFd signal_fd_;
 
+  Clock::time_point started_at_;
   bool announced_ready_ = false;
   bool stopping_ = false;
   bool killed_all_ = false;
+  int exit_code_ = 0;
   Clock::time_point stop_deadline_{};
+  bool reloading_ = false;
+  std::deque<pid_t> reload_queue_;  // workers still running the previous configuration
+  std::chrono::microseconds watchdog_interval_{0};
+  Clock::time_point next_watchdog_ping_{};
   std::uint64_t restarts_ = 0;
   std::uint64_t retired_requests_ = 0;
   std::string last_event_;

@@ -11,12 +11,18 @@ std::string_view to_string(WorkerState state) {
   switch (state) {
     case WorkerState::starting: return "starting";
     case WorkerState::ready: return "ready";
+    case WorkerState::retiring: return "retiring";
     case WorkerState::draining: return "draining";
   }
   return "unknown";
 }
 
 WorkerTable::WorkerTable(unsigned slot_count) : generations_(slot_count, 0), holds_(slot_count) {}
+
+void WorkerTable::resize(unsigned slot_count) {
+  generations_.resize(slot_count, 0);
+  holds_.resize(slot_count);
+}
 
 std::uint32_t WorkerTable::take_generation(unsigned slot) {
   return ++generations_.at(slot);
@@ -66,7 +72,8 @@ std::optional<Clock::time_point> WorkerTable::earliest_hold() const {
 
 bool WorkerTable::has_serving_worker(unsigned slot) const {
   return std::any_of(workers_.begin(), workers_.end(), [slot](const auto& entry) {
-    return entry.second.slot == slot && entry.second.state != WorkerState::draining;
+    const auto state = entry.second.state;
+    return entry.second.slot == slot && (state == WorkerState::starting || state == WorkerState::ready);
   });
 }
 
@@ -80,12 +87,15 @@ std::vector<unsigned> WorkerTable::vacant_slots(Clock::time_point now) const {
   return vacant;
 }
 
+bool WorkerTable::slot_has_ready_worker(unsigned slot) const {
+  return std::any_of(workers_.begin(), workers_.end(), [slot](const auto& entry) {
+    return entry.second.slot == slot && entry.second.state == WorkerState::ready;
+  });
+}
+
 bool WorkerTable::all_slots_ready() const {
   for (unsigned slot = 0; slot < slot_count(); ++slot) {
-    const bool ready = std::any_of(workers_.begin(), workers_.end(), [slot](const auto& entry) {
-      return entry.second.slot == slot && entry.second.state == WorkerState::ready;
-    });
-    if (!ready) return false;
+    if (!slot_has_ready_worker(slot)) return false;
   }
   return true;
 }

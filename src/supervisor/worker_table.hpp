@@ -19,6 +19,7 @@ using Clock = std::chrono::steady_clock;
 enum class WorkerState {
   starting,  // forked, not yet accepting
   ready,     // accepting
+  retiring,  // still accepting, but replaced as soon as its successor is ready (reload)
   draining,  // told to stop (or announced its own end): finishing in-flight work
 };
 
@@ -34,18 +35,23 @@ struct WorkerRecord {
   std::uint64_t requests = 0;
   bool was_ready = false;        // reported Ready at least once
   bool drain_sent = false;       // we asked it to drain (it may also drain on its own)
+  std::optional<Clock::time_point> abort_sent_at;  // hung: SIGABRT sent then
+  std::optional<Clock::time_point> kill_sent_at;   // still hung after SIGABRT: SIGKILL sent then
   std::string drain_reason;      // why it is draining, for the exit log line
   ipc::Channel channel;          // the supervisor's end
 };
 
-// The supervisor's view of the pool: a fixed number of slots, each meant to hold one
-// serving (starting or ready) worker. A slot may at the same time hold workers that are
-// draining, such as one that sent a suicide notice while its replacement starts.
+// The supervisor's view of the pool: a number of slots, each meant to hold one serving
+// (starting or ready) worker. A slot may at the same time hold a retiring worker that
+// still serves until its successor is ready, and workers that are draining, such as one
+// that sent a suicide notice while its replacement starts.
 class WorkerTable {
  public:
   explicit WorkerTable(unsigned slot_count);
 
   unsigned slot_count() const { return static_cast<unsigned>(generations_.size()); }
+  // Grows or shrinks the pool; workers in removed slots are the caller's to drain.
+  void resize(unsigned slot_count);
 
   // The generation the next worker of `slot` gets; generations count up from 1.
   std::uint32_t take_generation(unsigned slot);
@@ -63,6 +69,7 @@ class WorkerTable {
   std::vector<unsigned> vacant_slots(Clock::time_point now) const;
   // Every slot has a worker that reported Ready and is not draining.
   bool all_slots_ready() const;
+  bool slot_has_ready_worker(unsigned slot) const;
   unsigned count(WorkerState state) const;
 
   bool empty() const { return workers_.empty(); }

@@ -1,0 +1,25 @@
+#pragma once
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "config/settings.hpp"
+
+namespace corral {
+
+// A configuration file that cannot be used. what() reads
+// "FILE:LINE: KEY: problem", so an administrator can go straight to the line.
+class ConfigError : public std::runtime_error {
+ public:
+  ConfigError(const std::string& source, std::size_t line, const std::string& key, const std::string& problem);
+};
+
+// Applies the keys of a TOML configuration file on top of `settings`. Every key is
+// checked (type and range); an unknown key is an error too, so a typo is not silently
+// ignored. Throws ConfigError.
+void apply_config_file(const std::filesystem::path& path, Settings& settings);
+void apply_config_text(std::string_view text, const std::string& source, Settings& settings);
+
+}  // namespace corral
