@@ -6,7 +6,8 @@ namespace corral::test {
 
 std::unique_ptr<CorralInstance> CorralInstance::start(const std::vector<std::string>& flags, unsigned workers) {
   auto instance = std::make_unique<CorralInstance>();
-  std::vector<std::string> argv{corral_binary(), "--listen", "127.0.0.1:0", "--workers", std::to_string(workers)};
+  std::vector<std::string> argv{corral_binary(), "--listen", "127.0.0.1:0"};
+  if (workers > 0) argv.insert(argv.end(), {"--workers", std::to_string(workers)});
   argv.insert(argv.end(), flags.begin(), flags.end());
   instance->process = std::make_unique<ChildProcess>(argv, std::vector<std::string>{instance->notify.environment()});
   const auto started = instance->process->wait_for_line(std::regex(R"(supervisor started: \d+ workers on 127\.0\.0\.1:(\d+))"), 10s);

@@ -19,6 +19,7 @@ struct CorralInstance {
   std::unique_ptr<ChildProcess> process;
   std::uint16_t port = 0;
 
+  // workers 0: no --workers flag (the configuration file decides).
   static std::unique_ptr<CorralInstance> start(const std::vector<std::string>& flags, unsigned workers = 2);
 
   pid_t supervisor_pid() const { return process->pid(); }

@@ -1,0 +1,118 @@
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "config/command_line.hpp"
+#include "config/config_file.hpp"
+
+namespace corral {
+namespace {
+
+std::string error_of(std::string_view text) {
+  Settings settings;
+  try {
+    apply_config_text(text, "corral.toml", settings);
+  } catch (const ConfigError& error) {
+    return error.what();
+  }
+  return "accepted";
+}
+
+TEST(ConfigFile, EveryKeyIsRead) {
+  Settings s;
+  apply_config_text(R"(
+listen = "[::1]:8080"
+backlog = 128
+workers = 3
+drain_timeout = 2.5
+start_timeout = 20
+hang_timeout = 15
+log_level = "warning"
+enable_debug_routes = true
+
+[http]
+max_header_bytes = 4096
+max_body_bytes = 0
+keepalive_timeout = 0
+request_timeout = 1.5
+send_timeout = 7
+)",
+                    "corral.toml", s);
+  EXPECT_EQ(s.listen, "[::1]:8080");
+  EXPECT_EQ(s.backlog, 128);
+  EXPECT_EQ(s.workers, 3u);
+  EXPECT_EQ(s.drain_timeout, milliseconds(2500));
+  EXPECT_EQ(s.start_timeout, milliseconds(20000));
+  EXPECT_EQ(s.hang_timeout, milliseconds(15000));
+  EXPECT_EQ(s.log_level, spdlog::level::warn);
+  EXPECT_TRUE(s.enable_debug_routes);
+  EXPECT_EQ(s.http.max_header_bytes, 4096u);
+  EXPECT_EQ(s.http.max_body_bytes, 0u);
+  EXPECT_EQ(s.http.keepalive_timeout, milliseconds(0));
+  EXPECT_EQ(s.http.request_timeout, milliseconds(1500));
+  EXPECT_EQ(s.http.send_timeout, milliseconds(7000));
+}
+
+TEST(ConfigFile, AbsentKeysKeepTheirValues) {
+  Settings s;
+  s.workers = 5;
+  apply_config_text("drain_timeout = 1\n", "corral.toml", s);
+  EXPECT_EQ(s.workers, 5u);
+  EXPECT_EQ(s.drain_timeout, milliseconds(1000));
+}
+
+TEST(ConfigFile, ErrorsNameFileLineAndKey) {
+  EXPECT_EQ(error_of("workers = 2\n\nworkers_typo = 3\n"),
+            "corral.toml:3: workers_typo: unknown key (see docs/configuration.md for the keys corral reads)");
+  EXPECT_EQ(error_of("[http]\nmax_body_bytes = \"big\"\n"),
+            "corral.toml:2: http.max_body_bytes: must be a whole number from 0 to 1073741824 (got 'big')");
+  EXPECT_EQ(error_of("workers = 5000\n"), "corral.toml:1: workers: must be a whole number from 0 to 1024 (got 5000)");
+  EXPECT_EQ(error_of("workers = -1\n"), "corral.toml:1: workers: must be a whole number from 0 to 1024 (got -1)");
+  EXPECT_EQ(error_of("drain_timeout = \"30s\"\n"),
+            "corral.toml:1: drain_timeout: must be a number of seconds from 0 to 3600 (got '30s')");
+  EXPECT_EQ(error_of("log_level = \"loud\"\n"),
+            "corral.toml:1: log_level: must be one of trace, debug, info, warning, error or critical (got \"loud\")");
+  EXPECT_EQ(error_of("enable_debug_routes = 1\n"), "corral.toml:1: enable_debug_routes: must be true or false (got 1)");
+  EXPECT_EQ(error_of("[http]\nmax_header_bytz = 1\n"), "corral.toml:2: http.max_header_bytz: unknown key (see docs/configuration.md for the keys corral reads)");
+  EXPECT_EQ(error_of("[htp]\nmax_header_bytes = 1\n"), "corral.toml:1: htp: unknown key (see docs/configuration.md for the keys corral reads)");
+  EXPECT_NE(error_of("workers = [\n").find("corral.toml:1: not valid TOML"), std::string::npos);
+}
+
+TEST(ConfigFile, MissingFileSaysSo) {
+  Settings s;
+  try {
+    apply_config_file("/nonexistent/corral.toml", s);
+    FAIL() << "accepted";
+  } catch (const ConfigError& error) {
+    EXPECT_NE(std::string(error.what()).find("/nonexistent/corral.toml:0: cannot be read"), std::string::npos);
+  }
+}
+
+TEST(ConfigFile, FlagsOverrideTheFileWhichOverridesDefaults) {
+  const auto path = std::filesystem::temp_directory_path() / ("corral-test-" + std::to_string(::getpid()) + ".toml");
+  std::ofstream(path) << "workers = 3\ndrain_timeout = 7\n";
+  const auto command_line = parse_arguments({"--config", path.string(), "--workers", "4"});
+  std::filesystem::remove(path);
+  EXPECT_EQ(command_line.settings.workers, 4u) << "flag over file";
+  EXPECT_EQ(command_line.settings.drain_timeout, milliseconds(7000)) << "file over default";
+  EXPECT_EQ(command_line.settings.http.max_body_bytes, 1048576u) << "default";
+  EXPECT_EQ(command_line.config_path, path.string());
+}
+
+TEST(ConfigFile, CheckConfigTakesAnOptionalFile) {
+  const auto path = std::filesystem::temp_directory_path() / ("corral-check-" + std::to_string(::getpid()) + ".toml");
+  std::ofstream(path) << "workers = 6\n";
+  const auto with_file = parse_arguments({"--check-config", path.string()});
+  EXPECT_TRUE(with_file.check_config);
+  EXPECT_EQ(with_file.settings.workers, 6u);
+  const auto with_config = parse_arguments({"--config", path.string(), "--check-config"});
+  EXPECT_TRUE(with_config.check_config);
+  EXPECT_EQ(with_config.settings.workers, 6u);
+  std::filesystem::remove(path);
+}
+
+}  // namespace
+}  // namespace corral
