@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <cctype>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -112,6 +114,49 @@ TEST(ConfigFile, CheckConfigTakesAnOptionalFile) {
   EXPECT_TRUE(with_config.check_config);
   EXPECT_EQ(with_config.settings.workers, 6u);
   std::filesystem::remove(path);
+}
+
+}  // namespace
+}  // namespace corral
+
+namespace corral {
+namespace {
+
+// etc/corral.toml, installed as /etc/corral/corral.toml, shows every key commented out
+// with its default: uncommented, it must parse and change nothing.
+TEST(ShippedConfigFile, ListsEveryKeyWithItsDefault) {
+  const char* source_root = std::getenv("CORRAL_SOURCE_ROOT");
+  ASSERT_NE(source_root, nullptr) << "meson test sets CORRAL_SOURCE_ROOT";
+  std::ifstream in(std::filesystem::path(source_root) / "etc" / "corral.toml");
+  ASSERT_TRUE(in);
+  std::string uncommented;
+  int keys = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.size() > 1 && line[0] == '#' && std::islower(static_cast<unsigned char>(line[1])) &&
+        line.find(" = ") != std::string::npos) {
+      line.erase(0, 1);
+      ++keys;
+    }
+    uncommented += line + "\n";
+  }
+  Settings shipped;
+  shipped.workers = 99;  // so that the file must set it back to 0
+  apply_config_text(uncommented, "etc/corral.toml", shipped);
+  const Settings defaults;
+  EXPECT_EQ(keys, 13);
+  EXPECT_EQ(shipped.workers, defaults.workers);
+  EXPECT_EQ(shipped.listen, defaults.listen);
+  EXPECT_EQ(shipped.backlog, defaults.backlog);
+  EXPECT_EQ(shipped.drain_timeout, defaults.drain_timeout);
+  EXPECT_EQ(shipped.start_timeout, defaults.start_timeout);
+  EXPECT_EQ(shipped.hang_timeout, defaults.hang_timeout);
+  EXPECT_EQ(shipped.log_level, defaults.log_level);
+  EXPECT_EQ(shipped.enable_debug_routes, defaults.enable_debug_routes);
+  EXPECT_EQ(shipped.http.max_header_bytes, defaults.http.max_header_bytes);
+  EXPECT_EQ(shipped.http.max_body_bytes, defaults.http.max_body_bytes);
+  EXPECT_EQ(shipped.http.keepalive_timeout, defaults.http.keepalive_timeout);
+  EXPECT_EQ(shipped.http.request_timeout, defaults.http.request_timeout);
+  EXPECT_EQ(shipped.http.send_timeout, defaults.http.send_timeout);
 }
 
 }  // namespace
