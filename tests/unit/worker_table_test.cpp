@@ -89,3 +89,37 @@ TEST(WorkerTable, UnknownSlotIsRefused) {
 
 }  // namespace
 }  // namespace corral
+
+namespace corral {
+namespace {
+
+TEST(WorkerTable, RetiringWorkerKeepsServingWhileItsSlotTakesASuccessor) {
+  WorkerTable table(1);
+  auto& old = table.add(0, table.take_generation(0), 100, {}, t0);
+  old.state = WorkerState::ready;
+  old.state = WorkerState::retiring;  // reload: replace it once the successor is ready
+  EXPECT_EQ(table.vacant_slots(t0), std::vector<unsigned>{0});
+  EXPECT_FALSE(table.slot_has_ready_worker(0));
+
+  auto& successor = table.add(0, table.take_generation(0), 101, {}, t0);
+  EXPECT_TRUE(table.vacant_slots(t0).empty());
+  EXPECT_FALSE(table.slot_has_ready_worker(0)) << "the successor is only starting";
+  successor.state = WorkerState::ready;
+  EXPECT_TRUE(table.slot_has_ready_worker(0));
+  EXPECT_EQ(table.count(WorkerState::retiring), 1u);
+}
+
+TEST(WorkerTable, ResizeAddsVacantSlotsAndForgetsRemovedOnes) {
+  WorkerTable table(2);
+  table.add(0, table.take_generation(0), 100, {}, t0).state = WorkerState::ready;
+  table.add(1, table.take_generation(1), 101, {}, t0).state = WorkerState::ready;
+  table.resize(3);
+  EXPECT_EQ(table.vacant_slots(t0), std::vector<unsigned>{2});
+  table.resize(1);
+  EXPECT_TRUE(table.vacant_slots(t0).empty());
+  EXPECT_TRUE(table.all_slots_ready());
+  EXPECT_EQ(table.size(), 2u) << "the worker of a removed slot stays until it is drained and reaped";
+}
+
+}  // namespace
+}  // namespace corral
