@@ -1,0 +1,44 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace corral::test {
+
+using namespace std::chrono_literals;
+
+// A container with a real systemd, booted by tests/e2e/box.sh for the whole e2e test
+// binary (the host's PID 1 is not systemd). Commands run inside with nsenter.
+class Box {
+ public:
+  struct Result {
+    int exit_code = -1;  // -1: did not finish in time
+    std::string output;  // stdout and stderr
+  };
+
+  // Boots the box once; throws (the suite fails loudly) if it cannot boot.
+  static Box& shared();
+  ~Box();
+  Box(const Box&) = delete;
+  Box& operator=(const Box&) = delete;
+
+  Result run(const std::string& shell_command, std::chrono::milliseconds timeout = 60s) const;
+  // Like run(), but a non-zero exit is a test failure reported with the output.
+  std::string must(const std::string& shell_command, std::chrono::milliseconds timeout = 60s) const;
+  void install(const std::string& host_path, const std::string& box_path, const std::string& mode = "0644") const;
+  // The command line that runs `shell_command` inside, for a ChildProcess of the test.
+  std::vector<std::string> command(const std::string& shell_command) const;
+
+ private:
+  Box();
+  std::string script_;
+  std::string directory_;
+};
+
+// A path of the source tree, from CORRAL_SOURCE_ROOT (set by meson).
+std::string source_path(const std::string& relative);
+// A path of the build tree, from CORRAL_BUILD_ROOT (set by meson).
+std::string build_path(const std::string& relative);
+
+}  // namespace corral::test

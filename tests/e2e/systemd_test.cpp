@@ -1,0 +1,258 @@
+// corral under a real systemd (a container booted by box.sh): socket activation,
+// status, journal, reload, restart, stop, watchdog and a killed supervisor.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <functional>
+#include <iterator>
+#include <memory>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "box.hpp"
+#include "support/child_process.hpp"
+
+namespace corral::test {
+namespace {
+
+const std::string config_path = "/usr/local/etc/corral/corral.toml";
+const std::string good_config = "workers = 2\ndrain_timeout = 10\nenable_debug_routes = true\n";
+
+std::set<std::string> words(const std::string& text) {
+  std::istringstream in(text);
+  return {std::istream_iterator<std::string>(in), std::istream_iterator<std::string>()};
+}
+
+// A load inside the box, running while the test acts.
+class BoxClientLoop {
+ public:
+  explicit BoxClientLoop(const Box& box) : box_(box) {
+    box_.must("rm -f /tmp/client-loop.stop");
+    process_ = std::make_unique<ChildProcess>(
+        box_.command("/usr/local/bin/corral-client-loop http://127.0.0.1:3000/ /tmp/client-loop.stop 120"));
+    // Running, and served at least once, before the test acts.
+    if (!process_->wait_for_line(std::regex("^200 0$"), 20s)) {
+      throw std::runtime_error("the client loop got no answer:\n" + process_->output());
+    }
+  }
+
+  // Stops the loop; returns its lines: "<status> <curl exit>".
+  std::vector<std::string> finish() {
+    box_.must("touch /tmp/client-loop.stop");
+    if (!process_->wait_for_line(std::regex("client loop done"), 30s)) ADD_FAILURE() << "client loop did not stop";
+    std::vector<std::string> lines;
+    std::istringstream in(process_->output());
+    for (std::string line; std::getline(in, line);) {
+      if (std::regex_match(line, std::regex(R"(\d{3} \d+)"))) lines.push_back(line);
+    }
+    return lines;
+  }
+
+ private:
+  const Box& box_;
+  std::unique_ptr<ChildProcess> process_;
+};
+
+int count_if_line(const std::vector<std::string>& lines, const std::function<bool(const std::string&)>& predicate) {
+  return static_cast<int>(std::count_if(lines.begin(), lines.end(), predicate));
+}
+
+class UnderSystemd : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const auto& box = Box::shared();
+    box.install(build_path("src/corral"), "/usr/local/bin/corral", "0755");
+    box.install(build_path("units/corral.socket"), "/etc/systemd/system/corral.socket");
+    box.install(build_path("units/corral.service"), "/etc/systemd/system/corral.service");
+    box.install(source_path("tests/e2e/client_loop.sh"), "/usr/local/bin/corral-client-loop", "0755");
+    box.must("mkdir -p /usr/local/etc/corral && systemctl daemon-reload");
+  }
+
+  void SetUp() override {
+    box().run("systemctl stop corral.socket corral.service; systemctl reset-failed corral.socket corral.service; "
+              "rm -rf /etc/systemd/system/corral.service.d; systemctl daemon-reload");
+    write_config(good_config);
+    box().must("systemctl start corral.socket");
+  }
+
+  static const Box& box() { return Box::shared(); }
+
+  void write_config(const std::string& text) const {
+    box().must("cat > " + config_path + " <<'EOF'\n" + text + "EOF");
+  }
+
+  std::string show(const std::string& property) const {
+    auto value = box().must("systemctl show corral.service -p " + property + " --value");
+    while (!value.empty() && value.back() == '\n') value.pop_back();
+    return value;
+  }
+
+  std::string get(const std::string& path) const {
+    return box().must("curl -s --max-time 20 http://127.0.0.1:3000" + path);
+  }
+
+  // The service's processes, from its cgroup.
+  std::set<std::string> cgroup_pids() const {
+    return words(box().must("cat /sys/fs/cgroup" + show("ControlGroup") + "/cgroup.procs"));
+  }
+  std::set<std::string> worker_pids() const {
+    auto pids = cgroup_pids();
+    pids.erase(show("MainPID"));
+    return pids;
+  }
+
+  // Journal lines logged after this call, as they come.
+  std::unique_ptr<ChildProcess> follow_journal(const std::string& arguments = "-o cat") const {
+    const auto tail = box().must("journalctl -n 1 --show-cursor -q --no-pager -o cat");
+    std::smatch match;
+    if (!std::regex_search(tail, match, std::regex("-- cursor: (\\S+)"))) {
+      throw std::runtime_error("no journal cursor in: " + tail);
+    }
+    return std::make_unique<ChildProcess>(
+        box().command("journalctl --no-pager -f " + arguments + " --after-cursor='" + match[1].str() + "'"));
+  }
+};
+
+TEST_F(UnderSystemd, FirstRequestStartsTheServiceAndItsWorkersAreInItsCgroup) {
+  EXPECT_EQ(show("ActiveState"), "inactive");
+  const auto body = get("/");
+  std::smatch match;
+  ASSERT_TRUE(std::regex_match(body, match, std::regex(R"(I am worker, pid:(\d+), ppid:(\d+))"))) << body;
+  EXPECT_EQ(show("ActiveState"), "active");
+  EXPECT_EQ(show("MainPID"), match[2].str());
+  EXPECT_NE(show("StatusText").find("2/2 workers ready"), std::string::npos) << show("StatusText");
+  const auto pids = cgroup_pids();
+  EXPECT_EQ(pids.size(), 3u);
+  EXPECT_TRUE(pids.contains(match[1].str()));
+  EXPECT_NE(box().must("ps -o args= -p " + match[1].str()).find("corral: worker"), std::string::npos);
+}
+
+TEST_F(UnderSystemd, UnitsVerifyAndScoreSafe) {
+  const auto verify = box().run("systemd-analyze verify /etc/systemd/system/corral.socket /etc/systemd/system/corral.service");
+  EXPECT_EQ(verify.exit_code, 0) << verify.output;
+  EXPECT_EQ(verify.output, "") << verify.output;
+  const auto security = box().must("systemd-analyze security corral.service --no-pager");
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(security, match, std::regex(R"(Overall exposure level for corral.service: ([0-9.]+))")));
+  EXPECT_LE(std::stod(match[1]), 1.0) << security;
+}
+
+TEST_F(UnderSystemd, JournalCarriesWorkerPidsAndFields) {
+  auto journal = follow_journal("-u corral -o json");
+  const auto body = get("/debug/sleep?ms=1");
+  const auto workers = worker_pids();
+  ASSERT_EQ(workers.size(), 2u);
+  const auto line = journal->wait_for_line(std::regex(R"(/debug/sleep: answering in 1 ms)"), 20s);
+  ASSERT_TRUE(line) << journal->output();
+  // Every line from a worker names its role and slot, and carries its own pid.
+  const auto by_role = box().must("journalctl -u corral --no-pager -o json CORRAL_ROLE=worker");
+  EXPECT_NE(by_role.find("\"CORRAL_SLOT\""), std::string::npos);
+  EXPECT_NE(by_role.find("\"CORRAL_GENERATION\""), std::string::npos);
+  int worker_lines = 0;
+  for (const auto& pid : workers) {
+    if (by_role.find("\"_PID\":\"" + pid + "\"") != std::string::npos) ++worker_lines;
+  }
+  EXPECT_GE(worker_lines, 1) << by_role;
+  const auto supervisor = box().must("journalctl -u corral --no-pager -o json CORRAL_ROLE=supervisor _PID=" + show("MainPID"));
+  EXPECT_NE(supervisor.find("supervisor started"), std::string::npos) << supervisor;
+  const auto short_view = box().must("journalctl -u corral --no-pager -o short");
+  EXPECT_TRUE(std::regex_search(short_view, std::regex(R"(corral\[\d+\]: worker \d+: )"))) << short_view;
+}
+
+TEST_F(UnderSystemd, ReloadUnderLoadFailsNothingAndReplacesEveryWorker) {
+  get("/");
+  const auto before = worker_pids();
+  BoxClientLoop load(box());
+  auto journal = follow_journal("-u corral -o cat");
+  box().must("systemctl reload corral");
+  ASSERT_TRUE(journal->wait_for_line(std::regex("reload complete"), 30s)) << journal->output();
+  for (const auto& old : before) {
+    ASSERT_TRUE(journal->wait_for_line(std::regex("\\(pid " + old + ", generation \\d+\\) exited with code 0 after reload"), 30s))
+        << journal->output();
+  }
+  const auto lines = load.finish();
+  EXPECT_GT(lines.size(), 10u);
+  EXPECT_EQ(count_if_line(lines, [](const std::string& line) { return line != "200 0"; }), 0);
+  for (const auto& pid : worker_pids()) EXPECT_FALSE(before.contains(pid)) << "worker " << pid << " was not replaced";
+  EXPECT_EQ(show("ActiveState"), "active");
+}
+
+TEST_F(UnderSystemd, BrokenConfigurationOnReloadKeepsServing) {
+  get("/");
+  const auto before = worker_pids();
+  auto journal = follow_journal("-u corral -o cat");
+  write_config("workers = 2\n\n[http]\nmax_body_bytes = \"lots\"\n");
+  box().must("systemctl reload corral");
+  const auto failure = journal->wait_for_line(std::regex("reload failed, still running the previous configuration: (.*)"), 30s);
+  ASSERT_TRUE(failure) << journal->output();
+  EXPECT_EQ(failure->at(1), config_path + ":4: http.max_body_bytes: must be a whole number from 0 to 1073741824 (got 'lots')");
+  EXPECT_TRUE(get("/").starts_with("I am worker"));
+  EXPECT_NE(show("StatusText").find("reload failed"), std::string::npos) << show("StatusText");
+  EXPECT_EQ(worker_pids(), before);
+}
+
+TEST_F(UnderSystemd, RestartUnderLoadRefusesNothing) {
+  get("/");
+  const auto old_main = show("MainPID");
+  BoxClientLoop load(box());
+  box().must("systemctl restart corral", 90s);
+  EXPECT_NE(show("MainPID"), old_main);
+  get("/");
+  const auto lines = load.finish();
+  EXPECT_GT(lines.size(), 10u);
+  EXPECT_EQ(count_if_line(lines, [](const std::string& line) { return line != "200 0"; }), 0);
+}
+
+TEST_F(UnderSystemd, StopLetsASlowRequestFinishAndLeavesNothing) {
+  get("/");
+  const auto cgroup = show("ControlGroup");
+  auto journal = follow_journal("-u corral -o cat");
+  ChildProcess slow(box().command("curl -s --max-time 30 -w ' %{http_code}' http://127.0.0.1:3000/debug/sleep?ms=3000"));
+  ASSERT_TRUE(journal->wait_for_line(std::regex("/debug/sleep: answering in 3000 ms"), 20s)) << journal->output();
+  box().must("systemctl stop corral.service", 60s);
+  ASSERT_TRUE(slow.wait_exit(30s));
+  EXPECT_NE(slow.output().find("slept 3000 ms\n 200"), std::string::npos) << slow.output();
+  EXPECT_EQ(show("ActiveState"), "inactive");
+  EXPECT_NE(box().run("test -e /sys/fs/cgroup" + cgroup + "/cgroup.procs").exit_code, 0) << "cgroup left behind";
+  EXPECT_TRUE(box().must("journalctl -u corral --no-pager -o cat").find("supervisor stopped") != std::string::npos);
+}
+
+TEST_F(UnderSystemd, WatchdogRestartsAFrozenSupervisorWithoutRefusingConnections) {
+  box().must("mkdir -p /etc/systemd/system/corral.service.d && "
+             "printf '[Service]\\nWatchdogSec=2\\n' > /etc/systemd/system/corral.service.d/watchdog.conf && "
+             "systemctl daemon-reload");
+  get("/");
+  const auto frozen = show("MainPID");
+  BoxClientLoop load(box());
+  auto journal = follow_journal("-u corral -o cat");
+  box().must("kill -STOP " + frozen);
+  ASSERT_TRUE(journal->wait_for_line(std::regex("Watchdog timeout"), 30s)) << journal->output();
+  ASSERT_TRUE(journal->wait_for_line(std::regex("all 2 workers ready"), 30s)) << journal->output();
+  get("/");
+  const auto lines = load.finish();
+  EXPECT_EQ(show("NRestarts"), "1");
+  EXPECT_NE(show("MainPID"), frozen);
+  // In-flight requests of the killed pool may fail; none may be refused (curl exit 7).
+  EXPECT_EQ(count_if_line(lines, [](const std::string& line) { return line.ends_with(" 7"); }), 0);
+}
+
+TEST_F(UnderSystemd, KilledSupervisorIsRestartedAndLeavesNoWorker) {
+  get("/");
+  const auto old_main = show("MainPID");
+  const auto old_workers = worker_pids();
+  auto journal = follow_journal("-u corral -o cat");
+  box().must("kill -9 " + old_main);
+  ASSERT_TRUE(journal->wait_for_line(std::regex("all 2 workers ready"), 30s)) << journal->output();
+  EXPECT_EQ(show("NRestarts"), "1");
+  EXPECT_NE(show("MainPID"), old_main);
+  for (const auto& pid : old_workers) {
+    EXPECT_NE(box().run("kill -0 " + pid).exit_code, 0) << "worker " << pid << " of the killed supervisor survives";
+  }
+  EXPECT_TRUE(get("/").starts_with("I am worker"));
+}
+
+}  // namespace
+}  // namespace corral::test
