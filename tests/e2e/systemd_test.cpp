@@ -156,6 +156,7 @@ TEST_F(UnderSystemd, JournalCarriesWorkerPidsAndFields) {
     if (by_role.find("\"_PID\":\"" + pid + "\"") != std::string::npos) ++worker_lines;
   }
   EXPECT_GE(worker_lines, 1) << by_role;
+  EXPECT_EQ(by_role.find("supervisor started"), std::string::npos) << "the filter lets supervisor lines through";
   const auto supervisor = box().must("journalctl -u corral --no-pager -o json CORRAL_ROLE=supervisor _PID=" + show("MainPID"));
   EXPECT_NE(supervisor.find("supervisor started"), std::string::npos) << supervisor;
   const auto short_view = box().must("journalctl -u corral --no-pager -o short");
