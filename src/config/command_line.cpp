@@ -7,6 +7,7 @@
 
 #include "common/exit_code.hpp"
 #include "config/config_file.hpp"
+#include "version.hpp"
 
 namespace corral {
 namespace {
@@ -42,6 +43,7 @@ Parsed apply_flags(const std::vector<std::string>& arguments, Settings& s) {
                "Run by systemd through corral.socket, or on its own for development.",
                "corral"};
   app.option_defaults()->always_capture_default();
+  app.set_version_flag("--version", std::string("corral ") + version);
   Parsed parsed;
 
   std::string config_path;

@@ -18,6 +18,7 @@
 #include "net/endpoint.hpp"
 #include "supervisor/cpu_count.hpp"
 #include "supervisor/spawn.hpp"
+#include "version.hpp"
 
 namespace corral {
 namespace {
@@ -94,8 +95,8 @@ Supervisor::~Supervisor() {
 int Supervisor::run() {
   std::vector<std::string> addresses;
   for (const int fd : listen_fd_numbers_) addresses.push_back(net::describe_local_address(fd));
-  spdlog::info("supervisor started: {} workers on {}{}", table_.slot_count(), fmt::join(addresses, ", "),
-               socket_activated_ ? " (from systemd)" : "");
+  spdlog::info("supervisor started: {} workers on {}{} (corral {})", table_.slot_count(),
+               fmt::join(addresses, ", "), socket_activated_ ? " (from systemd)" : "", version);
   if (settings_.enable_debug_routes) {
     spdlog::warn("debug routes are enabled (/debug/throw, /debug/segv, /debug/sleep, /debug/hang): "
                  "any client can crash or stall workers; never use --enable-debug-routes in production");

@@ -17,7 +17,9 @@ class Box {
     std::string output;  // stdout and stderr
   };
 
-  // Boots the box once; throws (the suite fails loudly) if it cannot boot.
+  // Boots a box; throws (the test fails loudly) if it cannot boot.
+  Box();
+  // One box for a whole test binary.
   static Box& shared();
   ~Box();
   Box(const Box&) = delete;
@@ -31,7 +33,6 @@ class Box {
   std::vector<std::string> command(const std::string& shell_command) const;
 
  private:
-  Box();
   std::string script_;
   std::string directory_;
 };

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "box.hpp"
+#include "box_client_loop.hpp"
 #include "support/child_process.hpp"
 
 namespace corral::test {
@@ -26,40 +27,6 @@ std::set<std::string> words(const std::string& text) {
   return {std::istream_iterator<std::string>(in), std::istream_iterator<std::string>()};
 }
 
-// A load inside the box, running while the test acts.
-class BoxClientLoop {
- public:
-  explicit BoxClientLoop(const Box& box) : box_(box) {
-    box_.must("rm -f /tmp/client-loop.stop");
-    process_ = std::make_unique<ChildProcess>(
-        box_.command("/usr/local/bin/corral-client-loop http://127.0.0.1:3000/ /tmp/client-loop.stop 120"));
-    // Running, and served at least once, before the test acts.
-    if (!process_->wait_for_line(std::regex("^200 0$"), 20s)) {
-      throw std::runtime_error("the client loop got no answer:\n" + process_->output());
-    }
-  }
-
-  // Stops the loop; returns its lines: "<status> <curl exit>".
-  std::vector<std::string> finish() {
-    box_.must("touch /tmp/client-loop.stop");
-    if (!process_->wait_for_line(std::regex("client loop done"), 30s)) ADD_FAILURE() << "client loop did not stop";
-    std::vector<std::string> lines;
-    std::istringstream in(process_->output());
-    for (std::string line; std::getline(in, line);) {
-      if (std::regex_match(line, std::regex(R"(\d{3} \d+)"))) lines.push_back(line);
-    }
-    return lines;
-  }
-
- private:
-  const Box& box_;
-  std::unique_ptr<ChildProcess> process_;
-};
-
-int count_if_line(const std::vector<std::string>& lines, const std::function<bool(const std::string&)>& predicate) {
-  return static_cast<int>(std::count_if(lines.begin(), lines.end(), predicate));
-}
-
 class UnderSystemd : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -67,7 +34,7 @@ class UnderSystemd : public ::testing::Test {
     box.install(build_path("src/corral"), "/usr/local/bin/corral", "0755");
     box.install(build_path("units/corral.socket"), "/etc/systemd/system/corral.socket");
     box.install(build_path("units/corral.service"), "/etc/systemd/system/corral.service");
-    box.install(source_path("tests/e2e/client_loop.sh"), "/usr/local/bin/corral-client-loop", "0755");
+    box.install(source_path("docs/corral.8"), "/usr/local/share/man/man8/corral.8");
     box.must("mkdir -p /usr/local/etc/corral && systemctl daemon-reload");
   }
 
@@ -174,9 +141,9 @@ TEST_F(UnderSystemd, ReloadUnderLoadFailsNothingAndReplacesEveryWorker) {
     ASSERT_TRUE(journal->wait_for_line(std::regex("\\(pid " + old + ", generation \\d+\\) exited with code 0 after reload"), 30s))
         << journal->output();
   }
-  const auto lines = load.finish();
-  EXPECT_GT(lines.size(), 10u);
-  EXPECT_EQ(count_if_line(lines, [](const std::string& line) { return line != "200 0"; }), 0);
+  const auto tally = load.finish();
+  EXPECT_GT(tally.answered, 10);
+  EXPECT_EQ(tally.failed, 0) << load.output();
   for (const auto& pid : worker_pids()) EXPECT_FALSE(before.contains(pid)) << "worker " << pid << " was not replaced";
   EXPECT_EQ(show("ActiveState"), "active");
 }
@@ -202,9 +169,9 @@ TEST_F(UnderSystemd, RestartUnderLoadRefusesNothing) {
   box().must("systemctl restart corral", 90s);
   EXPECT_NE(show("MainPID"), old_main);
   get("/");
-  const auto lines = load.finish();
-  EXPECT_GT(lines.size(), 10u);
-  EXPECT_EQ(count_if_line(lines, [](const std::string& line) { return line != "200 0"; }), 0);
+  const auto tally = load.finish();
+  EXPECT_GT(tally.answered, 10);
+  EXPECT_EQ(tally.failed, 0) << load.output();
 }
 
 TEST_F(UnderSystemd, StopLetsASlowRequestFinishAndLeavesNothing) {
@@ -233,11 +200,11 @@ TEST_F(UnderSystemd, WatchdogRestartsAFrozenSupervisorWithoutRefusingConnections
   ASSERT_TRUE(journal->wait_for_line(std::regex("Watchdog timeout"), 30s)) << journal->output();
   ASSERT_TRUE(journal->wait_for_line(std::regex("all 2 workers ready"), 30s)) << journal->output();
   get("/");
-  const auto lines = load.finish();
+  const auto tally = load.finish();
   EXPECT_EQ(show("NRestarts"), "1");
   EXPECT_NE(show("MainPID"), frozen);
-  // In-flight requests of the killed pool may fail; none may be refused (curl exit 7).
-  EXPECT_EQ(count_if_line(lines, [](const std::string& line) { return line.ends_with(" 7"); }), 0);
+  // In-flight requests of the killed pool may fail; none may be refused.
+  EXPECT_EQ(tally.refused, 0) << load.output();
 }
 
 TEST_F(UnderSystemd, KilledSupervisorIsRestartedAndLeavesNoWorker) {

@@ -101,3 +101,28 @@ TEST(Endpoint, RejectsWithAReason) {
 
 }  // namespace
 }  // namespace corral
+
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+
+#include "version.hpp"
+
+namespace corral {
+namespace {
+
+// meson.build's version goes into the binary; debian/changelog's names the package.
+// They must agree, or `corral --version` lies about the installed package.
+TEST(Version, MatchesTheDebianChangelog) {
+  const char* source_root = std::getenv("CORRAL_SOURCE_ROOT");
+  ASSERT_NE(source_root, nullptr);
+  std::ifstream changelog(std::string(source_root) + "/debian/changelog");
+  std::string first_line;
+  ASSERT_TRUE(std::getline(changelog, first_line));
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(first_line, match, std::regex(R"(^corral \(([^)]+)\))"))) << first_line;
+  EXPECT_EQ(match[1].str(), version);
+}
+
+}  // namespace
+}  // namespace corral
