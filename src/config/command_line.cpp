@@ -1,6 +1,7 @@
 #include "config/command_line.hpp"
 
 #include <cmath>
+#include <cstdio>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -66,6 +67,25 @@ Parsed apply_flags(const std::vector<std::string>& arguments, Settings& s) {
   SecondsOption hang(s.hang_timeout);
   app.add_option("--hang-timeout", hang.seconds, "seconds without a heartbeat before a worker is aborted")
       ->check(range(bounds::hang_seconds));
+  app.add_option("--restart-limit", s.restart_limit, "restarts allowed in any --restart-window; past it, no refork")
+      ->check(range(bounds::restart_limit));
+  SecondsOption restart_window(s.restart_window);
+  app.add_option("--restart-window", restart_window.seconds, "seconds of the restart budget's window")
+      ->check(range(bounds::restart_window_seconds));
+  SecondsOption min_uptime(s.min_uptime);
+  app.add_option("--min-uptime", min_uptime.seconds,
+                 "a worker that dies sooner without answering a request failed to start (backoff)")
+      ->check(range(bounds::min_uptime_seconds));
+  SecondsOption terminal(s.terminal_timeout);
+  app.add_option("--terminal-timeout", terminal.seconds,
+                 "seconds with the restart budget spent and no worker ready before corral exits 1")
+      ->check(range(bounds::terminal_seconds));
+  app.add_option("--max-requests", s.max_requests, "recycle a worker after about this many requests; 0: off")
+      ->check(range(bounds::max_requests));
+  app.add_option("--max-rss", s.max_rss_mib, "recycle a worker whose resident memory exceeds this many MiB; 0: off")
+      ->check(range(bounds::max_rss_mib));
+  app.add_flag("--debug-fail-start", s.debug_fail_start,
+               "workers fail during start, for crash-loop tests (needs --enable-debug-routes)");
   app.add_flag("--enable-debug-routes", s.enable_debug_routes,
                "serve /debug/throw, /debug/segv, /debug/sleep and /debug/hang (never in production)");
   app.add_option("--max-header-bytes", s.http.max_header_bytes, "largest request line plus headers; larger gets 431")
@@ -105,7 +125,9 @@ Parsed apply_flags(const std::vector<std::string>& arguments, Settings& s) {
     const int code = app.exit(error);
     throw ExitRequest{code == 0 ? exit_code::ok : exit_code::usage};
   }
-  for (auto* option : {&drain, &start, &hang, &keepalive, &request, &send}) option->apply();
+  for (auto* option : {&drain, &start, &hang, &restart_window, &min_uptime, &terminal, &keepalive, &request, &send}) {
+    option->apply();
+  }
   s.log_level = *parse_log_level(log_level);
   if (is_worker) parsed.worker = worker;
   parsed.check_config = check->count() > 0;
@@ -127,6 +149,10 @@ CommandLine parse_arguments(const std::vector<std::string>& arguments) {
   const auto first = apply_flags(arguments, scratch);
   if (first.config_path) apply_config_file(*first.config_path, result.settings);
   const auto parsed = apply_flags(arguments, result.settings);
+  if (result.settings.debug_fail_start && !result.settings.enable_debug_routes) {
+    std::fprintf(stderr, "corral: --debug-fail-start is a test aid: it needs --enable-debug-routes too\n");
+    throw ExitRequest{exit_code::usage};
+  }
   result.worker = parsed.worker;
   result.config_path = parsed.config_path;
   result.check_config = parsed.check_config;
@@ -157,6 +183,7 @@ std::vector<std::string> worker_arguments(const Settings& s, const WorkerIdentit
     args.push_back(std::to_string(fd));
   }
   if (s.enable_debug_routes) args.push_back("--enable-debug-routes");
+  if (s.debug_fail_start) args.push_back("--debug-fail-start");
   return args;
 }
 

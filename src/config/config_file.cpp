@@ -129,6 +129,12 @@ void apply_config_text(std::string_view text, const std::string& source, Setting
   keys.seconds("drain_timeout", s.drain_timeout, bounds::drain_seconds);
   keys.seconds("start_timeout", s.start_timeout, bounds::start_seconds);
   keys.seconds("hang_timeout", s.hang_timeout, bounds::hang_seconds);
+  keys.whole_number("restart_limit", s.restart_limit, bounds::restart_limit);
+  keys.seconds("restart_window", s.restart_window, bounds::restart_window_seconds);
+  keys.seconds("min_uptime", s.min_uptime, bounds::min_uptime_seconds);
+  keys.seconds("terminal_timeout", s.terminal_timeout, bounds::terminal_seconds);
+  keys.whole_number("max_requests", s.max_requests, bounds::max_requests);
+  keys.whole_number("max_rss", s.max_rss_mib, bounds::max_rss_mib);
   keys.log_level("log_level", s.log_level);
   keys.boolean("enable_debug_routes", s.enable_debug_routes);
   keys.whole_number("http.max_header_bytes", s.http.max_header_bytes, bounds::header_bytes);

@@ -35,7 +35,14 @@ struct Settings {
   milliseconds drain_timeout = 30s;
   milliseconds start_timeout = 60s;       // for every initial worker to report Ready
   milliseconds hang_timeout = 30s;        // no heartbeat for this long: SIGABRT
+  unsigned restart_limit = 60;            // restarts allowed in any restart_window
+  milliseconds restart_window = 60s;
+  milliseconds min_uptime = 1s;           // shorter, with no request answered: a failed start
+  milliseconds terminal_timeout = 30s;    // budget spent and no worker ready this long: exit
+  std::uint64_t max_requests = 0;         // recycle a worker after about this many; 0: off
+  std::uint64_t max_rss_mib = 0;          // recycle a worker above this resident size; 0: off
   bool enable_debug_routes = false;
+  bool debug_fail_start = false;          // workers fail during start (crash-loop tests)
   spdlog::level::level_enum log_level = spdlog::level::info;
   HttpLimits http;
 };
@@ -52,6 +59,12 @@ inline constexpr Bounds<unsigned> workers{0, 1024};
 inline constexpr Bounds<double> drain_seconds{0, 3600};
 inline constexpr Bounds<double> start_seconds{1, 3600};
 inline constexpr Bounds<double> hang_seconds{1, 3600};
+inline constexpr Bounds<unsigned> restart_limit{1, 100000};
+inline constexpr Bounds<double> restart_window_seconds{1, 3600};
+inline constexpr Bounds<double> min_uptime_seconds{0, 3600};
+inline constexpr Bounds<double> terminal_seconds{1, 86400};
+inline constexpr Bounds<std::uint64_t> max_requests{0, 1'000'000'000'000};
+inline constexpr Bounds<std::uint64_t> max_rss_mib{0, 1 << 20};
 inline constexpr Bounds<std::size_t> header_bytes{512, std::size_t{1} << 20};
 inline constexpr Bounds<std::size_t> body_bytes{0, std::size_t{1} << 30};
 inline constexpr Bounds<double> keepalive_seconds{0, 3600};

@@ -50,9 +50,9 @@ Message Message::heartbeat(std::uint32_t slot, std::uint32_t generation, std::ui
   return make(Kind::heartbeat, slot, generation, requests);
 }
 
-Message Message::suicide_notice(std::uint32_t slot, std::uint32_t generation,
-                                std::string_view reason) {
-  auto message = make(Kind::suicide_notice, slot, generation, 0);
+Message Message::suicide_notice(std::uint32_t slot, std::uint32_t generation, std::string_view reason,
+                                std::uint64_t requests) {
+  auto message = make(Kind::suicide_notice, slot, generation, requests);
   const auto length = std::min(reason.size(), reason_capacity - 1);
   std::memcpy(message.reason.data(), reason.data(), length);
   return message;

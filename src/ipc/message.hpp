@@ -13,7 +13,7 @@ enum class Kind : std::uint8_t {
   // worker -> supervisor
   ready = 1,           // accepting now; value = requests served so far
   heartbeat = 2,       // alive; value = requests served so far
-  suicide_notice = 3,  // replace me now; I stop accepting and exit once drained
+  suicide_notice = 3,  // replace me now; I stop accepting and exit once drained; value = requests so far
   // supervisor -> worker
   drain = 16,          // stop accepting, finish in-flight work, exit 0; value = deadline in ms
 };
@@ -39,8 +39,8 @@ struct Message {
   static Message ready(std::uint32_t slot, std::uint32_t generation, std::uint64_t requests);
   static Message heartbeat(std::uint32_t slot, std::uint32_t generation, std::uint64_t requests);
   // The reason is cut to fit; it never fails.
-  static Message suicide_notice(std::uint32_t slot, std::uint32_t generation,
-                                std::string_view reason);
+  static Message suicide_notice(std::uint32_t slot, std::uint32_t generation, std::string_view reason,
+                                std::uint64_t requests = 0);
   static Message drain(std::uint64_t deadline_ms);
 
   std::string_view reason_text() const;

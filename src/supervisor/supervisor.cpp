@@ -23,9 +23,8 @@
 namespace corral {
 namespace {
 
-// A worker that dies this soon without ever becoming ready is not restarted at once:
-// a worker that cannot start would otherwise be forked in a tight loop.
-constexpr auto failed_start_hold = std::chrono::seconds(1);
+// posix_spawn itself failed (out of memory or pids): try that slot again after this.
+constexpr auto spawn_retry_delay = std::chrono::seconds(1);
 // A hung worker gets SIGABRT (its crash guard sends a suicide notice and it dumps
 // core), then SIGKILL if it is still there after this long.
 constexpr auto abort_grace = std::chrono::seconds(5);
@@ -71,7 +70,10 @@ Supervisor::Supervisor(CommandLine command_line, std::vector<UniqueFd> listen_fd
       listen_fds_(std::move(listen_fds)),
       socket_activated_(socket_activated),
       table_(resolve_worker_count(settings_)),
-      started_at_(Clock::now()) {
+      started_at_(Clock::now()),
+      budget_(settings_.restart_limit, settings_.restart_window),
+      backoffs_(table_.slot_count()),
+      replacing_after_failure_(table_.slot_count(), false) {
   for (const auto& fd : listen_fds_) listen_fd_numbers_.push_back(fd.get());
 
   // Signals are read from a signalfd in the main loop, never handled asynchronously.
@@ -105,7 +107,7 @@ int Supervisor::run() {
     spdlog::info("systemd watchdog enabled: pinging every {} ms",
                  std::chrono::duration_cast<std::chrono::milliseconds>(watchdog_interval_).count());
   }
-  fill_vacant_slots();
+  fill_vacant_slots(Clock::now());
 
   std::vector<pollfd> polled;
   std::vector<pid_t> owners;
@@ -136,8 +138,11 @@ int Supervisor::run() {
       kill_all(fmt::format("drain deadline of {} passed", seconds(settings_.drain_timeout)));
     }
     advance_reload();
-    fill_vacant_slots();
+    retire_replaced_workers();
+    reset_stable_backoffs(now);
+    fill_vacant_slots(now);
     check_start(now);
+    check_terminal(now);
     publish_status();
     ping_watchdog(now);
   }
@@ -152,20 +157,54 @@ void Supervisor::start_worker(unsigned slot) {
   std::vector<int> inherited = listen_fd_numbers_;
   inherited.push_back(theirs.fd());
   const pid_t pid = spawn_process("/proc/self/exe", "corral", worker_arguments(settings_, identity), inherited);
-  table_.add(slot, generation, pid, std::move(ours), Clock::now());
+  auto& worker = table_.add(slot, generation, pid, std::move(ours), Clock::now());
+  worker.request_limit = request_limit(settings_.max_requests, std::uniform_real_distribution<double>(0, 1)(random_));
   spdlog::info("worker {} started: pid {}, generation {}", slot, pid, generation);
 }
 
-void Supervisor::fill_vacant_slots() {
+void Supervisor::fill_vacant_slots(Clock::time_point now) {
   if (stopping_) return;
-  for (const unsigned slot : table_.vacant_slots(Clock::now())) {
+  for (const unsigned slot : table_.vacant_slots(now)) {
+    if (replacing_after_failure_[slot]) {
+      if (!budget_.allows(now)) {
+        // Past the budget nothing is forked until the window lets one more through.
+        table_.hold_slot(slot, budget_.next_allowed(now));
+        if (!budget_spent_announced_) {
+          budget_spent_announced_ = true;
+          last_event_ = fmt::format("restart budget spent ({} restarts in {})", budget_.limit(),
+                                    seconds(std::chrono::duration_cast<std::chrono::milliseconds>(budget_.window())));
+          spdlog::error("restart budget spent: {} restarts in the last {}; worker {} stays down until the window "
+                        "allows another ({} from now)",
+                        budget_.limit(),
+                        seconds(std::chrono::duration_cast<std::chrono::milliseconds>(budget_.window())), slot,
+                        seconds(std::chrono::ceil<std::chrono::milliseconds>(budget_.next_allowed(now) - now)));
+        }
+        continue;
+      }
+      budget_.record(now);
+      budget_spent_announced_ = false;
+    }
     try {
       start_worker(slot);
+      replacing_after_failure_[slot] = false;
     } catch (const std::exception& error) {
-      spdlog::error("worker {} could not be started, retrying in {} s: {}", slot, failed_start_hold.count(),
+      spdlog::error("worker {} could not be started, retrying in {} s: {}", slot, spawn_retry_delay.count(),
                     error.what());
-      table_.hold_slot(slot, Clock::now() + failed_start_hold);
+      table_.hold_slot(slot, now + spawn_retry_delay);
     }
+  }
+}
+
+void Supervisor::note_failure(const WorkerRecord& worker, Clock::time_point now, const std::string& how) {
+  ++restarts_;
+  last_event_ = fmt::format("worker {} {}", worker.slot, how);
+  if (worker.slot >= table_.slot_count()) return;  // its slot went away in a reload
+  replacing_after_failure_[worker.slot] = true;
+  if (failed_to_start(worker.was_ready, worker.requests, now - worker.started_at, settings_.min_uptime)) {
+    const auto delay = backoffs_[worker.slot].on_failed_start();
+    table_.hold_slot(worker.slot, now + delay);
+    spdlog::error("worker {} (pid {}) failed to start: it {}; next start in {} ms (backoff)", worker.slot,
+                  worker.pid, how, std::chrono::duration_cast<std::chrono::milliseconds>(delay).count());
   }
 }
 
@@ -235,21 +274,24 @@ void Supervisor::handle_message(WorkerRecord& worker, const ipc::Message& messag
       worker.was_ready = true;
       if (worker.state == WorkerState::starting) {
         worker.state = WorkerState::ready;
+        worker.ready_at = worker.last_heard;
         spdlog::info("worker {} ready: pid {}, generation {}", worker.slot, worker.pid, worker.generation);
       }
       break;
     case ipc::Kind::heartbeat:
       worker.requests = message.value;
+      maybe_recycle(worker);
       break;
     case ipc::Kind::suicide_notice: {
       const auto reason = std::string(message.reason_text());
+      worker.requests = std::max(worker.requests, message.value);
+      const bool was_serving = worker.state != WorkerState::draining;
       worker.state = WorkerState::draining;
       worker.drain_reason = "suicide notice";
-      if (!stopping_) {
-        ++restarts_;
-        last_event_ = fmt::format("worker {} suicide ({})", worker.slot, reason);
+      if (!stopping_ && was_serving) {
         spdlog::warn("worker {} (pid {}) sent a suicide notice: {}; starting its replacement now", worker.slot,
                      worker.pid, reason);
+        note_failure(worker, Clock::now(), fmt::format("suicide ({})", reason));
       }
       break;
     }
@@ -271,16 +313,9 @@ void Supervisor::on_worker_exit(WorkerRecord worker, int wait_status) {
     spdlog::warn("worker {} (pid {}) {} while stopping", worker.slot, worker.pid, how);
     return;
   }
-  ++restarts_;
-  last_event_ = fmt::format("worker {} {}", worker.slot, how);
-  if (!worker.was_ready) {
-    table_.hold_slot(worker.slot, Clock::now() + failed_start_hold);
-    spdlog::error("worker {} (pid {}) {} before it became ready; starting another in {} s", worker.slot, worker.pid,
-                  how, failed_start_hold.count());
-    return;
-  }
   spdlog::error("worker {} (pid {}, generation {}) {} without a suicide notice; replacing it", worker.slot,
                 worker.pid, worker.generation, how);
+  note_failure(worker, Clock::now(), how);
 }
 
 void Supervisor::drain(WorkerRecord& worker, std::string reason) {
@@ -343,11 +378,14 @@ void Supervisor::reload() {
   }
   settings_ = next.settings;
   spdlog::default_logger()->set_level(settings_.log_level);
+  budget_.reconfigure(settings_.restart_limit, settings_.restart_window);
 
   const unsigned slots = resolve_worker_count(settings_);
   if (slots != table_.slot_count()) {
     spdlog::info("pool size changes from {} to {} workers", table_.slot_count(), slots);
     table_.resize(slots);
+    backoffs_.resize(slots);
+    replacing_after_failure_.resize(slots, false);
     for (auto& [pid, worker] : table_) {
       if (worker.slot >= slots) drain(worker, "reload (slot removed)");
     }
@@ -361,24 +399,29 @@ void Supervisor::reload() {
   advance_reload();
 }
 
-void Supervisor::advance_reload() {
-  if (!reloading_ || stopping_) return;
-  // The worker being retired keeps serving until its successor is ready.
+bool Supervisor::retire_replaced_workers() {
+  // A retiring worker keeps serving until its successor is ready; then it drains.
   bool waiting = false;
   for (auto& [pid, worker] : table_) {
     if (worker.state != WorkerState::retiring) continue;
     if (table_.slot_has_ready_worker(worker.slot)) {
-      drain(worker, "reload");
+      drain(worker, worker.retire_reason);
     } else {
       waiting = true;
     }
   }
-  if (waiting) return;
+  return waiting;
+}
+
+void Supervisor::advance_reload() {
+  if (!reloading_ || stopping_) return;
+  if (retire_replaced_workers()) return;
   while (!reload_queue_.empty()) {
     auto* worker = table_.find(reload_queue_.front());
     reload_queue_.pop_front();
     if (worker && (worker->state == WorkerState::starting || worker->state == WorkerState::ready)) {
       worker->state = WorkerState::retiring;  // its slot is now vacant: a successor starts
+      worker->retire_reason = "reload";
       return;
     }
   }
@@ -386,6 +429,46 @@ void Supervisor::advance_reload() {
   last_event_ = "reloaded";
   spdlog::info("reload complete: every worker runs the new configuration");
   notifier_.ready(status_text());
+}
+
+RecyclePolicy Supervisor::recycle_policy() const {
+  return {settings_.max_requests, settings_.max_rss_mib << 20};
+}
+
+void Supervisor::maybe_recycle(WorkerRecord& worker) {
+  const auto policy = recycle_policy();
+  if (!policy.enabled() || stopping_ || reloading_ || worker.state != WorkerState::ready) return;
+  // One at a time, so the pool never loses more than one worker's worth of capacity.
+  if (table_.count(WorkerState::retiring) > 0) return;
+  const auto rss = policy.max_rss_bytes > 0 ? process_rss(worker.pid).value_or(0) : 0;
+  const auto reason = recycle_reason(policy, worker.requests, worker.request_limit, rss);
+  if (!reason) return;
+  worker.state = WorkerState::retiring;
+  worker.retire_reason = "recycle";
+  ++recycled_;
+  last_event_ = fmt::format("worker {} recycled", worker.slot);
+  spdlog::info("recycling worker {} (pid {}): {}; its successor starts now", worker.slot, worker.pid, *reason);
+}
+
+void Supervisor::reset_stable_backoffs(Clock::time_point now) {
+  for (const auto& [pid, worker] : table_) {
+    if (worker.ready_at && now - *worker.ready_at >= StartBackoff::stable_after && worker.slot < backoffs_.size()) {
+      backoffs_[worker.slot].reset();
+    }
+  }
+}
+
+void Supervisor::check_terminal(Clock::time_point now) {
+  if (stopping_) return;
+  const bool any_ready = table_.count(WorkerState::ready) + table_.count(WorkerState::retiring) > 0;
+  terminal_.observe(any_ready, !budget_.allows(now), now);
+  if (!terminal_.reached(now, settings_.terminal_timeout)) return;
+  const auto why = fmt::format("restart budget spent and no worker ready for {} (terminal_timeout); last: {}",
+                               seconds(settings_.terminal_timeout), last_event_);
+  spdlog::critical("{}: exiting so that systemd's Restart= and StartLimitBurst= decide", why);
+  notifier_.failed(why, ECHILD);
+  exit_code_ = exit_code::failure;
+  begin_stop(SIGTERM);
 }
 
 void Supervisor::check_hung_workers(Clock::time_point now) {
@@ -454,6 +537,7 @@ std::string Supervisor::status_text() const {
   const auto serving = table_.count(WorkerState::ready) + table_.count(WorkerState::retiring);
   auto status = fmt::format("{}/{} workers ready · {} requests · {} restarts", std::min(serving, table_.slot_count()),
                             table_.slot_count(), requests, restarts_);
+  if (recycled_ > 0) status += fmt::format(" · {} recycled", recycled_);
   if (!last_event_.empty()) status += fmt::format(" · last: {}", last_event_);
   return status;
 }
@@ -469,6 +553,7 @@ std::optional<Clock::time_point> Supervisor::next_deadline() const {
   if (!stopping_) {
     if (const auto hold = table_.earliest_hold()) earliest(next, *hold);
     if (!announced_ready_) earliest(next, started_at_ + settings_.start_timeout);
+    if (const auto terminal = terminal_.deadline(settings_.terminal_timeout)) earliest(next, *terminal);
   }
   if (watchdog_interval_.count() > 0) earliest(next, next_watchdog_ping_);
   for (const auto& [pid, worker] : table_) {

@@ -12,7 +12,11 @@
 #include "common/unique_fd.hpp"
 #include "config/command_line.hpp"
 #include "sd/notifier.hpp"
+#include "supervisor/recycling.hpp"
+#include "supervisor/restart_policy.hpp"
 #include "supervisor/worker_table.hpp"
+
+#include <random>
 
 namespace corral {
 
@@ -31,7 +35,8 @@ class Supervisor {
 
  private:
   void start_worker(unsigned slot);
-  void fill_vacant_slots();
+  void fill_vacant_slots(Clock::time_point now);
+  void note_failure(const WorkerRecord& worker, Clock::time_point now, const std::string& how);
   void handle_signals();
   void reap_children();
   void read_messages(WorkerRecord& worker);
@@ -42,6 +47,11 @@ class Supervisor {
   void kill_all(std::string_view why);
   void reload();
   void advance_reload();
+  bool retire_replaced_workers();
+  void maybe_recycle(WorkerRecord& worker);
+  void reset_stable_backoffs(Clock::time_point now);
+  void check_terminal(Clock::time_point now);
+  RecyclePolicy recycle_policy() const;
   void check_hung_workers(Clock::time_point now);
   void check_start(Clock::time_point now);
   void ping_watchdog(Clock::time_point now);
@@ -70,7 +80,14 @@ class Supervisor {
   std::deque<pid_t> reload_queue_;  // workers still running the previous configuration
   std::chrono::microseconds watchdog_interval_{0};
   Clock::time_point next_watchdog_ping_{};
+  RestartBudget budget_;
+  std::vector<StartBackoff> backoffs_;          // per slot
+  std::vector<bool> replacing_after_failure_;   // per slot: the next start is a restart
+  bool budget_spent_announced_ = false;
+  TerminalWatch terminal_;
+  std::mt19937_64 random_{std::random_device{}()};
   std::uint64_t restarts_ = 0;
+  std::uint64_t recycled_ = 0;
   std::uint64_t retired_requests_ = 0;
   std::string last_event_;
 };

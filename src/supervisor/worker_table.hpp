@@ -33,7 +33,10 @@ struct WorkerRecord {
   Clock::time_point started_at{};
   Clock::time_point last_heard{};
   std::uint64_t requests = 0;
+  std::uint64_t request_limit = 0;  // recycling: its own max_requests with jitter (0: off)
   bool was_ready = false;        // reported Ready at least once
+  std::optional<Clock::time_point> ready_at;
+  std::string retire_reason;     // why it is retiring: "reload" or "recycle"
   bool drain_sent = false;       // we asked it to drain (it may also drain on its own)
   std::optional<Clock::time_point> abort_sent_at;  // hung: SIGABRT sent then
   std::optional<Clock::time_point> kill_sent_at;   // still hung after SIGABRT: SIGKILL sent then

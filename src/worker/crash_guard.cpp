@@ -16,6 +16,7 @@ namespace {
 constexpr std::array fatal_signals{SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
 
 int guarded_channel = -1;
+volatile std::uint64_t requests_handled = 0;
 std::array<ipc::Message, fatal_signals.size()> prepared_notices;
 
 // A stack overflow is a SIGSEGV too: the handler needs a stack of its own.
@@ -24,6 +25,7 @@ alignas(16) char alternate_stack[64 * 1024];
 void on_fatal_signal(int signal) {
   for (std::size_t i = 0; i < fatal_signals.size(); ++i) {
     if (fatal_signals[i] == signal) {
+      prepared_notices[i].value = requests_handled;
       ::send(guarded_channel, &prepared_notices[i], sizeof(ipc::Message), MSG_DONTWAIT | MSG_NOSIGNAL);
     }
   }
@@ -32,6 +34,10 @@ void on_fatal_signal(int signal) {
 }
 
 }  // namespace
+
+void crash_guard_count_request() {
+  requests_handled = requests_handled + 1;
+}
 
 void install_crash_guard(int channel_fd, unsigned slot, std::uint32_t generation) {
   guarded_channel = channel_fd;

@@ -149,6 +149,7 @@ void HttpSession::handle_request() {
   const auto target = request.target();
   const http::Request view{{method.data(), method.size()}, {target.data(), target.size()}};
   http::Response response;
+  worker_.count_request();
   try {
     worker_.router().dispatch(view, response);
   } catch (const std::exception& exception) {
@@ -204,8 +205,6 @@ void HttpSession::on_write(const error_code& error) {
     close();
     return;
   }
-  worker_.count_request();
-  served_any_ = true;
   if (close_after_response_ || worker_.draining()) {
     linger_then_close();
     return;

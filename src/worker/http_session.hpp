@@ -58,7 +58,6 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   unsigned request_version_ = 11;
   bool head_request_ = false;
   bool close_after_response_ = false;
-  bool served_any_ = false;
   bool read_timed_out_ = false;
   std::array<char, 4096> discard_{};
 };

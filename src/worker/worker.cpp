@@ -161,7 +161,7 @@ void Worker::on_handler_exception(const std::string& what) {
     const auto reason = fmt::format("uncaught exception: {}", what);
     spdlog::error("{} in a request handler; sending a suicide notice", reason);
     ipc::send_message(channel_.native_handle(),
-                      ipc::Message::suicide_notice(identity_.slot, identity_.generation, reason));
+                      ipc::Message::suicide_notice(identity_.slot, identity_.generation, reason, requests_));
   }
   begin_drain("an uncaught exception left this worker's state suspect", settings_.drain_timeout);
 }
@@ -217,6 +217,11 @@ const std::string& Worker::date_header() {
   return date_;
 }
 
+void Worker::count_request() {
+  ++requests_;
+  crash_guard_count_request();
+}
+
 void Worker::add_session(HttpSession* session) {
   sessions_.insert(session);
 }
@@ -228,6 +233,7 @@ void Worker::remove_session(HttpSession* session) {
 
 int run_worker(const Settings& settings, const WorkerIdentity& identity) {
   init_logging({"worker", static_cast<int>(identity.slot), identity.generation}, settings.log_level);
+  std::unique_ptr<Worker> worker;
   try {
     // Die with the supervisor: the parent-death signal, then a check that it did not
     // die before we asked (the heartbeat re-checks, and channel EOF tells too).
@@ -236,13 +242,20 @@ int run_worker(const Settings& settings, const WorkerIdentity& identity) {
       spdlog::warn("supervisor {} is already gone; exiting", identity.supervisor_pid);
       return exit_code::ok;
     }
+    if (settings.debug_fail_start) throw std::runtime_error("failing on purpose (--debug-fail-start)");
     // The supervisor coordinates stopping; a Ctrl-C that reaches the whole process
     // group must not kill workers in the middle of a request.
     for (const int signal : {SIGINT, SIGQUIT, SIGHUP, SIGPIPE}) ::signal(signal, SIG_IGN);
     install_crash_guard(identity.channel_fd, identity.slot, identity.generation);
     process_title::set(fmt::format("corral: worker {}", identity.slot));
-    Worker worker(settings, identity);
-    return worker.run();
+    worker = std::make_unique<Worker>(settings, identity);
+  } catch (const std::exception& error) {
+    // A distinct exit code: the supervisor backs off instead of restarting at once.
+    spdlog::critical("worker could not start: {}", error.what());
+    return exit_code::worker_start_failed;
+  }
+  try {
+    return worker->run();
   } catch (const std::exception& error) {
     spdlog::critical("worker failed: {}", error.what());
     return exit_code::failure;

@@ -38,7 +38,8 @@ class Worker {
   const HttpLimits& limits() const { return settings_.http; }
   bool draining() const { return draining_; }
   const std::string& date_header();
-  void count_request() { ++requests_; }
+  // A request reached a handler (its answer may still be on its way).
+  void count_request();
   // A handler threw: announce it (suicide notice) and drain.
   void on_handler_exception(const std::string& what);
   void add_session(HttpSession* session);
