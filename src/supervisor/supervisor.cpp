@@ -28,6 +28,8 @@ constexpr auto spawn_retry_delay = std::chrono::seconds(1);
 // A hung worker gets SIGABRT (its crash guard sends a suicide notice and it dumps
 // core), then SIGKILL if it is still there after this long.
 constexpr auto abort_grace = std::chrono::seconds(5);
+// Desired and actual pool size are compared this often, whatever else happens.
+constexpr auto reconcile_interval = std::chrono::seconds(5);
 // systemd is asked for this much more than the drain deadline to stop.
 constexpr auto stop_margin = std::chrono::seconds(5);
 
@@ -143,6 +145,7 @@ int Supervisor::run() {
     fill_vacant_slots(now);
     check_start(now);
     check_terminal(now);
+    reconcile(now);
     publish_status();
     ping_watchdog(now);
   }
@@ -458,6 +461,28 @@ void Supervisor::reset_stable_backoffs(Clock::time_point now) {
   }
 }
 
+void Supervisor::reconcile(Clock::time_point now) {
+  if (now < next_reconcile_) return;
+  next_reconcile_ = now + reconcile_interval;
+  // Children are reaped on SIGCHLD; reaping here too means a lost signal cannot leave a
+  // dead worker in the table, holding its slot.
+  reap_children();
+  if (stopping_) return;
+  const auto serving = table_.count(WorkerState::starting) + table_.count(WorkerState::ready);
+  if (serving >= table_.slot_count()) {
+    if (reported_shortfall_) spdlog::info("pool back to its size: {} workers", table_.slot_count());
+    reported_shortfall_.reset();
+    return;
+  }
+  if (reported_shortfall_ == serving) return;
+  reported_shortfall_ = serving;
+  const auto next_start = table_.earliest_hold();
+  spdlog::warn("pool below its size: {} of {} workers serving{}", serving, table_.slot_count(),
+               next_start ? fmt::format("; next start in {}",
+                                        seconds(std::chrono::ceil<std::chrono::milliseconds>(*next_start - now)))
+                          : std::string{});
+}
+
 void Supervisor::check_terminal(Clock::time_point now) {
   if (stopping_) return;
   const bool any_ready = table_.count(WorkerState::ready) + table_.count(WorkerState::retiring) > 0;
@@ -556,6 +581,7 @@ std::optional<Clock::time_point> Supervisor::next_deadline() const {
     if (const auto terminal = terminal_.deadline(settings_.terminal_timeout)) earliest(next, *terminal);
   }
   if (watchdog_interval_.count() > 0) earliest(next, next_watchdog_ping_);
+  earliest(next, next_reconcile_);
   for (const auto& [pid, worker] : table_) {
     if (!worker.abort_sent_at) {
       earliest(next, worker.last_heard + settings_.hang_timeout);

@@ -51,6 +51,7 @@ class Supervisor {
   void maybe_recycle(WorkerRecord& worker);
   void reset_stable_backoffs(Clock::time_point now);
   void check_terminal(Clock::time_point now);
+  void reconcile(Clock::time_point now);
   RecyclePolicy recycle_policy() const;
   void check_hung_workers(Clock::time_point now);
   void check_start(Clock::time_point now);
@@ -85,6 +86,8 @@ class Supervisor {
   std::vector<bool> replacing_after_failure_;   // per slot: the next start is a restart
   bool budget_spent_announced_ = false;
   TerminalWatch terminal_;
+  Clock::time_point next_reconcile_{};
+  std::optional<unsigned> reported_shortfall_;  // serving count last logged as short
   std::mt19937_64 random_{std::random_device{}()};
   std::uint64_t restarts_ = 0;
   std::uint64_t recycled_ = 0;

@@ -60,6 +60,10 @@ TEST(Resilience, SpentBudgetStopsReforkingAndSaysSo) {
                                              5s));
   EXPECT_TRUE(corral->notify.wait_for("0/1 workers ready · ", 5s));
   EXPECT_TRUE(corral->notify.wait_for("last: restart budget spent (2 restarts in 60 s)", 5s));
+  // Never silently smaller: the reconcile timer says so.
+  EXPECT_TRUE(corral->process->wait_for_line(std::regex("pool below its size: 0 of 1 workers serving; next start in"),
+                                             10s))
+      << corral->process->output();
 }
 
 TEST(Resilience, WorkerThatServedThenCrashedIsReplacedWithoutBackoff) {

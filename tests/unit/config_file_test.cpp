@@ -32,6 +32,12 @@ workers = 3
 drain_timeout = 2.5
 start_timeout = 20
 hang_timeout = 15
+restart_limit = 7
+restart_window = 20
+min_uptime = 0.5
+terminal_timeout = 45
+max_requests = 1000
+max_rss = 256
 log_level = "warning"
 enable_debug_routes = true
 
@@ -49,6 +55,12 @@ send_timeout = 7
   EXPECT_EQ(s.drain_timeout, milliseconds(2500));
   EXPECT_EQ(s.start_timeout, milliseconds(20000));
   EXPECT_EQ(s.hang_timeout, milliseconds(15000));
+  EXPECT_EQ(s.restart_limit, 7u);
+  EXPECT_EQ(s.restart_window, milliseconds(20000));
+  EXPECT_EQ(s.min_uptime, milliseconds(500));
+  EXPECT_EQ(s.terminal_timeout, milliseconds(45000));
+  EXPECT_EQ(s.max_requests, 1000u);
+  EXPECT_EQ(s.max_rss_mib, 256u);
   EXPECT_EQ(s.log_level, spdlog::level::warn);
   EXPECT_TRUE(s.enable_debug_routes);
   EXPECT_EQ(s.http.max_header_bytes, 4096u);
@@ -143,7 +155,13 @@ TEST(ShippedConfigFile, ListsEveryKeyWithItsDefault) {
   shipped.workers = 99;  // so that the file must set it back to 0
   apply_config_text(uncommented, "etc/corral.toml", shipped);
   const Settings defaults;
-  EXPECT_EQ(keys, 13);
+  EXPECT_EQ(keys, 19);
+  EXPECT_EQ(shipped.restart_limit, defaults.restart_limit);
+  EXPECT_EQ(shipped.restart_window, defaults.restart_window);
+  EXPECT_EQ(shipped.min_uptime, defaults.min_uptime);
+  EXPECT_EQ(shipped.terminal_timeout, defaults.terminal_timeout);
+  EXPECT_EQ(shipped.max_requests, defaults.max_requests);
+  EXPECT_EQ(shipped.max_rss_mib, defaults.max_rss_mib);
   EXPECT_EQ(shipped.workers, defaults.workers);
   EXPECT_EQ(shipped.listen, defaults.listen);
   EXPECT_EQ(shipped.backlog, defaults.backlog);
