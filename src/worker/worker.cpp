@@ -220,6 +220,12 @@ const std::string& Worker::date_header() {
 void Worker::count_request() {
   ++requests_;
   crash_guard_count_request();
+  if (requests_ == 1) {
+    // Tell the supervisor at once, not at the next heartbeat: a worker that has served
+    // is replaced at once if it dies, one that has not is backed off.
+    ipc::send_message(channel_.native_handle(),
+                      ipc::Message::heartbeat(identity_.slot, identity_.generation, requests_));
+  }
 }
 
 void Worker::add_session(HttpSession* session) {

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -133,6 +134,21 @@ std::optional<int> ChildProcess::wait_exit(milliseconds timeout) {
   if (!reaped_) {
     pollfd exited{pidfd_, POLLIN, 0};
     if (::poll(&exited, 1, static_cast<int>(timeout.count())) <= 0) return std::nullopt;
+    // Until it is reaped, an exited process keeps its accounting in /proc/PID/stat.
+    std::ifstream stat("/proc/" + std::to_string(pid_) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const auto fields = text.substr(text.rfind(')') + 2);
+    std::istringstream in(fields);
+    std::string field;
+    unsigned long long user = 0, system = 0;
+    for (int index = 3; in >> field; ++index) {  // fields 14 and 15: utime, stime
+      if (index == 14) user = std::stoull(field);
+      if (index == 15) {
+        system = std::stoull(field);
+        break;
+      }
+    }
+    cpu_seconds_at_exit_ = static_cast<double>(user + system) / static_cast<double>(::sysconf(_SC_CLK_TCK));
     ::waitpid(pid_, &wait_status_, 0);
     reaped_ = true;
   }

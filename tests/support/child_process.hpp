@@ -41,6 +41,8 @@ class ChildProcess {
 
   // The wait status once the process has exited, or nullopt at the deadline.
   std::optional<int> wait_exit(milliseconds timeout);
+  // CPU time (user + system) the process itself used, read as it exited.
+  double cpu_seconds_at_exit() const { return cpu_seconds_at_exit_; }
 
  private:
   void read_output(int fd);
@@ -48,6 +50,7 @@ class ChildProcess {
   pid_t pid_ = -1;
   bool reaped_ = false;
   int wait_status_ = 0;
+  double cpu_seconds_at_exit_ = 0;
   int pidfd_ = -1;
   mutable std::mutex mutex_;
   std::condition_variable changed_;

@@ -33,9 +33,9 @@ RawConnection::RawConnection(std::uint16_t port) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   const auto address = loopback(port);
   if (::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
-    const auto error = std::string(std::strerror(errno));
+    const int error = errno;
     ::close(fd_);
-    throw std::runtime_error("connect() to 127.0.0.1:" + std::to_string(port) + " failed: " + error);
+    throw ConnectError(error, "connect() to 127.0.0.1:" + std::to_string(port) + " failed: " + std::strerror(error));
   }
 }
 

@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <stdexcept>
 #include <string_view>
 
 namespace corral::test {
@@ -18,6 +19,13 @@ struct HttpResponse {
     const auto it = headers.find(lower_case_name);
     return it == headers.end() ? std::string{} : it->second;
   }
+};
+
+// connect() failed; `error` is its errno (ECONNREFUSED: nothing listens).
+class ConnectError : public std::runtime_error {
+ public:
+  ConnectError(int error, const std::string& what) : std::runtime_error(what), error(error) {}
+  int error;
 };
 
 // A raw TCP connection to 127.0.0.1 that sends exactly the bytes a test gives it and
