@@ -207,13 +207,19 @@ TEST_F(UnderSystemd, WatchdogRestartsAFrozenSupervisorWithoutRefusingConnections
   EXPECT_EQ(tally.refused, 0) << load.output();
 }
 
-TEST_F(UnderSystemd, KilledSupervisorIsRestartedAndLeavesNoWorker) {
+TEST_F(UnderSystemd, KilledSupervisorUnderLoadIsRestartedRefusingNothingAndLeavesNoWorker) {
   get("/");
   const auto old_main = show("MainPID");
   const auto old_workers = worker_pids();
+  BoxClientLoop load(box());
   auto journal = follow_journal("-u corral -o cat");
   box().must("kill -9 " + old_main);
   ASSERT_TRUE(journal->wait_for_line(std::regex("all 2 workers ready"), 30s)) << journal->output();
+  get("/");
+  const auto tally = load.finish();
+  EXPECT_GT(tally.answered, 10);
+  // Requests in flight on the killed pool may fail; none may be refused.
+  EXPECT_EQ(tally.refused, 0) << load.output();
   EXPECT_EQ(show("NRestarts"), "1");
   EXPECT_NE(show("MainPID"), old_main);
   for (const auto& pid : old_workers) {
