@@ -6,6 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -29,7 +32,6 @@ constexpr auto heartbeat_interval = std::chrono::seconds(1);
 // Left without a supervisor, a worker finishes what it has quickly: nobody would replace
 // it, and a new supervisor may already be starting workers on the same socket.
 constexpr auto orphan_drain_deadline = std::chrono::seconds(1);
-constexpr auto accept_retry_delay = std::chrono::milliseconds(100);
 
 tcp protocol_of(int fd) {
   sockaddr_storage address{};
@@ -53,19 +55,19 @@ Worker::Worker(const Settings& settings, const WorkerIdentity& identity)
       channel_(io_, identity.channel_fd),
       heartbeat_timer_(io_),
       drain_timer_(io_),
-      accept_retry_timer_(io_),
       terminate_signals_(io_, SIGTERM) {
   for (const int fd : identity_.listen_fds) {
-    auto acceptor = std::make_unique<Acceptor>(io_);
-    acceptor->assign(protocol_of(fd), fd);
-    acceptors_.push_back(std::move(acceptor));
+    const auto protocol = protocol_of(fd);
+    accept_threads_.push_back(std::make_unique<AcceptThread>(
+        io_, fd, [this, protocol](int connection) { on_connection(connection, protocol); },
+        [this](int error) { on_accept_error(error); }));
   }
 }
 
 Worker::~Worker() = default;
 
 int Worker::run() {
-  for (auto& acceptor : acceptors_) accept(*acceptor);
+  for (auto& thread : accept_threads_) thread->start();
   terminate_signals_.async_wait([this](const boost::system::error_code& error, int) {
     if (!error) on_terminate_signal();
   });
@@ -79,34 +81,30 @@ int Worker::run() {
   return exit_code::ok;
 }
 
-void Worker::accept(Acceptor& acceptor) {
-  acceptor.async_accept(io_, [this, &acceptor](const boost::system::error_code& error, tcp::socket socket) {
-    if (error) {
-      on_accept_error(acceptor, error);
-      return;
-    }
-    socket.set_option(tcp::no_delay(true));
-    std::make_shared<HttpSession>(std::move(socket), *this)->start();
-    accept(acceptor);
-  });
-}
-
-void Worker::on_accept_error(Acceptor& acceptor, const boost::system::error_code& error) {
-  if (error == asio::error::operation_aborted || draining_) return;
-  if (error == asio::error::no_descriptors || error == asio::error::no_buffer_space ||
-      error == asio::error::no_memory || error.value() == ENFILE) {
-    // Out of fds or memory: the connection stays queued in the kernel for a worker that
-    // can take it; try again shortly instead of spinning.
-    spdlog::warn("accept() failed: {}; retrying in {}", error.message(), milliseconds_text(accept_retry_delay));
-    accept_retry_timer_.expires_after(accept_retry_delay);
-    accept_retry_timer_.async_wait([this, &acceptor](const boost::system::error_code& timer_error) {
-      if (!timer_error && !draining_) accept(acceptor);
-    });
+void Worker::on_connection(int fd, tcp protocol) {
+  tcp::socket socket(io_);
+  boost::system::error_code error;
+  socket.assign(protocol, fd, error);
+  if (error) {
+    ::close(fd);
+    spdlog::warn("could not take an accepted connection: {}", error.message());
+    stop_if_drained();
     return;
   }
-  // The client gave up before we took the connection (ECONNABORTED and the like).
-  spdlog::debug("accept() failed: {}", error.message());
-  accept(acceptor);
+  socket.set_option(tcp::no_delay(true), error);
+  // A connection accepted while the drain began is still served (once, with
+  // Connection: close): dropping it would lose a request.
+  std::make_shared<HttpSession>(std::move(socket), *this)->start();
+  if (draining_) stop_if_drained();
+}
+
+void Worker::on_accept_error(int error) {
+  // Out of fds or memory, the thread retries every 100 ms: log at most once a second.
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_accept_error_log_ < std::chrono::seconds(1)) return;
+  last_accept_error_log_ = now;
+  spdlog::warn("accept() failed: {}; the connection waits in the queue for a worker that can take it",
+               std::strerror(error));
 }
 
 void Worker::schedule_heartbeat() {
@@ -173,13 +171,10 @@ void Worker::begin_drain(const std::string& reason, std::chrono::milliseconds de
     draining_ = true;
     spdlog::info("draining: {}; {} connections open, deadline {}", reason, sessions_.size(),
                  milliseconds_text(deadline));
-    // Closing our copy of the shared socket removes it from this worker's epoll set; the
-    // socket itself stays open in the supervisor, the other workers and systemd.
-    for (auto& acceptor : acceptors_) {
-      boost::system::error_code ignored;
-      acceptor->close(ignored);
-    }
-    accept_retry_timer_.cancel();
+    // No more accept(); what the threads took before they stopped is already posted and
+    // will be served. The socket itself stays open in the supervisor, the other workers
+    // and systemd.
+    for (auto& thread : accept_threads_) thread->stop();
     terminate_signals_.cancel();
     // Sessions may end (and leave the set) while being told.
     const std::vector<HttpSession*> sessions(sessions_.begin(), sessions_.end());
@@ -196,7 +191,9 @@ void Worker::begin_drain(const std::string& reason, std::chrono::milliseconds de
 }
 
 void Worker::stop_if_drained() {
-  if (draining_ && sessions_.empty() && !stopped_) {
+  const bool connections_on_their_way =
+      std::any_of(accept_threads_.begin(), accept_threads_.end(), [](const auto& thread) { return thread->has_pending(); });
+  if (draining_ && sessions_.empty() && !connections_on_their_way && !stopped_) {
     heartbeat_timer_.cancel();
     drain_timer_.cancel();
     channel_.cancel();

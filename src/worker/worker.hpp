@@ -15,6 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "config/settings.hpp"
+#include "worker/accept_thread.hpp"
 #include "http/router.hpp"
 
 namespace corral {
@@ -46,10 +47,8 @@ class Worker {
   void remove_session(HttpSession* session);
 
  private:
-  using Acceptor = boost::asio::ip::tcp::acceptor;
-
-  void accept(Acceptor& acceptor);
-  void on_accept_error(Acceptor& acceptor, const boost::system::error_code& error);
+  void on_connection(int fd, boost::asio::ip::tcp protocol);
+  void on_accept_error(int error);
   void schedule_heartbeat();
   void read_channel();
   void on_terminate_signal();
@@ -65,17 +64,17 @@ class Worker {
   bool stopped_ = false;
   std::chrono::steady_clock::time_point drain_deadline_{};
   std::time_t date_second_ = 0;
+  std::chrono::steady_clock::time_point last_accept_error_log_{};
   std::string date_;
 
   // Declared before the io_context so that it outlives the sessions the io_context
   // destroys with its pending handlers.
   std::unordered_set<HttpSession*> sessions_;
-  boost::asio::io_context io_{1};
-  std::vector<std::unique_ptr<Acceptor>> acceptors_;
+  boost::asio::io_context io_;
+  std::vector<std::unique_ptr<AcceptThread>> accept_threads_;
   boost::asio::posix::stream_descriptor channel_;
   boost::asio::steady_timer heartbeat_timer_;
   boost::asio::steady_timer drain_timer_;
-  boost::asio::steady_timer accept_retry_timer_;
   boost::asio::signal_set terminate_signals_;
 };
 
