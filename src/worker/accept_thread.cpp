@@ -59,7 +59,11 @@ void AcceptThread::start() {
 
 void AcceptThread::stop() {
   if (!thread_.joinable()) return;
-  stopping_ = true;
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  picked_up_.notify_one();
   // The signal may land just before the thread blocks in accept(): repeat it until the
   // thread is gone (a few microseconds; nothing else to wait on, as accept() cannot be
   // woken by an event of ours on a socket other processes share).
@@ -76,9 +80,15 @@ void AcceptThread::run() {
     if (fd >= 0) {
       ++pending_;
       boost::asio::post(io_, [this, fd] {
-        --pending_;
+        {
+          std::lock_guard lock(mutex_);
+          --pending_;
+        }
+        picked_up_.notify_one();
         on_connection_(fd);
       });
+      std::unique_lock lock(mutex_);
+      picked_up_.wait(lock, [this] { return pending_ == 0 || stopping_; });
       continue;
     }
     const int error = errno;

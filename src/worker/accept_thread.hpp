@@ -1,6 +1,8 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <functional>
 #include <thread>
 
@@ -13,6 +15,10 @@ namespace corral {
 // callers first in, first out and wakes one per connection, so connections spread
 // evenly across workers; epoll (Asio's acceptor) wakes the most recent waiter first,
 // and one busy worker ends up with most of them.
+//
+// The thread takes the next connection only once the event loop has picked up the last
+// one: a worker whose loop is stuck (a hung handler) stops accepting after at most one
+// connection, and the others take the rest.
 class AcceptThread {
  public:
   // `on_connection` runs on the io_context's thread with the accepted fd (non-blocking,
@@ -39,6 +45,8 @@ class AcceptThread {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> exited_{false};
   std::atomic<int> pending_{0};
+  std::mutex mutex_;
+  std::condition_variable picked_up_;
   std::thread thread_;
 };
 

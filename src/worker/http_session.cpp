@@ -1,5 +1,7 @@
 #include "worker/http_session.hpp"
 
+#include <array>
+
 #include <boost/asio/socket_base.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
@@ -20,6 +22,15 @@ using boost::system::error_code;
 // so that unread request bytes do not make the kernel reset the connection before the
 // client has read our answer (nginx's lingering close).
 constexpr auto linger_timeout = std::chrono::milliseconds(1000);
+// A worker that starts draining gives idle keep-alive connections this long to send one
+// more request (answered with Connection: close) before it closes them: a busy client
+// has usually sent its next request already, and would otherwise see its connection
+// close under it.
+constexpr auto drain_idle_grace = std::chrono::milliseconds(1000);
+
+// What a lingering close reads is thrown away: one buffer serves every session (the
+// worker has one thread), rather than 4 KiB held by each idle connection.
+std::array<char, 4096> discarded;
 
 bool is_parse_error(const error_code& error) {
   return error && error.category() == bhttp::make_error_code(bhttp::error::bad_target).category();
@@ -58,7 +69,7 @@ void HttpSession::start() {
 
 void HttpSession::drain() {
   close_after_response_ = true;
-  if (phase_ == Phase::waiting) close();
+  if (phase_ == Phase::waiting) arm_timer(drain_idle_grace, [this] { close(); });
 }
 
 void HttpSession::arm_timer(std::chrono::milliseconds timeout, std::function<void()> on_expiry) {
@@ -225,7 +236,7 @@ void HttpSession::linger_then_close() {
 }
 
 void HttpSession::discard_until_eof() {
-  socket_.async_read_some(asio::buffer(discard_), [self = shared_from_this()](const error_code& error, std::size_t) {
+  socket_.async_read_some(asio::buffer(discarded), [self = shared_from_this()](const error_code& error, std::size_t) {
     if (self->phase_ != Phase::closing) return;
     if (error) {
       self->close();

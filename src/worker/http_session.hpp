@@ -59,7 +59,6 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   bool head_request_ = false;
   bool close_after_response_ = false;
   bool read_timed_out_ = false;
-  std::array<char, 4096> discard_{};
 };
 
 }  // namespace corral
