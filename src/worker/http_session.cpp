@@ -5,9 +5,10 @@
 #include <boost/asio/socket_base.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
+#include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
 
+#include "http/response_writer.hpp"
 #include "worker/worker.hpp"
 
 namespace corral {
@@ -31,6 +32,8 @@ constexpr auto drain_idle_grace = std::chrono::milliseconds(1000);
 // What a lingering close reads is thrown away: one buffer serves every session (the
 // worker has one thread), rather than 4 KiB held by each idle connection.
 std::array<char, 4096> discarded;
+
+constexpr std::size_t read_chunk = 4096;
 
 bool is_parse_error(const error_code& error) {
   return error && error.category() == bhttp::make_error_code(bhttp::error::bad_target).category();
@@ -87,8 +90,16 @@ void HttpSession::wait_for_next_request() {
   }
   phase_ = Phase::waiting;
   arm_timer(worker_.limits().keepalive_timeout, [this] { close(); });
-  socket_.async_wait(asio::socket_base::wait_read, [self = shared_from_this()](const error_code& error) {
-    if (error || self->phase_ != Phase::waiting) return;
+  // A read, not async_wait(): Asio tries a read at once (the next request is often
+  // there already) and re-arms epoll only if it must, where a wait always re-arms it.
+  socket_.async_read_some(buffer_.prepare(read_chunk), [self = shared_from_this()](const error_code& error,
+                                                                                   std::size_t bytes) {
+    if (self->phase_ != Phase::waiting) return;
+    if (error) {
+      self->close();
+      return;
+    }
+    self->buffer_.commit(bytes);
     self->read_request();
   });
 }
@@ -188,22 +199,10 @@ void HttpSession::send_error(int status, std::string body) {
 void HttpSession::send(http::Response response) {
   phase_ = Phase::writing;
   if (worker_.draining()) close_after_response_ = true;
-  response_ = {};
-  response_.version(request_version_);
-  response_.result(static_cast<unsigned>(response.status));
-  response_.set(bhttp::field::server, "corral");
-  response_.set(bhttp::field::date, worker_.date_header());
-  response_.set(bhttp::field::content_type, response.content_type);
-  for (const auto& [name, value] : response.headers) response_.set(name, value);
-  response_.keep_alive(!close_after_response_);
-  if (head_request_) {
-    response_.content_length(response.body.size());
-  } else {
-    response_.body() = std::move(response.body);
-    response_.prepare_payload();
-  }
+  http::write_response(response, request_version_, !close_after_response_, head_request_, worker_.date_header(),
+                       out_);
   arm_timer(worker_.limits().send_timeout, [this] { close(); });
-  bhttp::async_write(socket_, response_, [self = shared_from_this()](const error_code& error, std::size_t) {
+  asio::async_write(socket_, asio::buffer(out_), [self = shared_from_this()](const error_code& error, std::size_t) {
     self->on_write(error);
   });
 }

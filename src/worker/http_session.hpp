@@ -10,7 +10,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
@@ -51,7 +50,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   Worker& worker_;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
-  boost::beast::http::response<boost::beast::http::string_body> response_;
+  std::string out_;  // the response being written; its capacity is reused
   boost::asio::steady_timer timer_;
   std::uint64_t timer_epoch_ = 0;
   Phase phase_ = Phase::reading;

@@ -70,7 +70,7 @@ class Worker {
   // Declared before the io_context so that it outlives the sessions the io_context
   // destroys with its pending handlers.
   std::unordered_set<HttpSession*> sessions_;
-  boost::asio::io_context io_;
+  boost::asio::io_context io_{1};  // one thread runs it; the accept threads only post
   std::vector<std::unique_ptr<AcceptThread>> accept_threads_;
   boost::asio::posix::stream_descriptor channel_;
   boost::asio::steady_timer heartbeat_timer_;

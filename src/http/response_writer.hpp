@@ -1,0 +1,17 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "http/router.hpp"
+
+namespace corral::http {
+
+// Serialises a response into `out` (cleared first, its capacity kept): one buffer, one
+// write. HEAD gets the headers of the answer a GET would get, without the body.
+void write_response(const Response& response, unsigned version, bool keep_alive, bool head_request,
+                    std::string_view date, std::string& out);
+
+std::string_view reason_phrase(int status);
+
+}  // namespace corral::http

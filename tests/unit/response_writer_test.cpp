@@ -1,0 +1,45 @@
+#include <gtest/gtest.h>
+
+#include "http/response_writer.hpp"
+
+namespace corral::http {
+namespace {
+
+const std::string date = "Tue, 24 Nov 2026 16:00:00 GMT";
+
+std::string written(const Response& response, unsigned version, bool keep_alive, bool head = false) {
+  std::string out = "left over from the last response";
+  write_response(response, version, keep_alive, head, date, out);
+  return out;
+}
+
+TEST(ResponseWriter, WritesStatusHeadersAndBody) {
+  EXPECT_EQ(written(Response::text(200, "ok"), 11, true),
+            "HTTP/1.1 200 OK\r\nServer: corral\r\nDate: " + date +
+                "\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok");
+}
+
+TEST(ResponseWriter, ExtraHeadersAndClose) {
+  auto response = Response::text(405, "Method Not Allowed\n");
+  response.headers.emplace_back("Allow", "GET, HEAD");
+  EXPECT_EQ(written(response, 11, false),
+            "HTTP/1.1 405 Method Not Allowed\r\nServer: corral\r\nDate: " + date +
+                "\r\nContent-Type: text/plain\r\nAllow: GET, HEAD\r\nContent-Length: 19\r\nConnection: close\r\n\r\n"
+                "Method Not Allowed\n");
+}
+
+TEST(ResponseWriter, HeadHasTheLengthButNoBody) {
+  const auto out = written(Response::text(200, "twelve bytes"), 11, true, /*head=*/true);
+  EXPECT_NE(out.find("Content-Length: 12\r\n"), std::string::npos);
+  EXPECT_TRUE(out.ends_with("\r\n\r\n"));
+}
+
+TEST(ResponseWriter, HttpOneZeroKeepAliveIsExplicit) {
+  EXPECT_NE(written(Response::text(200, ""), 10, true).find("HTTP/1.0 200 OK\r\n"), std::string::npos);
+  EXPECT_NE(written(Response::text(200, ""), 10, true).find("Connection: keep-alive\r\n"), std::string::npos);
+  EXPECT_EQ(written(Response::text(200, ""), 10, false).find("Connection:"), std::string::npos)
+      << "HTTP/1.0 closes unless told otherwise";
+}
+
+}  // namespace
+}  // namespace corral::http
