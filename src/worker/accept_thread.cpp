@@ -19,6 +19,9 @@ namespace {
 // with a handler that does nothing and no SA_RESTART, so accept() fails with EINTR.
 constexpr int wake_signal = SIGUSR2;
 
+// A loop that has not picked up a posted connection for this long is taken as stuck.
+constexpr auto stuck_after = std::chrono::milliseconds(50);
+
 void on_wake_signal(int) {}
 
 void install_wake_signal() {
@@ -78,17 +81,22 @@ void AcceptThread::run() {
   while (!stopping_) {
     const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
+      const auto now = std::chrono::steady_clock::now();
+      std::unique_lock lock(mutex_);
+      if (pending_ == 0) waiting_since_ = now;
       ++pending_;
       boost::asio::post(io_, [this, fd] {
         {
-          std::lock_guard lock(mutex_);
+          std::lock_guard picked(mutex_);
           --pending_;
+          waiting_since_ = std::chrono::steady_clock::now();
         }
         picked_up_.notify_one();
         on_connection_(fd);
       });
-      std::unique_lock lock(mutex_);
-      picked_up_.wait(lock, [this] { return pending_ == 0 || stopping_; });
+      if (now - waiting_since_ > stuck_after) {
+        picked_up_.wait(lock, [this] { return pending_ == 0 || stopping_; });
+      }
       continue;
     }
     const int error = errno;

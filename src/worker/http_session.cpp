@@ -33,7 +33,12 @@ constexpr auto drain_idle_grace = std::chrono::milliseconds(1000);
 // worker has one thread), rather than 4 KiB held by each idle connection.
 std::array<char, 4096> discarded;
 
-constexpr std::size_t read_chunk = 4096;
+// What an idle connection reads into first: enough for a typical request (Beast reads
+// the rest of a larger one), small because ten thousand idle connections hold one each.
+constexpr std::size_t first_read = 512;
+// A buffer that grew past this for a large request is given back when the connection
+// goes idle.
+constexpr std::size_t idle_buffer_limit = 4096;
 
 bool is_parse_error(const error_code& error) {
   return error && error.category() == bhttp::make_error_code(bhttp::error::bad_target).category();
@@ -89,10 +94,13 @@ void HttpSession::wait_for_next_request() {
     return;
   }
   phase_ = Phase::waiting;
+  // Idle connections keep as little as possible: no parser, a small buffer.
+  parser_.reset();
+  if (buffer_.capacity() > idle_buffer_limit) buffer_.shrink_to_fit();
   arm_timer(worker_.limits().keepalive_timeout, [this] { close(); });
   // A read, not async_wait(): Asio tries a read at once (the next request is often
   // there already) and re-arms epoll only if it must, where a wait always re-arms it.
-  socket_.async_read_some(buffer_.prepare(read_chunk), [self = shared_from_this()](const error_code& error,
+  socket_.async_read_some(buffer_.prepare(first_read), [self = shared_from_this()](const error_code& error,
                                                                                    std::size_t bytes) {
     if (self->phase_ != Phase::waiting) return;
     if (error) {
