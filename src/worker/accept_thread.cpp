@@ -19,8 +19,6 @@ namespace {
 // with a handler that does nothing and no SA_RESTART, so accept() fails with EINTR.
 constexpr int wake_signal = SIGUSR2;
 
-// A loop that has not picked up a posted connection for this long is taken as stuck.
-constexpr auto stuck_after = std::chrono::milliseconds(50);
 
 void on_wake_signal(int) {}
 
@@ -81,22 +79,17 @@ void AcceptThread::run() {
   while (!stopping_) {
     const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
-      const auto now = std::chrono::steady_clock::now();
-      std::unique_lock lock(mutex_);
-      if (pending_ == 0) waiting_since_ = now;
       ++pending_;
       boost::asio::post(io_, [this, fd] {
         {
-          std::lock_guard picked(mutex_);
+          std::lock_guard lock(mutex_);
           --pending_;
-          waiting_since_ = std::chrono::steady_clock::now();
         }
         picked_up_.notify_one();
         on_connection_(fd);
       });
-      if (now - waiting_since_ > stuck_after) {
-        picked_up_.wait(lock, [this] { return pending_ == 0 || stopping_; });
-      }
+      std::unique_lock lock(mutex_);
+      picked_up_.wait(lock, [this] { return pending_ == 0 || stopping_; });
       continue;
     }
     const int error = errno;

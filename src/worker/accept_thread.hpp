@@ -17,10 +17,9 @@ namespace corral {
 // evenly across workers; epoll (Asio's acceptor) wakes the most recent waiter first,
 // and one busy worker ends up with most of them.
 //
-// A worker whose loop is stuck (a hung handler) must stop taking connections it cannot
-// serve: when a connection has waited for the loop longer than `stuck_after`, the thread
-// stops accepting until the loop catches up, and the other workers take the rest.
-// Otherwise it goes straight back to accept(), keeping its place in the kernel's queue.
+// The thread takes the next connection only once the event loop has picked up the last
+// one: a worker whose loop is stuck (a hung handler) stops accepting after at most one
+// connection, and the others take the rest.
 class AcceptThread {
  public:
   // `on_connection` runs on the io_context's thread with the accepted fd (non-blocking,
@@ -47,7 +46,6 @@ class AcceptThread {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> exited_{false};
   std::atomic<int> pending_{0};
-  std::chrono::steady_clock::time_point waiting_since_{};  // of the oldest pending connection
   std::mutex mutex_;
   std::condition_variable picked_up_;
   std::thread thread_;
