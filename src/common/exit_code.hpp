@@ -7,6 +7,5 @@ inline constexpr int ok = 0;
 inline constexpr int failure = 1;       // a runtime error, logged before exit
 inline constexpr int usage = 2;         // bad flags or configuration
 inline constexpr int worker_start_failed = 3;  // a worker's own start-up failed: back off
-inline constexpr int worker_exec = 126; // the supervisor could not exec a worker
 
 }  // namespace corral::exit_code
