@@ -41,13 +41,6 @@ std::string failures_of(const LoadStats& stats) {
   return text.str();
 }
 
-// Milliseconds of the day from a log line's "HH:MM:SS.mmm".
-long log_ms(const std::string& line) {
-  std::smatch match;
-  if (!std::regex_search(line, match, std::regex(R"( (\d\d):(\d\d):(\d\d)\.(\d{3}) )"))) return -1;
-  return ((std::stol(match[1]) * 60 + std::stol(match[2])) * 60 + std::stol(match[3])) * 1000 + std::stol(match[4]);
-}
-
 // For every line matching `event` (its group 1 is a slot), the time until the next
 // "worker <slot> ready" line.
 std::vector<long> times_to_ready(const std::string& log, const std::regex& event) {
@@ -61,7 +54,7 @@ std::vector<long> times_to_ready(const std::string& log, const std::regex& event
     const std::string ready = "supervisor: worker " + match[1].str() + " ready: pid";
     for (std::size_t j = i + 1; j < lines.size(); ++j) {
       if (lines[j].find(ready) != std::string::npos) {
-        times.push_back(log_ms(lines[j]) - log_ms(lines[i]));
+        times.push_back(log_time_ms(lines[j]) - log_time_ms(lines[i]));
         break;
       }
     }
@@ -170,7 +163,7 @@ TEST(Fault, CrashLoopAtStartBacksOffAndGivesUp) {
   for (std::string line; std::getline(in, line);) {
     std::smatch match;
     if (std::regex_search(line, match, std::regex(R"(supervisor: worker (\d+) started)"))) {
-      starts[match[1]].push_back(log_ms(line));
+      starts[match[1]].push_back(log_time_ms(line));
     }
   }
   std::ostringstream gaps;

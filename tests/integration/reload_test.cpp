@@ -9,9 +9,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "support/client_loop.hpp"
 #include "support/corral_instance.hpp"
 #include "support/http_client.hpp"
+#include "support/load_generator.hpp"
 
 namespace corral::test {
 namespace {
@@ -46,19 +46,19 @@ TEST_F(Reload, ReplacesEveryWorkerUnderLoadWithoutAFailedRequest) {
   ASSERT_EQ(http_request(corral_->port, "GET", "/debug/sleep?ms=1")->status, 404);
   write("workers = 2\nenable_debug_routes = true\n");
 
-  ClientLoop load(corral_->port);
+  LoadGenerator load(corral_->port, "/", 0, 1);
   const auto mark = corral_->mark();
   EXPECT_NE(reload(mark).find("reload complete"), std::string::npos);
   EXPECT_TRUE(corral_->notify.wait_for("RELOADING=1", 5s));
   EXPECT_TRUE(corral_->notify.wait_for("READY=1", 5s));
   for (const pid_t old : before) corral_->wait_worker_exited(old, mark);
-  const int served_during_reload = load.succeeded();
+  const auto served_during_reload = load.succeeded();
   // Keep the load on a little longer with the new workers alone.
   ASSERT_TRUE(http_request(corral_->port, "GET", "/healthz"));
-  load.stop();
+  const auto stats = load.stop();
 
-  EXPECT_EQ(load.failed(), 0) << (load.failures().empty() ? "" : load.failures().front());
-  EXPECT_GT(served_during_reload, 0);
+  EXPECT_EQ(stats.failed + stats.refused, 0u);
+  EXPECT_GT(served_during_reload, 0u);
   const auto after = corral_->workers();
   EXPECT_EQ(after.size(), 2u);
   for (const pid_t old : before) EXPECT_EQ(std::find(after.begin(), after.end(), old), after.end());

@@ -7,19 +7,12 @@
 #include <sstream>
 #include <regex>
 
-#include "support/client_loop.hpp"
 #include "support/corral_instance.hpp"
 #include "support/http_client.hpp"
+#include "support/load_generator.hpp"
 
 namespace corral::test {
 namespace {
-
-// "2026-11-24 16:39:26.058" at the start of a log line, in milliseconds of the day.
-long log_time_ms(const std::string& line) {
-  std::smatch match;
-  if (!std::regex_search(line, match, std::regex(R"( (\d\d):(\d\d):(\d\d)\.(\d{3}) )"))) return -1;
-  return ((std::stol(match[1]) * 60 + std::stol(match[2])) * 60 + std::stol(match[3])) * 1000 + std::stol(match[4]);
-}
 
 TEST(Resilience, CrashLoopAtStartBacksOffThenGivesUp) {
   ChildProcess corral({corral_binary(), "--listen", "127.0.0.1:0", "--workers", "1", "--enable-debug-routes",
@@ -77,15 +70,15 @@ TEST(Resilience, WorkerThatServedThenCrashedIsReplacedWithoutBackoff) {
 TEST(Resilience, RecyclesAfterMaxRequestsWithoutAFailedRequest) {
   auto corral = CorralInstance::start({"--max-requests", "5"}, 1);
   const auto mark = corral->mark();
-  ClientLoop load(corral->port);
+  LoadGenerator load(corral->port, "/", 0, 1);
   const auto recycled = corral->process->wait_for_line(
       std::regex(R"(recycling worker 0 \(pid (\d+)\): it served \d+ requests \(its limit: 5\))"), 10s, mark);
   ASSERT_TRUE(recycled) << corral->process->output();
   const pid_t old = std::stoi(recycled->at(1));
   EXPECT_NE(corral->wait_worker_exited(old, mark).find("exited with code 0 after recycle"), std::string::npos);
-  load.stop();
-  EXPECT_GT(load.succeeded(), 5);
-  EXPECT_EQ(load.failed(), 0) << (load.failures().empty() ? "" : load.failures().front());
+  const auto stats = load.stop();
+  EXPECT_GT(stats.succeeded, 5u);
+  EXPECT_EQ(stats.failed + stats.refused, 0u);
   EXPECT_TRUE(corral->notify.wait_for("recycled", 5s));
 }
 

@@ -114,6 +114,8 @@ std::optional<std::vector<std::string>> ChildProcess::wait_for_line(const std::r
         return std::vector<std::string>(match.begin(), match.end());
       }
     }
+    // Once every writer has gone, no further line can come.
+    if (output_closed_) return std::nullopt;
     if (changed_.wait_until(lock, deadline) == std::cv_status::timeout) return std::nullopt;
   }
 }
@@ -157,6 +159,12 @@ std::optional<int> ChildProcess::wait_exit(milliseconds timeout) {
   std::unique_lock lock(mutex_);
   changed_.wait_for(lock, timeout, [this] { return output_closed_; });
   return wait_status_;
+}
+
+long log_time_ms(const std::string& line) {
+  std::smatch match;
+  if (!std::regex_search(line, match, std::regex(R"( (\d\d):(\d\d):(\d\d)\.(\d{3}) )"))) return -1;
+  return ((std::stol(match[1]) * 60 + std::stol(match[2])) * 60 + std::stol(match[3])) * 1000 + std::stol(match[4]);
 }
 
 std::vector<pid_t> children_of(pid_t pid) {

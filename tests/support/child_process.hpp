@@ -60,6 +60,9 @@ class ChildProcess {
   std::thread reader_;
 };
 
+// Milliseconds of the day from a corral log line's "HH:MM:SS.mmm", or -1.
+long log_time_ms(const std::string& line);
+
 // Children of `pid`, from /proc.
 std::vector<pid_t> children_of(pid_t pid);
 // Waits (on a pidfd) until `pid` has exited; true if it did before the deadline.
