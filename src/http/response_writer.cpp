@@ -32,7 +32,6 @@ std::string_view reason_phrase(int status) {
 
 void write_response(const Response& response, unsigned version, bool keep_alive, bool head_request,
                     std::string_view date, std::string& out) {
-  out.clear();
   out.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
   append_number(out, static_cast<std::size_t>(response.status));
   out.push_back(' ');

@@ -7,8 +7,9 @@
 
 namespace corral::http {
 
-// Serialises a response into `out` (cleared first, its capacity kept): one buffer, one
-// write. HEAD gets the headers of the answer a GET would get, without the body.
+// Serialises a response at the end of `out`: the responses to pipelined requests
+// collect in one buffer and go out in one write. HEAD gets the headers of the answer a
+// GET would get, without the body.
 void write_response(const Response& response, unsigned version, bool keep_alive, bool head_request,
                     std::string_view date, std::string& out);
 

@@ -3,13 +3,13 @@
 
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
 
-#include <boost/asio/post.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -20,46 +20,59 @@
 #include "http/routes.hpp"
 #include "ipc/channel.hpp"
 #include "worker/crash_guard.hpp"
-#include "worker/http_session.hpp"
 
 namespace corral {
 namespace {
-
-namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
 
 constexpr auto heartbeat_interval = std::chrono::seconds(1);
 // Left without a supervisor, a worker finishes what it has quickly: nobody would replace
 // it, and a new supervisor may already be starting workers on the same socket.
 constexpr auto orphan_drain_deadline = std::chrono::seconds(1);
-
-tcp protocol_of(int fd) {
-  sockaddr_storage address{};
-  socklen_t length = sizeof address;
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    throw_system_error("getsockname", fmt::format("adopting listen fd {}", fd));
-  }
-  return address.ss_family == AF_INET6 ? tcp::v6() : tcp::v4();
-}
+// After a rejected request, what the client still sends is read and dropped this long
+// before closing (nginx's lingering close).
+constexpr auto linger_timeout = std::chrono::milliseconds(1000);
+// A worker that starts draining gives idle keep-alive connections this long to send one
+// more request (answered with Connection: close) before it closes them: a busy client
+// has usually sent its next request already, and would otherwise see its connection
+// close under it.
+constexpr auto drain_idle_grace = std::chrono::milliseconds(1000);
 
 std::string milliseconds_text(std::chrono::milliseconds value) {
   return fmt::format("{} ms", value.count());
 }
 
+UniqueFd terminate_signal_fd() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  if (::sigprocmask(SIG_BLOCK, &signals, nullptr) != 0) throw_system_error("sigprocmask", "blocking SIGTERM");
+  UniqueFd fd(::signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!fd.valid()) throw_system_error("signalfd", "receiving SIGTERM in the event loop");
+  return fd;
+}
+
 }  // namespace
+
+ConnectionDeadlines::ConnectionDeadlines(EventLoop& loop, const HttpLimits& limits)
+    : keepalive(loop, limits.keepalive_timeout, [](Connection& c) { c.on_deadline(); }),
+      request(loop, limits.request_timeout, [](Connection& c) { c.on_deadline(); }),
+      send(loop, limits.send_timeout, [](Connection& c) { c.on_deadline(); }),
+      linger(loop, linger_timeout, [](Connection& c) { c.on_deadline(); }),
+      drain_grace(loop, drain_idle_grace, [](Connection& c) { c.on_deadline(); }) {}
 
 Worker::Worker(const Settings& settings, const WorkerIdentity& identity)
     : settings_(settings),
       identity_(identity),
       router_(http::make_router({::getpid(), identity.supervisor_pid, settings.enable_debug_routes})),
-      channel_(io_, identity.channel_fd),
-      heartbeat_timer_(io_),
-      drain_timer_(io_),
-      terminate_signals_(io_, SIGTERM) {
+      deadlines_(loop_, settings_.http),
+      terminate_signal_(terminate_signal_fd()),
+      channel_handler_([this](std::uint32_t) { read_channel(); }),
+      terminate_handler_([this](std::uint32_t) { on_terminate_signal(); }),
+      heartbeat_timer_(loop_),
+      drain_timer_(loop_) {
   for (const int fd : identity_.listen_fds) {
-    const auto protocol = protocol_of(fd);
-    accept_threads_.push_back(std::make_unique<AcceptThread>(
-        io_, fd, [this, protocol](int connection) { on_connection(connection, protocol); },
+    listeners_.push_back(std::make_unique<Listener>(
+        loop_, fd, [this](UniqueFd socket) { on_connection(std::move(socket)); },
         [this](int error) { on_accept_error(error); }));
   }
 }
@@ -67,39 +80,32 @@ Worker::Worker(const Settings& settings, const WorkerIdentity& identity)
 Worker::~Worker() = default;
 
 int Worker::run() {
-  for (auto& thread : accept_threads_) thread->start();
-  terminate_signals_.async_wait([this](const boost::system::error_code& error, int) {
-    if (!error) on_terminate_signal();
-  });
-  read_channel();
-  ipc::send_message(channel_.native_handle(),
-                    ipc::Message::ready(identity_.slot, identity_.generation, requests_));
-  schedule_heartbeat();
-  io_.run();
-  stopped_ = true;
+  loop_.add(identity_.channel_fd, EPOLLIN, channel_handler_);
+  loop_.add(terminate_signal_.get(), EPOLLIN, terminate_handler_);
+  for (auto& listener : listeners_) listener->start();
+  ipc::send_message(identity_.channel_fd, ipc::Message::ready(identity_.slot, identity_.generation, requests_));
+  heartbeat_timer_.expires_after(heartbeat_interval, [this] { on_heartbeat(); });
+  loop_.run();
   spdlog::info("exiting after {} requests", requests_);
   return exit_code::ok;
 }
 
-void Worker::on_connection(int fd, tcp protocol) {
-  tcp::socket socket(io_);
-  boost::system::error_code error;
-  socket.assign(protocol, fd, error);
-  if (error) {
-    ::close(fd);
-    spdlog::warn("could not take an accepted connection: {}", error.message());
+void Worker::on_connection(UniqueFd socket) {
+  auto connection = std::make_unique<Connection>(*this, std::move(socket));
+  auto* key = connection.get();
+  connections_.emplace(key, std::move(connection));
+}
+
+void Worker::on_connection_closed(Connection& connection) {
+  // Destroyed once this wake-up's events are handled: one of them may be for it.
+  loop_.defer([this, key = &connection] {
+    connections_.erase(key);
     stop_if_drained();
-    return;
-  }
-  socket.set_option(tcp::no_delay(true), error);
-  // A connection accepted while the drain began is still served (once, with
-  // Connection: close): dropping it would lose a request.
-  std::make_shared<HttpSession>(std::move(socket), *this)->start();
-  if (draining_) stop_if_drained();
+  });
 }
 
 void Worker::on_accept_error(int error) {
-  // Out of fds or memory, the thread retries every 100 ms: log at most once a second.
+  // Out of fds or memory, accepting pauses 100 ms at a time: log at most once a second.
   const auto now = std::chrono::steady_clock::now();
   if (now - last_accept_error_log_ < std::chrono::seconds(1)) return;
   last_accept_error_log_ = now;
@@ -107,45 +113,40 @@ void Worker::on_accept_error(int error) {
                std::strerror(error));
 }
 
-void Worker::schedule_heartbeat() {
-  heartbeat_timer_.expires_after(heartbeat_interval);
-  heartbeat_timer_.async_wait([this](const boost::system::error_code& error) {
-    if (error) return;
-    if (::getppid() != identity_.supervisor_pid) {
-      begin_drain("the supervisor is gone (parent changed)", orphan_drain_deadline);
-    }
-    ipc::send_message(channel_.native_handle(),
-                      ipc::Message::heartbeat(identity_.slot, identity_.generation, requests_));
-    schedule_heartbeat();
-  });
+void Worker::on_heartbeat() {
+  if (::getppid() != identity_.supervisor_pid) {
+    begin_drain("the supervisor is gone (parent changed)", orphan_drain_deadline);
+  }
+  ipc::send_message(identity_.channel_fd, ipc::Message::heartbeat(identity_.slot, identity_.generation, requests_));
+  heartbeat_timer_.expires_after(heartbeat_interval, [this] { on_heartbeat(); });
 }
 
 void Worker::read_channel() {
-  channel_.async_wait(asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& error) {
-    if (error) return;
-    ipc::Message message;
-    for (;;) {
-      switch (ipc::receive_message(channel_.native_handle(), message)) {
-        case ipc::Received::message:
-          if (message.kind == ipc::Kind::drain) {
-            begin_drain("the supervisor asked", std::chrono::milliseconds(message.value));
-          }
-          continue;
-        case ipc::Received::malformed:
-          spdlog::warn("ignored a datagram from the supervisor that is not a corral message");
-          continue;
-        case ipc::Received::closed:
-          begin_drain("the supervisor is gone (channel closed)", orphan_drain_deadline);
-          return;
-        case ipc::Received::nothing:
-          read_channel();
-          return;
-      }
+  ipc::Message message;
+  for (;;) {
+    switch (ipc::receive_message(identity_.channel_fd, message)) {
+      case ipc::Received::message:
+        if (message.kind == ipc::Kind::drain) {
+          begin_drain("the supervisor asked", std::chrono::milliseconds(message.value));
+        }
+        continue;
+      case ipc::Received::malformed:
+        spdlog::warn("ignored a datagram from the supervisor that is not a corral message");
+        continue;
+      case ipc::Received::closed:
+        loop_.remove(identity_.channel_fd);
+        begin_drain("the supervisor is gone (channel closed)", orphan_drain_deadline);
+        return;
+      case ipc::Received::nothing:
+        return;
     }
-  });
+  }
 }
 
 void Worker::on_terminate_signal() {
+  signalfd_siginfo info{};
+  while (::read(terminate_signal_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+  }
   if (::getppid() != identity_.supervisor_pid) {
     begin_drain("the supervisor is gone (SIGTERM from the parent-death signal)", orphan_drain_deadline);
   } else {
@@ -158,7 +159,7 @@ void Worker::on_handler_exception(const std::string& what) {
     suicide_sent_ = true;
     const auto reason = fmt::format("uncaught exception: {}", what);
     spdlog::error("{} in a request handler; sending a suicide notice", reason);
-    ipc::send_message(channel_.native_handle(),
+    ipc::send_message(identity_.channel_fd,
                       ipc::Message::suicide_notice(identity_.slot, identity_.generation, reason, requests_));
   }
   begin_drain("an uncaught exception left this worker's state suspect", settings_.drain_timeout);
@@ -169,36 +170,23 @@ void Worker::begin_drain(const std::string& reason, std::chrono::milliseconds de
   if (draining_ && new_deadline >= drain_deadline_) return;
   if (!draining_) {
     draining_ = true;
-    spdlog::info("draining: {}; {} connections open, deadline {}", reason, sessions_.size(),
+    spdlog::info("draining: {}; {} connections open, deadline {}", reason, connections_.size(),
                  milliseconds_text(deadline));
-    // No more accept(); what the threads took before they stopped is already posted and
-    // will be served. The socket itself stays open in the supervisor, the other workers
-    // and systemd.
-    for (auto& thread : accept_threads_) thread->stop();
-    terminate_signals_.cancel();
-    // Sessions may end (and leave the set) while being told.
-    const std::vector<HttpSession*> sessions(sessions_.begin(), sessions_.end());
-    for (auto* session : sessions) session->drain();
+    // No more accept(): connections still queued on the socket go to the other workers
+    // (the socket stays open in the supervisor, the other workers and systemd).
+    for (auto& listener : listeners_) listener->stop();
+    for (auto& [key, connection] : connections_) connection->drain();
   }
   drain_deadline_ = new_deadline;
-  drain_timer_.expires_at(drain_deadline_);
-  drain_timer_.async_wait([this](const boost::system::error_code& error) {
-    if (error) return;
-    spdlog::warn("drain deadline passed with {} connections still open; closing them", sessions_.size());
-    io_.stop();
+  drain_timer_.expires_at(drain_deadline_, [this] {
+    spdlog::warn("drain deadline passed with {} connections still open; closing them", connections_.size());
+    loop_.stop();
   });
   stop_if_drained();
 }
 
 void Worker::stop_if_drained() {
-  const bool connections_on_their_way =
-      std::any_of(accept_threads_.begin(), accept_threads_.end(), [](const auto& thread) { return thread->has_pending(); });
-  if (draining_ && sessions_.empty() && !connections_on_their_way && !stopped_) {
-    heartbeat_timer_.cancel();
-    drain_timer_.cancel();
-    channel_.cancel();
-    io_.stop();
-  }
+  if (draining_ && connections_.empty()) loop_.stop();
 }
 
 const std::string& Worker::date_header() {
@@ -220,18 +208,8 @@ void Worker::count_request() {
   if (requests_ == 1) {
     // Tell the supervisor at once, not at the next heartbeat: a worker that has served
     // is replaced at once if it dies, one that has not is backed off.
-    ipc::send_message(channel_.native_handle(),
-                      ipc::Message::heartbeat(identity_.slot, identity_.generation, requests_));
+    ipc::send_message(identity_.channel_fd, ipc::Message::heartbeat(identity_.slot, identity_.generation, requests_));
   }
-}
-
-void Worker::add_session(HttpSession* session) {
-  sessions_.insert(session);
-}
-
-void Worker::remove_session(HttpSession* session) {
-  sessions_.erase(session);
-  if (!stopped_) stop_if_drained();
 }
 
 int run_worker(const Settings& settings, const WorkerIdentity& identity) {

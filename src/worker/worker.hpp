@@ -1,28 +1,36 @@
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <ctime>
 #include <memory>
+#include <span>
 #include <string>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
-
+#include "common/unique_fd.hpp"
 #include "config/settings.hpp"
-#include "worker/accept_thread.hpp"
 #include "http/router.hpp"
+#include "worker/connection.hpp"
+#include "worker/deadline_queue.hpp"
+#include "worker/event_loop.hpp"
+#include "worker/listener.hpp"
 
 namespace corral {
 
-class HttpSession;
+// The deadlines a connection can wait under, one queue per length.
+struct ConnectionDeadlines {
+  ConnectionDeadlines(EventLoop& loop, const HttpLimits& limits);
+  DeadlineQueue<Connection> keepalive;    // idle between requests
+  DeadlineQueue<Connection> request;      // from a request's first bytes to its end
+  DeadlineQueue<Connection> send;         // one answer into a full socket
+  DeadlineQueue<Connection> linger;       // reading what follows a rejected request
+  DeadlineQueue<Connection> drain_grace;  // idle while the worker drains
+};
 
-// One worker process: a single-threaded io_context that accepts on the shared listening
+// One worker process: a single-threaded event loop that accepts on the shared listening
 // sockets, serves HTTP, talks to the supervisor over its channel and drains on request.
 class Worker {
  public:
@@ -34,22 +42,25 @@ class Worker {
   // Returns once drained (or at the drain deadline); the process exit code.
   int run();
 
-  // For sessions.
+  // For connections.
+  EventLoop& loop() { return loop_; }
+  ConnectionDeadlines& deadlines() { return deadlines_; }
   const http::Router& router() const { return router_; }
   const HttpLimits& limits() const { return settings_.http; }
   bool draining() const { return draining_; }
   const std::string& date_header();
+  // Where connections receive: one buffer for all, as only one reads at a time.
+  std::span<char> read_buffer() { return read_buffer_; }
   // A request reached a handler (its answer may still be on its way).
   void count_request();
   // A handler threw: announce it (suicide notice) and drain.
   void on_handler_exception(const std::string& what);
-  void add_session(HttpSession* session);
-  void remove_session(HttpSession* session);
+  void on_connection_closed(Connection& connection);
 
  private:
-  void on_connection(int fd, boost::asio::ip::tcp protocol);
+  void on_connection(UniqueFd socket);
   void on_accept_error(int error);
-  void schedule_heartbeat();
+  void on_heartbeat();
   void read_channel();
   void on_terminate_signal();
   void begin_drain(const std::string& reason, std::chrono::milliseconds deadline);
@@ -61,21 +72,21 @@ class Worker {
   std::uint64_t requests_ = 0;
   bool draining_ = false;
   bool suicide_sent_ = false;
-  bool stopped_ = false;
   std::chrono::steady_clock::time_point drain_deadline_{};
   std::time_t date_second_ = 0;
   std::chrono::steady_clock::time_point last_accept_error_log_{};
   std::string date_;
+  std::array<char, 16 * 1024> read_buffer_;
 
-  // Declared before the io_context so that it outlives the sessions the io_context
-  // destroys with its pending handlers.
-  std::unordered_set<HttpSession*> sessions_;
-  boost::asio::io_context io_{1};  // one thread runs it; the accept threads only post
-  std::vector<std::unique_ptr<AcceptThread>> accept_threads_;
-  boost::asio::posix::stream_descriptor channel_;
-  boost::asio::steady_timer heartbeat_timer_;
-  boost::asio::steady_timer drain_timer_;
-  boost::asio::signal_set terminate_signals_;
+  EventLoop loop_;
+  ConnectionDeadlines deadlines_;
+  std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  UniqueFd terminate_signal_;
+  FunctionHandler channel_handler_;
+  FunctionHandler terminate_handler_;
+  Timer heartbeat_timer_;
+  Timer drain_timer_;
 };
 
 }  // namespace corral

@@ -8,9 +8,19 @@ namespace {
 const std::string date = "Tue, 24 Nov 2026 16:00:00 GMT";
 
 std::string written(const Response& response, unsigned version, bool keep_alive, bool head = false) {
-  std::string out = "left over from the last response";
+  std::string out;
   write_response(response, version, keep_alive, head, date, out);
   return out;
+}
+
+TEST(ResponseWriter, AppendsSoThatPipelinedResponsesGoOutInOneWrite) {
+  std::string out;
+  write_response(Response::text(200, "first"), 11, true, false, date, out);
+  const auto first = out;
+  write_response(Response::text(200, "second"), 11, true, false, date, out);
+  ASSERT_TRUE(out.starts_with(first));
+  EXPECT_TRUE(out.substr(first.size()).starts_with("HTTP/1.1 200 OK\r\n"));
+  EXPECT_TRUE(out.ends_with("\r\n\r\nsecond"));
 }
 
 TEST(ResponseWriter, WritesStatusHeadersAndBody) {

@@ -1,0 +1,95 @@
+#include "worker/event_loop.hpp"
+
+#include <cerrno>
+#include <limits>
+
+#include "common/system_error.hpp"
+
+namespace corral {
+namespace {
+
+// nginx waits for up to 512 events per call; connections beyond this many ready at once
+// are reported by the next call.
+constexpr int max_events = 256;
+
+}  // namespace
+
+EventLoop::EventLoop() : epoll_(::epoll_create1(EPOLL_CLOEXEC)), now_(Clock::now()) {
+  if (!epoll_.valid()) throw_system_error("epoll_create1", "creating the worker's event loop");
+}
+
+void EventLoop::add(int fd, std::uint32_t events, Handler& handler) {
+  epoll_event event{};
+  event.events = events;
+  event.data.ptr = &handler;
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0) {
+    throw_system_error("epoll_ctl(EPOLL_CTL_ADD)", "watching a descriptor in the worker's event loop");
+  }
+}
+
+void EventLoop::remove(int fd) {
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr) != 0 && errno != ENOENT) {
+    throw_system_error("epoll_ctl(EPOLL_CTL_DEL)", "unwatching a descriptor in the worker's event loop");
+  }
+}
+
+void EventLoop::run() {
+  std::vector<epoll_event> events(max_events);
+  while (!stopped_) {
+    const int count = ::epoll_wait(epoll_.get(), events.data(), max_events, wait_milliseconds());
+    if (count < 0 && errno != EINTR) throw_system_error("epoll_wait", "waiting for events in the worker");
+    now_ = Clock::now();
+    for (int i = 0; i < count && !stopped_; ++i) {
+      static_cast<Handler*>(events[i].data.ptr)->on_events(events[i].events);
+    }
+    run_deferred();
+    run_due_timers();
+    run_deferred();
+  }
+}
+
+int EventLoop::wait_milliseconds() const {
+  if (!deferred_.empty()) return 0;
+  if (timers_.empty()) return -1;
+  const auto wait = timers_.begin()->first - Clock::now();
+  if (wait <= Clock::duration::zero()) return 0;
+  // Rounded up: waking a little early would only find nothing due and wait again.
+  const auto milliseconds = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
+  return milliseconds > std::numeric_limits<int>::max() ? std::numeric_limits<int>::max()
+                                                        : static_cast<int>(milliseconds);
+}
+
+void EventLoop::run_due_timers() {
+  while (!stopped_ && !timers_.empty() && timers_.begin()->first <= now_) {
+    Timer* timer = timers_.begin()->second;
+    timers_.erase(timers_.begin());
+    timer->entry_.reset();
+    // The callback may re-arm or destroy its timer.
+    auto on_expiry = std::move(timer->on_expiry_);
+    on_expiry();
+  }
+}
+
+void EventLoop::run_deferred() {
+  // Deferred work may defer more.
+  while (!deferred_.empty()) {
+    auto work = std::move(deferred_);
+    deferred_.clear();
+    for (auto& item : work) item();
+  }
+}
+
+void Timer::expires_at(EventLoop::Clock::time_point when, std::function<void()> on_expiry) {
+  cancel();
+  on_expiry_ = std::move(on_expiry);
+  entry_ = loop_.timers_.emplace(when, this);
+}
+
+void Timer::cancel() {
+  if (!entry_) return;
+  loop_.timers_.erase(*entry_);
+  entry_.reset();
+  on_expiry_ = nullptr;
+}
+
+}  // namespace corral

@@ -1,0 +1,101 @@
+#pragma once
+
+#include <sys/epoll.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "common/unique_fd.hpp"
+
+namespace corral {
+
+class Timer;
+
+// A worker's event loop: one thread, epoll, and timers. Handlers run on the loop's
+// thread only, so nothing here locks (Asio's io_context locks its queues on every
+// handler, which showed in profiles of the request path).
+class EventLoop {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // Receives the epoll events of the descriptors it was added for.
+  class Handler {
+   public:
+    virtual void on_events(std::uint32_t events) = 0;
+
+   protected:
+    ~Handler() = default;
+  };
+
+  EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  void add(int fd, std::uint32_t events, Handler& handler);
+  void remove(int fd);
+
+  // The time the loop last woke up: what deadlines are measured from, without a clock
+  // read per use.
+  Clock::time_point now() const { return now_; }
+
+  // Runs `work` after the events of this wake-up have been handled: to destroy a
+  // handler that a later event of the same batch may still name.
+  void defer(std::function<void()> work) { deferred_.push_back(std::move(work)); }
+
+  // Handles events and timers until stop().
+  void run();
+  void stop() { stopped_ = true; }
+
+ private:
+  friend class Timer;
+  using TimerQueue = std::multimap<Clock::time_point, Timer*>;
+
+  int wait_milliseconds() const;
+  void run_due_timers();
+  void run_deferred();
+
+  UniqueFd epoll_;
+  Clock::time_point now_;
+  TimerQueue timers_;
+  std::vector<std::function<void()>> deferred_;
+  bool stopped_ = false;
+};
+
+// A Handler that calls a function: for the few descriptors that are not connections.
+class FunctionHandler final : public EventLoop::Handler {
+ public:
+  explicit FunctionHandler(std::function<void(std::uint32_t)> on_events) : on_events_(std::move(on_events)) {}
+  void on_events(std::uint32_t events) override { on_events_(events); }
+
+ private:
+  std::function<void(std::uint32_t)> on_events_;
+};
+
+// A one-shot callback at a point in time, on the loop's thread. Cancelled when re-armed
+// or destroyed.
+class Timer {
+ public:
+  explicit Timer(EventLoop& loop) : loop_(loop) {}
+  ~Timer() { cancel(); }
+  Timer(const Timer&) = delete;
+  Timer& operator=(const Timer&) = delete;
+
+  void expires_at(EventLoop::Clock::time_point when, std::function<void()> on_expiry);
+  void expires_after(EventLoop::Clock::duration delay, std::function<void()> on_expiry) {
+    expires_at(loop_.now() + delay, std::move(on_expiry));
+  }
+  void cancel();
+  bool armed() const { return entry_.has_value(); }
+
+ private:
+  friend class EventLoop;
+  EventLoop& loop_;
+  std::optional<EventLoop::TimerQueue::iterator> entry_;
+  std::function<void()> on_expiry_;
+};
+
+}  // namespace corral

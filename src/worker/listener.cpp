@@ -1,0 +1,84 @@
+#include "worker/listener.hpp"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include "common/system_error.hpp"
+
+namespace corral {
+namespace {
+
+constexpr std::uint64_t rewatch_every = 16;
+constexpr auto resume_after_resource_error = std::chrono::milliseconds(100);
+
+}  // namespace
+
+Listener::Listener(EventLoop& loop, int listen_fd, std::function<void(UniqueFd)> on_connection,
+                   std::function<void(int)> on_error)
+    : loop_(loop),
+      listen_fd_(listen_fd),
+      on_connection_(std::move(on_connection)),
+      on_error_(std::move(on_error)),
+      resume_timer_(loop) {}
+
+Listener::~Listener() {
+  stop();
+}
+
+void Listener::start() {
+  // Several workers race for each connection the kernel reports, so accept() must not
+  // block. The flag belongs to the socket's open file description, which the other
+  // workers and systemd share: they all want it non-blocking.
+  const int flags = ::fcntl(listen_fd_, F_GETFL);
+  if (flags < 0 || ::fcntl(listen_fd_, F_SETFL, flags | O_NONBLOCK) != 0) {
+    throw_system_error("fcntl(F_SETFL)", "making the listening socket non-blocking");
+  }
+  stopped_ = false;
+  watch();
+}
+
+void Listener::stop() {
+  stopped_ = true;
+  resume_timer_.cancel();
+  unwatch();
+}
+
+void Listener::watch() {
+  if (watching_ || stopped_) return;
+  loop_.add(listen_fd_, EPOLLIN | EPOLLEXCLUSIVE, *this);
+  watching_ = true;
+}
+
+void Listener::unwatch() {
+  if (!watching_) return;
+  loop_.remove(listen_fd_);
+  watching_ = false;
+}
+
+void Listener::on_events(std::uint32_t) {
+  if (!watching_) return;
+  // One connection per wake-up, as nginx without multi_accept: while this worker
+  // serves it, the kernel hands the next one to a worker that is waiting.
+  const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (fd >= 0) {
+    if (++accepted_ % rewatch_every == 0) {
+      unwatch();
+      watch();
+    }
+    on_connection_(UniqueFd(fd));
+    return;
+  }
+  const int error = errno;
+  if (error == EAGAIN || error == EWOULDBLOCK || error == EINTR || error == ECONNABORTED || error == EPROTO) return;
+  if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
+    unwatch();
+    resume_timer_.expires_after(resume_after_resource_error, [this] { watch(); });
+    on_error_(error);
+    return;
+  }
+  throw_system_error(error, "accept4", "accepting a connection");
+}
+
+}  // namespace corral

@@ -1,0 +1,48 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include "common/unique_fd.hpp"
+#include "worker/event_loop.hpp"
+
+namespace corral {
+
+// Accepts connections on one listening socket shared by every worker, in the worker's
+// event loop. The socket is watched with EPOLLEXCLUSIVE: the kernel wakes one worker
+// that is waiting in epoll_wait() per new connection, not all of them, and skips a
+// worker that is busy or hung, so a stuck worker takes no new connections. Because
+// the kernel tries the workers in the order they started watching, the socket is
+// watched afresh every 16 accepts (as nginx does) to move this worker to the back.
+class Listener final : public EventLoop::Handler {
+ public:
+  // `on_connection` gets each accepted connection (non-blocking, close-on-exec);
+  // `on_error` the errno of an accept() that failed for lack of resources, after which
+  // accepting pauses for 100 ms while the connection waits in the queue.
+  Listener(EventLoop& loop, int listen_fd, std::function<void(UniqueFd)> on_connection,
+           std::function<void(int)> on_error);
+  ~Listener();
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+
+  void start();
+  // Stops accepting; connections already queued on the socket go to other workers.
+  void stop();
+
+  void on_events(std::uint32_t events) override;
+
+ private:
+  void watch();
+  void unwatch();
+
+  EventLoop& loop_;
+  int listen_fd_;
+  std::function<void(UniqueFd)> on_connection_;
+  std::function<void(int)> on_error_;
+  Timer resume_timer_;
+  std::uint64_t accepted_ = 0;
+  bool watching_ = false;
+  bool stopped_ = true;
+};
+
+}  // namespace corral
