@@ -116,6 +116,7 @@ Parsed apply_flags(const std::vector<std::string>& arguments, Settings& s) {
   app.add_option("--supervisor-pid", worker.supervisor_pid)->group(internal);
   app.add_option("--listen-fd", worker.listen_fds)->group(internal);
   app.add_option("--channel-fd", worker.channel_fd)->group(internal);
+  app.add_option("--load-board-fd", worker.load_board_fd)->group(internal);
 
   try {
     // CLI11 takes the arguments last to first.
@@ -178,6 +179,10 @@ std::vector<std::string> worker_arguments(const Settings& s, const WorkerIdentit
       "--send-timeout", seconds_text(s.http.send_timeout),
       "--log-level", log_level_name(s.log_level),
   };
+  if (worker.load_board_fd >= 0) {
+    args.push_back("--load-board-fd");
+    args.push_back(std::to_string(worker.load_board_fd));
+  }
   for (const int fd : worker.listen_fds) {
     args.push_back("--listen-fd");
     args.push_back(std::to_string(fd));

@@ -83,6 +83,7 @@ struct WorkerIdentity {
   pid_t supervisor_pid = 0;
   std::vector<int> listen_fds;
   int channel_fd = -1;
+  int load_board_fd = -1;  // -1: no board; the worker takes every connection it is given
 };
 
 }  // namespace corral

@@ -77,6 +77,12 @@ Supervisor::Supervisor(CommandLine command_line, std::vector<UniqueFd> listen_fd
       backoffs_(table_.slot_count()),
       replacing_after_failure_(table_.slot_count(), false) {
   for (const auto& fd : listen_fds_) listen_fd_numbers_.push_back(fd.get());
+  try {
+    load_board_ = ipc::LoadBoard::create();
+  } catch (const std::exception& error) {
+    // Serving matters more than an even spread of connections.
+    spdlog::warn("{}; workers will take connections without balancing them", error.what());
+  }
 
   // Signals are read from a signalfd in the main loop, never handled asynchronously.
   sigset_t handled;
@@ -156,9 +162,10 @@ int Supervisor::run() {
 void Supervisor::start_worker(unsigned slot) {
   const auto generation = table_.take_generation(slot);
   auto [ours, theirs] = ipc::Channel::make_pair(fmt::format("worker {}", slot));
-  WorkerIdentity identity{slot, generation, ::getpid(), listen_fd_numbers_, theirs.fd()};
+  WorkerIdentity identity{slot, generation, ::getpid(), listen_fd_numbers_, theirs.fd(), load_board_.fd()};
   std::vector<int> inherited = listen_fd_numbers_;
   inherited.push_back(theirs.fd());
+  if (load_board_.valid()) inherited.push_back(load_board_.fd());
   const pid_t pid = spawn_process("/proc/self/exe", "corral", worker_arguments(settings_, identity), inherited);
   auto& worker = table_.add(slot, generation, pid, std::move(ours), Clock::now());
   worker.request_limit = request_limit(settings_.max_requests, std::uniform_real_distribution<double>(0, 1)(random_));
@@ -240,6 +247,8 @@ void Supervisor::reap_children() {
     int status = 0;
     const pid_t pid = ::waitpid(-1, &status, WNOHANG);
     if (pid <= 0) return;
+    // A worker that died without freeing its entry would count as a peer forever.
+    load_board_.release(pid);
     auto* worker = table_.find(pid);
     if (worker == nullptr) continue;
     // A worker's last messages (a suicide notice just before a fatal signal) are still in

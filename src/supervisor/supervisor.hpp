@@ -11,6 +11,7 @@
 
 #include "common/unique_fd.hpp"
 #include "config/command_line.hpp"
+#include "ipc/load_board.hpp"
 #include "sd/notifier.hpp"
 #include "supervisor/recycling.hpp"
 #include "supervisor/restart_policy.hpp"
@@ -70,6 +71,8 @@ class Supervisor {
   sd::Notifier notifier_;
   sigset_t original_mask_{};
   UniqueFd signal_fd_;
+  // Shared with every worker: how many connections each holds (see ipc/load_board.hpp).
+  ipc::LoadBoard load_board_;
 
   Clock::time_point started_at_;
   bool announced_ready_ = false;

@@ -14,6 +14,10 @@ constexpr int max_events = 256;
 
 }  // namespace
 
+std::int64_t milliseconds_since_epoch(EventLoop::Clock::time_point when) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(when.time_since_epoch()).count();
+}
+
 EventLoop::EventLoop() : epoll_(::epoll_create1(EPOLL_CLOEXEC)), now_(Clock::now()) {
   if (!epoll_.valid()) throw_system_error("epoll_create1", "creating the worker's event loop");
 }
@@ -36,9 +40,11 @@ void EventLoop::remove(int fd) {
 void EventLoop::run() {
   std::vector<epoll_event> events(max_events);
   while (!stopped_) {
+    if (busy_since_ms_) busy_since_ms_->store(0, std::memory_order_relaxed);
     const int count = ::epoll_wait(epoll_.get(), events.data(), max_events, wait_milliseconds());
     if (count < 0 && errno != EINTR) throw_system_error("epoll_wait", "waiting for events in the worker");
     now_ = Clock::now();
+    if (busy_since_ms_) busy_since_ms_->store(milliseconds_since_epoch(now_), std::memory_order_relaxed);
     for (int i = 0; i < count && !stopped_; ++i) {
       static_cast<Handler*>(events[i].data.ptr)->on_events(events[i].events);
     }

@@ -2,6 +2,7 @@
 
 #include <sys/epoll.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -46,6 +47,10 @@ class EventLoop {
   // handler that a later event of the same batch may still name.
   void defer(std::function<void()> work) { deferred_.push_back(std::move(work)); }
 
+  // The loop stores there, in steady-clock milliseconds, when it woke up, and 0 while
+  // it waits for events: other processes can tell a hung loop from a busy one.
+  void set_activity_marker(std::atomic<std::int64_t>* busy_since_ms) { busy_since_ms_ = busy_since_ms; }
+
   // Handles events and timers until stop().
   void run();
   void stop() { stopped_ = true; }
@@ -63,7 +68,11 @@ class EventLoop {
   TimerQueue timers_;
   std::vector<std::function<void()>> deferred_;
   bool stopped_ = false;
+  std::atomic<std::int64_t>* busy_since_ms_ = nullptr;
 };
+
+// The steady clock's milliseconds, as the load board keeps them.
+std::int64_t milliseconds_since_epoch(EventLoop::Clock::time_point when);
 
 // A Handler that calls a function: for the few descriptors that are not connections.
 class FunctionHandler final : public EventLoop::Handler {

@@ -45,8 +45,13 @@ void Listener::stop() {
   unwatch();
 }
 
+void Listener::set_paused(bool paused) {
+  paused_ = paused;
+  paused ? unwatch() : watch();
+}
+
 void Listener::watch() {
-  if (watching_ || stopped_) return;
+  if (watching_ || stopped_ || paused_ || out_of_resources_) return;
   loop_.add(listen_fd_, EPOLLIN | EPOLLEXCLUSIVE, *this);
   watching_ = true;
 }
@@ -73,8 +78,12 @@ void Listener::on_events(std::uint32_t) {
   const int error = errno;
   if (error == EAGAIN || error == EWOULDBLOCK || error == EINTR || error == ECONNABORTED || error == EPROTO) return;
   if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
+    out_of_resources_ = true;
     unwatch();
-    resume_timer_.expires_after(resume_after_resource_error, [this] { watch(); });
+    resume_timer_.expires_after(resume_after_resource_error, [this] {
+      out_of_resources_ = false;
+      watch();
+    });
     on_error_(error);
     return;
   }

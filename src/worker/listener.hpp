@@ -28,6 +28,9 @@ class Listener final : public EventLoop::Handler {
   void start();
   // Stops accepting; connections already queued on the socket go to other workers.
   void stop();
+  // Leaves new connections to the other workers for now (this one holds more than its
+  // share), or takes them again.
+  void set_paused(bool paused);
 
   void on_events(std::uint32_t events) override;
 
@@ -43,6 +46,8 @@ class Listener final : public EventLoop::Handler {
   std::uint64_t accepted_ = 0;
   bool watching_ = false;
   bool stopped_ = true;
+  bool paused_ = false;
+  bool out_of_resources_ = false;
 };
 
 }  // namespace corral

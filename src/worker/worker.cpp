@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <span>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -36,6 +38,9 @@ constexpr auto linger_timeout = std::chrono::milliseconds(1000);
 // has usually sent its next request already, and would otherwise see its connection
 // close under it.
 constexpr auto drain_idle_grace = std::chrono::milliseconds(1000);
+// A worker that holds more than its share looks at the others' counts this often, to
+// take connections again once they have caught up (or hung).
+constexpr auto balance_interval = std::chrono::milliseconds(10);
 
 std::string milliseconds_text(std::chrono::milliseconds value) {
   return fmt::format("{} ms", value.count());
@@ -69,7 +74,14 @@ Worker::Worker(const Settings& settings, const WorkerIdentity& identity)
       channel_handler_([this](std::uint32_t) { read_channel(); }),
       terminate_handler_([this](std::uint32_t) { on_terminate_signal(); }),
       heartbeat_timer_(loop_),
-      drain_timer_(loop_) {
+      drain_timer_(loop_),
+      balance_timer_(loop_) {
+  if (identity_.load_board_fd >= 0) {
+    load_board_ = ipc::LoadBoard::attach(identity_.load_board_fd);
+    load_entry_ = load_board_.claim(::getpid());
+    if (load_entry_ == nullptr) spdlog::warn("the load board is full; this worker takes connections without balancing");
+    if (load_entry_ != nullptr) loop_.set_activity_marker(&load_entry_->busy_since_ms);
+  }
   for (const int fd : identity_.listen_fds) {
     listeners_.push_back(std::make_unique<Listener>(
         loop_, fd, [this](UniqueFd socket) { on_connection(std::move(socket)); },
@@ -77,12 +89,15 @@ Worker::Worker(const Settings& settings, const WorkerIdentity& identity)
   }
 }
 
-Worker::~Worker() = default;
+Worker::~Worker() {
+  if (load_entry_ != nullptr) load_board_.release(::getpid());
+}
 
 int Worker::run() {
   loop_.add(identity_.channel_fd, EPOLLIN, channel_handler_);
   loop_.add(terminate_signal_.get(), EPOLLIN, terminate_handler_);
   for (auto& listener : listeners_) listener->start();
+  if (load_entry_ != nullptr) load_entry_->accepting.store(1, std::memory_order_relaxed);
   ipc::send_message(identity_.channel_fd, ipc::Message::ready(identity_.slot, identity_.generation, requests_));
   heartbeat_timer_.expires_after(heartbeat_interval, [this] { on_heartbeat(); });
   loop_.run();
@@ -94,12 +109,14 @@ void Worker::on_connection(UniqueFd socket) {
   auto connection = std::make_unique<Connection>(*this, std::move(socket));
   auto* key = connection.get();
   connections_.emplace(key, std::move(connection));
+  balance();
 }
 
 void Worker::on_connection_closed(Connection& connection) {
   // Destroyed once this wake-up's events are handled: one of them may be for it.
   loop_.defer([this, key = &connection] {
     connections_.erase(key);
+    balance();
     stop_if_drained();
   });
 }
@@ -175,6 +192,8 @@ void Worker::begin_drain(const std::string& reason, std::chrono::milliseconds de
     // No more accept(): connections still queued on the socket go to the other workers
     // (the socket stays open in the supervisor, the other workers and systemd).
     for (auto& listener : listeners_) listener->stop();
+    if (load_entry_ != nullptr) load_entry_->accepting.store(0, std::memory_order_relaxed);
+    balance_timer_.cancel();
     for (auto& [key, connection] : connections_) connection->drain();
   }
   drain_deadline_ = new_deadline;
@@ -183,6 +202,33 @@ void Worker::begin_drain(const std::string& reason, std::chrono::milliseconds de
     loop_.stop();
   });
   stop_if_drained();
+}
+
+void Worker::balance() {
+  if (load_entry_ == nullptr) return;
+  const auto own = static_cast<std::uint32_t>(connections_.size());
+  load_entry_->connections.store(own, std::memory_order_relaxed);
+  if (draining_) return;
+  std::array<ipc::PeerLoad, 64> peers;
+  std::size_t count = 0;
+  for (const auto& entry : load_board_.entries()) {
+    if (&entry == load_entry_ || entry.pid.load(std::memory_order_relaxed) == 0 ||
+        entry.accepting.load(std::memory_order_relaxed) == 0) {
+      continue;
+    }
+    peers[count++] = {entry.connections.load(std::memory_order_relaxed),
+                      entry.busy_since_ms.load(std::memory_order_relaxed)};
+    if (count == peers.size()) break;  // enough to find a less loaded one
+  }
+  const bool pause = ipc::holds_more_than_its_share(own, std::span(peers.data(), count),
+                                                    milliseconds_since_epoch(loop_.now()));
+  if (pause != accept_paused_) {
+    accept_paused_ = pause;
+    for (auto& listener : listeners_) listener->set_paused(pause);
+  }
+  if (accept_paused_ && !balance_timer_.armed()) {
+    balance_timer_.expires_after(balance_interval, [this] { balance(); });
+  }
 }
 
 void Worker::stop_if_drained() {

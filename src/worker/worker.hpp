@@ -13,6 +13,7 @@
 #include "common/unique_fd.hpp"
 #include "config/settings.hpp"
 #include "http/router.hpp"
+#include "ipc/load_board.hpp"
 #include "worker/connection.hpp"
 #include "worker/deadline_queue.hpp"
 #include "worker/event_loop.hpp"
@@ -65,6 +66,8 @@ class Worker {
   void on_terminate_signal();
   void begin_drain(const std::string& reason, std::chrono::milliseconds deadline);
   void stop_if_drained();
+  // Publishes this worker's connection count and pauses or resumes accepting.
+  void balance();
 
   Settings settings_;
   WorkerIdentity identity_;
@@ -87,6 +90,11 @@ class Worker {
   FunctionHandler terminate_handler_;
   Timer heartbeat_timer_;
   Timer drain_timer_;
+  ipc::LoadBoard load_board_;
+  ipc::LoadBoard::Entry* load_entry_ = nullptr;
+  bool accept_paused_ = false;
+  // While paused, the others' counts are looked at again this often.
+  Timer balance_timer_;
 };
 
 }  // namespace corral

@@ -56,7 +56,7 @@ TEST(CommandLine, WorkerArgumentsGiveTheSameSettingsBack) {
   settings.http.request_timeout = std::chrono::milliseconds(450);
   settings.http.send_timeout = std::chrono::milliseconds(9000);
   settings.log_level = spdlog::level::debug;
-  const WorkerIdentity identity{2, 9, 4321, {3, 4}, 7};
+  const WorkerIdentity identity{2, 9, 4321, {3, 4}, 7, 8};
 
   const auto parsed = parse(worker_arguments(settings, identity));
   ASSERT_TRUE(parsed.worker);
@@ -65,6 +65,7 @@ TEST(CommandLine, WorkerArgumentsGiveTheSameSettingsBack) {
   EXPECT_EQ(parsed.worker->supervisor_pid, 4321);
   EXPECT_EQ(parsed.worker->listen_fds, (std::vector<int>{3, 4}));
   EXPECT_EQ(parsed.worker->channel_fd, 7);
+  EXPECT_EQ(parsed.worker->load_board_fd, 8);
   const auto& s = parsed.settings;
   EXPECT_EQ(s.drain_timeout, settings.drain_timeout);
   EXPECT_TRUE(s.enable_debug_routes);

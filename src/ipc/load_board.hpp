@@ -1,0 +1,77 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "common/unique_fd.hpp"
+
+namespace corral::ipc {
+
+// How many connections each worker holds, in memory the supervisor shares with every
+// worker (a memfd each worker inherits, like its channel). The kernel gives a new
+// connection to a worker that is waiting in epoll_wait(); on a machine where the
+// workers wait for a core, that is whichever the scheduler happened to run, and a burst
+// of connections can land on one worker and stay there as long as it is kept alive.
+// With the board, a worker that holds clearly more than the least loaded worker stops
+// taking connections until the others catch up (holds_more_than_its_share below).
+class LoadBoard {
+ public:
+  struct alignas(64) Entry {
+    std::atomic<std::int32_t> pid{0};  // 0: free
+    std::atomic<std::uint32_t> connections{0};
+    std::atomic<std::uint32_t> accepting{0};
+    // Since when (steady clock, ms) the worker's loop has been handling events without
+    // waiting for more; 0 while it waits. A large age means a hung loop.
+    std::atomic<std::int64_t> busy_since_ms{0};
+  };
+  // Workers at once, counting those still draining after a reload.
+  static constexpr std::size_t capacity = 4096;
+
+  // The supervisor's: a new, zeroed board.
+  static LoadBoard create();
+  // A worker's: the board behind an inherited fd.
+  static LoadBoard attach(int fd);
+
+  LoadBoard() = default;
+  LoadBoard(LoadBoard&& other) noexcept;
+  LoadBoard& operator=(LoadBoard&& other) noexcept;
+  ~LoadBoard();
+
+  int fd() const { return fd_.get(); }
+  bool valid() const { return memory_ != nullptr; }
+  // A free entry for this worker's pid; nullptr if the board is full.
+  Entry* claim(pid_t pid);
+  // Frees the entry of a worker that exited (it may have died without freeing it).
+  void release(pid_t pid);
+  // Every entry that was ever claimed; free ones have pid 0.
+  std::span<Entry> entries();
+
+ private:
+  struct Memory;
+  LoadBoard(UniqueFd fd, Memory* memory) : fd_(std::move(fd)), memory_(memory) {}
+
+  UniqueFd fd_;
+  Memory* memory_ = nullptr;
+};
+
+// What a worker sees of another on the board.
+struct PeerLoad {
+  std::uint32_t connections = 0;
+  std::int64_t busy_since_ms = 0;  // 0: waiting for events
+};
+
+// A peer whose loop has been busy this long without waiting for events is taken to be
+// hung: it is not counted, so its few connections cannot stop the others from taking
+// new ones (the supervisor's hang timeout replaces it later).
+inline constexpr std::int64_t stuck_after_ms = 100;
+
+// True if a worker holding `own` connections should leave new ones to `peers` (the
+// other workers that accept): it holds more than the least loaded live peer plus a
+// margin of 1 and a sixteenth, so that a few connections' difference never stops it.
+bool holds_more_than_its_share(std::uint32_t own, std::span<const PeerLoad> peers, std::int64_t now_ms);
+
+}  // namespace corral::ipc
