@@ -72,6 +72,7 @@ inline constexpr std::int64_t stuck_after_ms = 100;
 // True if a worker holding `own` connections should leave new ones to `peers` (the
 // other workers that accept): it holds more than the least loaded live peer plus a
 // margin of 1 and a sixteenth, so that a few connections' difference never stops it.
+// The least loaded worker never pauses, so some worker always takes connections.
 bool holds_more_than_its_share(std::uint32_t own, std::span<const PeerLoad> peers, std::int64_t now_ms);
 
 }  // namespace corral::ipc

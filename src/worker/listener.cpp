@@ -63,9 +63,16 @@ void Listener::unwatch() {
 }
 
 void Listener::on_events(std::uint32_t) {
-  if (!watching_) return;
-  // One connection per wake-up, as nginx without multi_accept: while this worker
-  // serves it, the kernel hands the next one to a worker that is waiting.
+  // The first connection is taken even if this worker paused or stopped since
+  // epoll_wait() returned: the kernel woke this worker alone for it, and no other would
+  // hear of it until the next connection arrives. More are taken while the worker still
+  // wants them (see set_accepts_per_wakeup()).
+  for (unsigned taken = 0; taken == 0 || (watching_ && taken < accepts_per_wakeup_); ++taken) {
+    if (!accept_one()) return;
+  }
+}
+
+bool Listener::accept_one() {
   const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
   if (fd >= 0) {
     if (++accepted_ % rewatch_every == 0) {
@@ -73,10 +80,12 @@ void Listener::on_events(std::uint32_t) {
       watch();
     }
     on_connection_(UniqueFd(fd));
-    return;
+    return true;
   }
   const int error = errno;
-  if (error == EAGAIN || error == EWOULDBLOCK || error == EINTR || error == ECONNABORTED || error == EPROTO) return;
+  if (error == EAGAIN || error == EWOULDBLOCK || error == EINTR || error == ECONNABORTED || error == EPROTO) {
+    return false;
+  }
   if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
     out_of_resources_ = true;
     unwatch();
@@ -85,7 +94,7 @@ void Listener::on_events(std::uint32_t) {
       watch();
     });
     on_error_(error);
-    return;
+    return false;
   }
   throw_system_error(error, "accept4", "accepting a connection");
 }

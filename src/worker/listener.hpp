@@ -32,9 +32,16 @@ class Listener final : public EventLoop::Handler {
   // share), or takes them again.
   void set_paused(bool paused);
 
+  // How many connections to take per wake-up while not paused. One (nginx without
+  // multi_accept) lets the kernel spread connections by who is waiting; a worker that
+  // balances by the load board takes a burst while it is behind.
+  void set_accepts_per_wakeup(unsigned count) { accepts_per_wakeup_ = count; }
+
   void on_events(std::uint32_t events) override;
 
  private:
+  // False once there is nothing to take (or accepting paused for lack of resources).
+  bool accept_one();
   void watch();
   void unwatch();
 
@@ -44,6 +51,7 @@ class Listener final : public EventLoop::Handler {
   std::function<void(int)> on_error_;
   Timer resume_timer_;
   std::uint64_t accepted_ = 0;
+  unsigned accepts_per_wakeup_ = 1;
   bool watching_ = false;
   bool stopped_ = true;
   bool paused_ = false;

@@ -38,9 +38,13 @@ constexpr auto linger_timeout = std::chrono::milliseconds(1000);
 // has usually sent its next request already, and would otherwise see its connection
 // close under it.
 constexpr auto drain_idle_grace = std::chrono::milliseconds(1000);
-// A worker that holds more than its share looks at the others' counts this often, to
-// take connections again once they have caught up (or hung).
-constexpr auto balance_interval = std::chrono::milliseconds(10);
+// A worker that holds more than its share looks at the others' counts again after
+// this long, then twice as long each time up to the maximum, to take connections again
+// once they have caught up (or hung).
+constexpr auto min_balance_interval = std::chrono::milliseconds(1);
+constexpr auto max_balance_interval = std::chrono::milliseconds(64);
+// While behind, a worker takes up to this many queued connections per wake-up.
+constexpr unsigned accepts_per_wakeup_while_balancing = 16;
 
 std::string milliseconds_text(std::chrono::milliseconds value) {
   return fmt::format("{} ms", value.count());
@@ -79,13 +83,17 @@ Worker::Worker(const Settings& settings, const WorkerIdentity& identity)
   if (identity_.load_board_fd >= 0) {
     load_board_ = ipc::LoadBoard::attach(identity_.load_board_fd);
     load_entry_ = load_board_.claim(::getpid());
-    if (load_entry_ == nullptr) spdlog::warn("the load board is full; this worker takes connections without balancing");
-    if (load_entry_ != nullptr) loop_.set_activity_marker(&load_entry_->busy_since_ms);
+    if (load_entry_ == nullptr) {
+      spdlog::warn("the load board is full; this worker takes connections without balancing");
+    } else {
+      loop_.set_activity_marker(&load_entry_->busy_since_ms);
+    }
   }
   for (const int fd : identity_.listen_fds) {
     listeners_.push_back(std::make_unique<Listener>(
         loop_, fd, [this](UniqueFd socket) { on_connection(std::move(socket)); },
         [this](int error) { on_accept_error(error); }));
+    if (load_entry_ != nullptr) listeners_.back()->set_accepts_per_wakeup(accepts_per_wakeup_while_balancing);
   }
 }
 
@@ -211,6 +219,7 @@ void Worker::balance() {
   if (draining_) return;
   std::array<ipc::PeerLoad, 64> peers;
   std::size_t count = 0;
+  std::uint64_t peers_total = 0;
   for (const auto& entry : load_board_.entries()) {
     if (&entry == load_entry_ || entry.pid.load(std::memory_order_relaxed) == 0 ||
         entry.accepting.load(std::memory_order_relaxed) == 0) {
@@ -218,6 +227,7 @@ void Worker::balance() {
     }
     peers[count++] = {entry.connections.load(std::memory_order_relaxed),
                       entry.busy_since_ms.load(std::memory_order_relaxed)};
+    peers_total += peers[count - 1].connections;
     if (count == peers.size()) break;  // enough to find a less loaded one
   }
   const bool pause = ipc::holds_more_than_its_share(own, std::span(peers.data(), count),
@@ -226,8 +236,19 @@ void Worker::balance() {
     accept_paused_ = pause;
     for (auto& listener : listeners_) listener->set_paused(pause);
   }
+  // While paused, look again soon while the counts move (a burst is being taken), and
+  // less and less often while they stay put: a worker that stays ahead on an idle
+  // server should not spin.
+  const std::pair<std::uint32_t, std::uint64_t> view{own, peers_total};
+  if (view != balance_view_) {
+    balance_view_ = view;
+    balance_interval_ = min_balance_interval;
+  }
   if (accept_paused_ && !balance_timer_.armed()) {
-    balance_timer_.expires_after(balance_interval, [this] { balance(); });
+    balance_timer_.expires_after(balance_interval_, [this] {
+      balance_interval_ = std::min(balance_interval_ * 2, max_balance_interval);
+      balance();
+    });
   }
 }
 

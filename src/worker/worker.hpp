@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "common/unique_fd.hpp"
@@ -93,6 +94,8 @@ class Worker {
   ipc::LoadBoard load_board_;
   ipc::LoadBoard::Entry* load_entry_ = nullptr;
   bool accept_paused_ = false;
+  std::chrono::milliseconds balance_interval_{1};
+  std::pair<std::uint32_t, std::uint64_t> balance_view_{};  // own and the others' connections
   // While paused, the others' counts are looked at again this often.
   Timer balance_timer_;
 };
