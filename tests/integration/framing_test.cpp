@@ -24,6 +24,20 @@ void send_in_pieces(RawConnection& connection, const std::string& bytes, std::si
 class Framing : public ::testing::Test {
  protected:
   void SetUp() override { corral_ = CorralInstance::start({}, 1); }
+
+  // Sends `post` (to a GET-only path) and a GET after it, in pieces of `piece` bytes:
+  // the POST's body must be read to its end for the GET to be found.
+  void expect_post_then_get(const std::string& post, std::size_t piece) {
+    RawConnection connection(corral_->port);
+    send_in_pieces(connection, post + "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", piece);
+    const auto post_answer = connection.read_response(5s);
+    const auto get_answer = connection.read_response(5s);
+    ASSERT_TRUE(post_answer && get_answer) << corral_->process->output();
+    EXPECT_EQ(post_answer->status, 405);
+    EXPECT_EQ(get_answer->status, 200);
+    EXPECT_EQ(get_answer->body, "ok");
+  }
+
   std::unique_ptr<CorralInstance> corral_;
 };
 
@@ -37,30 +51,15 @@ TEST_F(Framing, RequestSplitAtEveryFewBytesIsAnswered) {
 }
 
 TEST_F(Framing, BodyInPiecesThenAPipelinedRequest) {
-  RawConnection connection(corral_->port);
-  send_in_pieces(connection,
-                 "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\n0123456789"
-                 "0123456789GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
-                 7);
-  const auto post = connection.read_response(5s);
-  const auto get = connection.read_response(5s);
-  ASSERT_TRUE(post && get) << corral_->process->output();
-  EXPECT_EQ(post->status, 405);
-  EXPECT_EQ(get->status, 200);
-  EXPECT_EQ(get->body, "ok");
+  expect_post_then_get("POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\n0123456789"
+                       "0123456789",
+                       7);
 }
 
 TEST_F(Framing, ChunkedBodyInPiecesIsReadToItsEnd) {
-  RawConnection connection(corral_->port);
-  send_in_pieces(connection,
-                 "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                 "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
-                 4);
-  const auto post = connection.read_response(5s);
-  const auto get = connection.read_response(5s);
-  ASSERT_TRUE(post && get) << corral_->process->output();
-  EXPECT_EQ(post->status, 405);
-  EXPECT_EQ(get->body, "ok");
+  expect_post_then_get("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                       "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+                       4);
 }
 
 TEST_F(Framing, ThousandsOfPipelinedRequestsInOneWriteAreAnsweredInOrder) {
