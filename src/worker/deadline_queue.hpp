@@ -1,7 +1,6 @@
 #pragma once
 
 #include <chrono>
-#include <functional>
 
 #include <boost/intrusive/list.hpp>
 
@@ -24,12 +23,12 @@ class Deadline : public boost::intrusive::list_base_hook<boost::intrusive::link_
 // Deadlines that all lie the same fixed time after they were set (a keep-alive timeout,
 // a request timeout, ...). Set in time order, they expire in that order too, so a queue
 // is a list: setting one is an unlink and an append, and one timer waits for the head.
-// This replaces a timer armed and cancelled on every request.
+// This replaces a timer armed and cancelled on every request. An expired entry's
+// on_deadline() is called; it may set a new deadline in any queue.
 template <class Entry>
 class DeadlineQueue {
  public:
-  DeadlineQueue(EventLoop& loop, EventLoop::Clock::duration timeout, std::function<void(Entry&)> on_expiry)
-      : loop_(loop), timer_(loop), timeout_(timeout), on_expiry_(std::move(on_expiry)) {}
+  DeadlineQueue(EventLoop& loop, EventLoop::Clock::duration timeout) : loop_(loop), timer_(loop), timeout_(timeout) {}
   DeadlineQueue(const DeadlineQueue&) = delete;
   DeadlineQueue& operator=(const DeadlineQueue&) = delete;
 
@@ -51,7 +50,7 @@ class DeadlineQueue {
     while (!entries_.empty() && entries_.front().deadline_ <= loop_.now()) {
       Deadline& deadline = entries_.front();
       entries_.pop_front();
-      on_expiry_(static_cast<Entry&>(deadline));
+      static_cast<Entry&>(deadline).on_deadline();
     }
     // The timer is armed for the head when it was set; entries that left the queue since
     // can leave it early, never late.
@@ -63,7 +62,6 @@ class DeadlineQueue {
   EventLoop& loop_;
   Timer timer_;
   EventLoop::Clock::duration timeout_;
-  std::function<void(Entry&)> on_expiry_;
   List entries_;
 };
 

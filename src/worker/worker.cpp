@@ -63,11 +63,11 @@ UniqueFd terminate_signal_fd() {
 }  // namespace
 
 ConnectionDeadlines::ConnectionDeadlines(EventLoop& loop, const HttpLimits& limits)
-    : keepalive(loop, limits.keepalive_timeout, [](Connection& c) { c.on_deadline(); }),
-      request(loop, limits.request_timeout, [](Connection& c) { c.on_deadline(); }),
-      send(loop, limits.send_timeout, [](Connection& c) { c.on_deadline(); }),
-      linger(loop, linger_timeout, [](Connection& c) { c.on_deadline(); }),
-      drain_grace(loop, drain_idle_grace, [](Connection& c) { c.on_deadline(); }) {}
+    : keepalive(loop, limits.keepalive_timeout),
+      request(loop, limits.request_timeout),
+      send(loop, limits.send_timeout),
+      linger(loop, linger_timeout),
+      drain_grace(loop, drain_idle_grace) {}
 
 Worker::Worker(const Settings& settings, const WorkerIdentity& identity)
     : settings_(settings),

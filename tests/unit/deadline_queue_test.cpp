@@ -2,6 +2,7 @@
 // millisecond: the test waits for the loop to stop, which the last expiry does.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -13,19 +14,25 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// What the queue calls on expiry, passed on to the test's own callback.
 struct Entry : Deadline {
   explicit Entry(std::string name) : name(std::move(name)) {}
+  void on_deadline() { expired(*this); }
   std::string name;
+  std::function<void(Entry&)> expired;
 };
 
 TEST(DeadlineQueue, ExpiresInTheOrderDeadlinesWereLastSet) {
   EventLoop loop;
   std::vector<std::string> expired;
   Entry a("a"), b("b"), c("c");
-  DeadlineQueue<Entry> queue(loop, 1ms, [&](Entry& entry) {
-    expired.push_back(entry.name);
-    if (expired.size() == 3) loop.stop();
-  });
+  for (Entry* entry : {&a, &b, &c}) {
+    entry->expired = [&](Entry& e) {
+      expired.push_back(e.name);
+      if (expired.size() == 3) loop.stop();
+    };
+  }
+  DeadlineQueue<Entry> queue(loop, 1ms);
   queue.set(a);
   queue.set(b);
   queue.set(c);
@@ -40,13 +47,16 @@ TEST(DeadlineQueue, ExpiresInTheOrderDeadlinesWereLastSet) {
 TEST(DeadlineQueue, ClearedOrDestroyedEntriesNeverExpire) {
   EventLoop loop;
   std::vector<std::string> expired;
-  Entry kept("kept"), cleared("cleared");
-  DeadlineQueue<Entry> queue(loop, 1ms, [&](Entry& entry) {
-    expired.push_back(entry.name);
+  const auto record = [&](Entry& e) {
+    expired.push_back(e.name);
     loop.stop();
-  });
+  };
+  Entry kept("kept"), cleared("cleared");
+  kept.expired = cleared.expired = record;
+  DeadlineQueue<Entry> queue(loop, 1ms);
   {
     Entry destroyed("destroyed");
+    destroyed.expired = record;
     queue.set(destroyed);
   }
   queue.set(cleared);
@@ -62,15 +72,14 @@ TEST(DeadlineQueue, AnEntrySetAgainFromItsExpiryWaitsAgain) {
   EventLoop loop;
   int expiries = 0;
   Entry entry("again");
-  DeadlineQueue<Entry>* self = nullptr;
-  DeadlineQueue<Entry> queue(loop, 1ms, [&](Entry& e) {
+  DeadlineQueue<Entry> queue(loop, 1ms);
+  entry.expired = [&](Entry& e) {
     if (++expiries < 3) {
-      self->set(e);
+      queue.set(e);
     } else {
       loop.stop();
     }
-  });
-  self = &queue;
+  };
   queue.set(entry);
   Timer guard(loop);
   guard.expires_after(5s, [&] { loop.stop(); });
