@@ -79,9 +79,10 @@ LoadBoard::Entry* LoadBoard::claim(pid_t pid) {
 
 void LoadBoard::release(pid_t pid) {
   for (Entry& entry : entries()) {
-    std::int32_t expected = pid;
     if (entry.pid.load(std::memory_order_relaxed) != pid) continue;
     entry.accepting.store(0);
+    // Only if it is still that worker's: it may have freed it and another claimed it.
+    std::int32_t expected = pid;
     entry.pid.compare_exchange_strong(expected, 0);
   }
 }

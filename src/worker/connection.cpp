@@ -24,16 +24,6 @@ constexpr std::size_t coalesce_limit = 64 * 1024;
 // connection goes idle: ten thousand idle connections hold one each.
 constexpr std::size_t idle_buffer_limit = 4096;
 
-std::string_view reason_body(int status) {
-  switch (status) {
-    case 400: return "Bad Request\n";
-    case 408: return "Request Timeout\n";
-    case 413: return "Content Too Large\n";
-    case 431: return "Request Header Fields Too Large\n";
-    default: return "Error\n";
-  }
-}
-
 bool would_block(int error) {
   return error == EAGAIN || error == EWOULDBLOCK;
 }
@@ -79,7 +69,7 @@ void Connection::on_deadline() {
     case Phase::reading:
       // Silence is a client going away; a partial request gets its 408.
       if (parser_ || !in_.empty()) {
-        reject(408, reason_body(408));
+        reject(408);
         advance();
       } else {
         close();
@@ -182,7 +172,7 @@ std::size_t Connection::consume(std::string_view data) {
     if (error) {
       const int status = status_for_parse_error(error);
       spdlog::debug("rejected a request with {}: {}", status, error.message());
-      reject(status, reason_body(status));
+      reject(status);
       break;
     }
     if (!parser_->is_done()) continue;  // everything was used: the loop ends above
@@ -239,7 +229,8 @@ void Connection::respond(const http::Response& response) {
   if (close_after_response_) last_response_ = true;
 }
 
-void Connection::reject(int status, std::string_view body) {
+void Connection::reject(int status, std::string body) {
+  if (body.empty()) body = std::string(http::reason_phrase(status)) + "\n";
   close_after_response_ = true;
   // The rest of a rejected request may still be on its way.
   linger_ = true;
@@ -248,7 +239,7 @@ void Connection::reject(int status, std::string_view body) {
   request_deadline_set_ = false;
   clear_deadline();
   phase_ = Phase::reading;
-  respond(http::Response::text(status, std::string(body)));
+  respond(http::Response::text(status, std::move(body)));
 }
 
 bool Connection::flush() {
@@ -300,7 +291,7 @@ void Connection::on_peer_closed() {
   if (parser_ || !in_.empty()) {
     // The client ended in the middle of a request; it may still read the answer.
     in_.clear();
-    reject(400, reason_body(400));
+    reject(400);
   } else {
     close();
   }

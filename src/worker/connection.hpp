@@ -50,7 +50,8 @@ class Connection final : public EventLoop::Handler, public Deadline {
   std::size_t consume(std::string_view data);
   void handle_request();
   void respond(const http::Response& response);
-  void reject(int status, std::string_view body);
+  // Answers `status` (with its reason phrase unless `body` says more) and closes.
+  void reject(int status, std::string body = {});
   // Sends what is in `out_`; false if the socket is full.
   bool flush();
   void wait_for_input();
