@@ -27,7 +27,8 @@ int syslog_priority(spdlog::level::level_enum level) {
 }  // namespace
 
 JournalSink::JournalSink(const LogIdentity& identity)
-    : role_field_("CORRAL_ROLE=" + identity.role),
+    : identifier_field_("SYSLOG_IDENTIFIER=" + identity.program),
+      role_field_("CORRAL_ROLE=" + identity.role),
       slot_field_(identity.slot >= 0 ? fmt::format("CORRAL_SLOT={}", identity.slot) : std::string{}),
       generation_field_(identity.slot >= 0 ? fmt::format("CORRAL_GENERATION={}", identity.generation) : std::string{}) {
 }
@@ -41,10 +42,10 @@ void JournalSink::sink_it_(const spdlog::details::log_msg& message) {
   // The supervisor has no slot or generation: its field list is shorter.
   if (slot_field_.empty()) {
     sd_journal_send("MESSAGE=%.*s", static_cast<int>(length), text.data(), priority.c_str(),
-                    "SYSLOG_IDENTIFIER=corral", role_field_.c_str(), nullptr);
+                    identifier_field_.c_str(), role_field_.c_str(), nullptr);
   } else {
     sd_journal_send("MESSAGE=%.*s", static_cast<int>(length), text.data(), priority.c_str(),
-                    "SYSLOG_IDENTIFIER=corral", role_field_.c_str(), slot_field_.c_str(),
+                    identifier_field_.c_str(), role_field_.c_str(), slot_field_.c_str(),
                     generation_field_.c_str(), nullptr);
   }
 }

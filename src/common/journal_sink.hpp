@@ -24,6 +24,7 @@ class JournalSink final : public spdlog::sinks::base_sink<spdlog::details::null_
   void flush_() override {}
 
  private:
+  std::string identifier_field_;
   std::string role_field_;
   std::string slot_field_;
   std::string generation_field_;

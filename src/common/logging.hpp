@@ -9,6 +9,7 @@ namespace corral {
 
 struct LogIdentity {
   std::string role;  // "supervisor" or "worker"
+  std::string program = "corral";  // the journal's SYSLOG_IDENTIFIER
   int slot = -1;     // workers only
   std::uint32_t generation = 0;
 };

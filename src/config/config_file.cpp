@@ -23,54 +23,39 @@ class KeyReader {
  public:
   KeyReader(const toml::table& root, std::string source) : root_(root), source_(std::move(source)) {}
 
-  void text(std::string_view key, std::string& target) {
-    if (const auto* node = find(key)) {
-      const auto* value = node->as_string();
-      if (!value) fail(*node, key, fmt::format("must be a string in quotes (got {})", describe(*node)));
-      target = value->get();
-    }
-  }
-
-  void boolean(std::string_view key, bool& target) {
-    if (const auto* node = find(key)) {
-      const auto* value = node->as_boolean();
-      if (!value) fail(*node, key, fmt::format("must be true or false (got {})", describe(*node)));
-      target = value->get();
-    }
-  }
-
-  template <class T>
-  void whole_number(std::string_view key, T& target, Bounds<T> bounds) {
-    if (const auto* node = find(key)) {
-      const auto* value = node->as_integer();
-      if (!value || value->get() < static_cast<std::int64_t>(bounds.min) ||
-          value->get() > static_cast<std::int64_t>(bounds.max)) {
-        fail(*node, key, fmt::format("must be a whole number from {} to {} (got {})", bounds.min, bounds.max,
-                                     describe(*node)));
-      }
-      target = static_cast<T>(value->get());
-    }
-  }
-
-  void seconds(std::string_view key, milliseconds& target, Bounds<double> bounds) {
-    if (const auto* node = find(key)) {
-      const auto value = node->value<double>();  // integers convert too
-      if (!node->is_number() || !value || *value < bounds.min || *value > bounds.max) {
-        fail(*node, key, fmt::format("must be a number of seconds from {:g} to {:g} (got {})", bounds.min,
-                                     bounds.max, describe(*node)));
-      }
-      target = milliseconds(std::llround(*value * 1000.0));
-    }
-  }
-
-  void log_level(std::string_view key, spdlog::level::level_enum& target) {
-    std::string name;
-    const auto* node = find(key);
+  // Reads the row's key, if the file has it, into `settings`.
+  void read(const SettingRow& row, Settings& settings) {
+    const auto* node = find(row.key);
     if (node == nullptr) return;
-    text(key, name);
-    const auto level = parse_log_level(name);
-    if (!level) fail(*node, key, fmt::format("must be one of {} (got \"{}\")", log_level_names, name));
-    target = *level;
+    const auto reject = [&] { fail(*node, row.key, fmt::format("{} (got {})", describe_accepted(row), describe(*node))); };
+    switch (row.kind) {
+      case SettingKind::text:
+        if (!node->is_string()) reject();
+        row.set(settings, node->as_string()->get());
+        return;
+      case SettingKind::log_level:
+        if (!node->is_string() || !parse_log_level(node->as_string()->get())) reject();
+        row.set(settings, node->as_string()->get());
+        return;
+      case SettingKind::boolean:
+        if (!node->is_boolean()) reject();
+        row.set(settings, node->as_boolean()->get());
+        return;
+      case SettingKind::whole: {
+        const auto* value = node->as_integer();
+        if (!value || static_cast<double>(value->get()) < row.min || static_cast<double>(value->get()) > row.max) {
+          reject();
+        }
+        row.set(settings, static_cast<std::int64_t>(value->get()));
+        return;
+      }
+      case SettingKind::seconds: {
+        const auto value = node->value<double>();  // integers convert too
+        if (!node->is_number() || !value || *value < row.min || *value > row.max) reject();
+        row.set(settings, milliseconds(std::llround(*value * 1000.0)));
+        return;
+      }
+    }
   }
 
   // Any key of the file that no call above asked for.
@@ -114,7 +99,7 @@ ConfigError::ConfigError(const std::string& source, std::size_t line, const std:
     : std::runtime_error(key.empty() ? fmt::format("{}:{}: {}", source, line, problem)
                                      : fmt::format("{}:{}: {}: {}", source, line, key, problem)) {}
 
-void apply_config_text(std::string_view text, const std::string& source, Settings& s) {
+void apply_config_text(const SettingTable& table, std::string_view text, const std::string& source, Settings& s) {
   toml::table root;
   try {
     root = toml::parse(text, source);
@@ -123,29 +108,11 @@ void apply_config_text(std::string_view text, const std::string& source, Setting
                       fmt::format("not valid TOML: {}", error.description()));
   }
   KeyReader keys(root, source);
-  keys.text("listen", s.listen);
-  keys.whole_number("backlog", s.backlog, bounds::backlog);
-  keys.whole_number("workers", s.workers, bounds::workers);
-  keys.seconds("drain_timeout", s.drain_timeout, bounds::drain_seconds);
-  keys.seconds("start_timeout", s.start_timeout, bounds::start_seconds);
-  keys.seconds("hang_timeout", s.hang_timeout, bounds::hang_seconds);
-  keys.whole_number("restart_limit", s.restart_limit, bounds::restart_limit);
-  keys.seconds("restart_window", s.restart_window, bounds::restart_window_seconds);
-  keys.seconds("min_uptime", s.min_uptime, bounds::min_uptime_seconds);
-  keys.seconds("terminal_timeout", s.terminal_timeout, bounds::terminal_seconds);
-  keys.whole_number("max_requests", s.max_requests, bounds::max_requests);
-  keys.whole_number("max_rss", s.max_rss_mib, bounds::max_rss_mib);
-  keys.log_level("log_level", s.log_level);
-  keys.boolean("enable_debug_routes", s.enable_debug_routes);
-  keys.whole_number("http.max_header_bytes", s.http.max_header_bytes, bounds::header_bytes);
-  keys.whole_number("http.max_body_bytes", s.http.max_body_bytes, bounds::body_bytes);
-  keys.seconds("http.keepalive_timeout", s.http.keepalive_timeout, bounds::keepalive_seconds);
-  keys.seconds("http.request_timeout", s.http.request_timeout, bounds::io_seconds);
-  keys.seconds("http.send_timeout", s.http.send_timeout, bounds::io_seconds);
+  for (const auto& row : table.rows()) keys.read(row, s);
   keys.reject_unknown();
 }
 
-void apply_config_file(const std::filesystem::path& path, Settings& settings) {
+void apply_config_file(const SettingTable& table, const std::filesystem::path& path, Settings& settings) {
   std::ifstream in(path);
   if (!in) {
     throw ConfigError(path.string(), 0, "",
@@ -153,7 +120,7 @@ void apply_config_file(const std::filesystem::path& path, Settings& settings) {
   }
   std::ostringstream text;
   text << in.rdbuf();
-  apply_config_text(text.str(), path.string(), settings);
+  apply_config_text(table, text.str(), path.string(), settings);
 }
 
 }  // namespace corral

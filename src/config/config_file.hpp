@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "config/setting_table.hpp"
 #include "config/settings.hpp"
 
 namespace corral {
@@ -16,10 +17,11 @@ class ConfigError : public std::runtime_error {
   ConfigError(const std::string& source, std::size_t line, const std::string& key, const std::string& problem);
 };
 
-// Applies the keys of a TOML configuration file on top of `settings`. Every key is
-// checked (type and range); an unknown key is an error too, so a typo is not silently
-// ignored. Throws ConfigError.
-void apply_config_file(const std::filesystem::path& path, Settings& settings);
-void apply_config_text(std::string_view text, const std::string& source, Settings& settings);
+// Applies the keys of a TOML configuration file on top of `settings`: one key per row
+// of `table`. Every key is checked (type and range); an unknown key is an error too,
+// so a typo is not silently ignored. Throws ConfigError.
+void apply_config_file(const SettingTable& table, const std::filesystem::path& path, Settings& settings);
+void apply_config_text(const SettingTable& table, std::string_view text, const std::string& source,
+                       Settings& settings);
 
 }  // namespace corral

@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <map>
+#include <variant>
 #include <vector>
 
 #include <spdlog/common.h>
@@ -27,7 +29,12 @@ struct HttpLimits {
   milliseconds send_timeout = 10s;      // writing one response
 };
 
-// Everything that decides how corral runs; documented in docs/configuration.md.
+// A setting's value, whatever its kind: text and log levels as strings, whole numbers
+// as int64, seconds as milliseconds.
+using SettingValue = std::variant<std::string, std::int64_t, std::chrono::milliseconds, bool>;
+
+// Everything that decides how corral runs; documented in docs/configuration.md. Each
+// field is described once, by a row of the SettingTable (config/setting_table.cpp).
 struct Settings {
   std::string listen = "127.0.0.1:3000";  // used only when not socket-activated
   int backlog = 1024;
@@ -45,31 +52,9 @@ struct Settings {
   bool debug_fail_start = false;          // workers fail during start (crash-loop tests)
   spdlog::level::level_enum log_level = spdlog::level::info;
   HttpLimits http;
+  // The service's own settings (Service::text_setting and the like), by key.
+  std::map<std::string, SettingValue, std::less<>> service_values;
 };
-
-// The accepted range of each setting, shared by the command line and the file.
-template <class T>
-struct Bounds {
-  T min;
-  T max;
-};
-namespace bounds {
-inline constexpr Bounds<int> backlog{1, 65535};
-inline constexpr Bounds<unsigned> workers{0, 1024};
-inline constexpr Bounds<double> drain_seconds{0, 3600};
-inline constexpr Bounds<double> start_seconds{1, 3600};
-inline constexpr Bounds<double> hang_seconds{1, 3600};
-inline constexpr Bounds<unsigned> restart_limit{1, 100000};
-inline constexpr Bounds<double> restart_window_seconds{1, 3600};
-inline constexpr Bounds<double> min_uptime_seconds{0, 3600};
-inline constexpr Bounds<double> terminal_seconds{1, 86400};
-inline constexpr Bounds<std::uint64_t> max_requests{0, 1'000'000'000'000};
-inline constexpr Bounds<std::uint64_t> max_rss_mib{0, 1 << 20};
-inline constexpr Bounds<std::size_t> header_bytes{512, std::size_t{1} << 20};
-inline constexpr Bounds<std::size_t> body_bytes{0, std::size_t{1} << 30};
-inline constexpr Bounds<double> keepalive_seconds{0, 3600};
-inline constexpr Bounds<double> io_seconds{0.001, 3600};
-}  // namespace bounds
 
 // Log level names as written in flags and the file.
 std::optional<spdlog::level::level_enum> parse_log_level(std::string_view name);

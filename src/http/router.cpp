@@ -1,64 +1,130 @@
 #include "http/router.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
-#include <fmt/format.h>
+#include "http/request_access.hpp"
+#include "http/response_access.hpp"
+#include "http/url.hpp"
 
 namespace corral::http {
+namespace {
 
-std::string_view Request::query() const {
-  const auto mark = target.find('?');
-  return mark == std::string_view::npos ? std::string_view{} : target.substr(mark + 1);
+bool is_name_character(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
-Response Response::text(int status, std::string body) {
-  Response response;
-  response.status = status;
-  response.body = std::move(body);
-  return response;
-}
-
-void Router::add(std::string path, std::vector<std::string> methods, Handler handler) {
-  if (std::find(methods.begin(), methods.end(), "GET") != methods.end() &&
-      std::find(methods.begin(), methods.end(), "HEAD") == methods.end()) {
-    methods.emplace_back("HEAD");
+// Calls `visit(segment)` for each '/'-separated segment after the leading '/'.
+template <class Visit>
+bool for_each_segment(std::string_view path, Visit visit) {
+  if (!path.starts_with('/')) return false;
+  path.remove_prefix(1);
+  for (;;) {
+    const auto slash = path.find('/');
+    if (!visit(path.substr(0, slash))) return false;
+    if (slash == std::string_view::npos) return true;
+    path.remove_prefix(slash + 1);
   }
-  auto allow = fmt::format("{}", fmt::join(methods, ", "));
-  routes_.push_back(Route{std::move(path), std::move(methods), std::move(allow), std::move(handler)});
 }
 
-void Router::dispatch(const Request& request, Response& response) const {
-  const auto path = request.path();
-  const auto route = std::find_if(routes_.begin(), routes_.end(),
-                                  [&](const Route& candidate) { return candidate.path == path; });
-  if (route == routes_.end()) {
-    response = Response::text(404, "Not Found\n");
+bool segment_equals(std::string_view literal, std::string_view raw) {
+  if (!has_escapes(raw, false)) return literal == raw;
+  return percent_decode(raw, false) == literal;
+}
+
+}  // namespace
+
+void Router::add(std::string_view method, std::string_view pattern, Handler handler) {
+  const auto fail = [&](const std::string& problem) {
+    throw std::invalid_argument("corral: route " + std::string(method) + " " + std::string(pattern) + ": " + problem);
+  };
+  if (method.empty() || method.find_first_of(" \t\r\n/") != std::string_view::npos) fail("not a method");
+  if (!handler) fail("no handler");
+  Route route{{}, std::string(method), std::move(handler)};
+  if (!for_each_segment(pattern, [&](std::string_view text) {
+        if (text.starts_with('{')) {
+          const auto name = text.substr(1, text.size() >= 2 ? text.size() - 2 : 0);
+          if (!text.ends_with('}') || name.empty() || !std::all_of(name.begin(), name.end(), is_name_character)) {
+            fail("a parameter is {name}, with letters, digits and '_'");
+          }
+          for (const auto& segment : route.segments) {
+            if (segment.parameter && segment.text == name) fail("parameter {" + std::string(name) + "} twice");
+          }
+          route.segments.push_back({std::string(name), true});
+        } else {
+          if (text.find_first_of("{}?#") != std::string_view::npos) fail("'{', '}', '?' or '#' in a literal segment");
+          route.segments.push_back({std::string(text), false});
+        }
+        return true;
+      })) {
+    fail("a pattern starts with '/'");
+  }
+  for (const auto& other : routes_) {
+    const bool same_shape = other.segments.size() == route.segments.size() &&
+                            std::equal(other.segments.begin(), other.segments.end(), route.segments.begin(),
+                                       [](const Segment& a, const Segment& b) {
+                                         return a.parameter == b.parameter && (a.parameter || a.text == b.text);
+                                       });
+    if (same_shape && other.method == route.method) fail("routed already");
+  }
+  // Most literal first: at the first segment where two patterns differ in kind, the
+  // literal one comes first. stable: among equals, the first added wins.
+  const auto more_literal = [](const Route& a, const Route& b) {
+    const auto n = std::min(a.segments.size(), b.segments.size());
+    for (std::size_t i = 0; i < n; ++i) {
+      if (a.segments[i].parameter != b.segments[i].parameter) return !a.segments[i].parameter;
+    }
+    return false;
+  };
+  routes_.insert(std::upper_bound(routes_.begin(), routes_.end(), route, more_literal), std::move(route));
+}
+
+const Router::Route* Router::match(std::string_view raw_path, std::string_view method, std::string& allow) const {
+  for (const auto& route : routes_) {
+    std::size_t index = 0;
+    const bool matches = for_each_segment(raw_path, [&](std::string_view text) {
+                           if (index >= route.segments.size()) return false;
+                           const auto& segment = route.segments[index++];
+                           return segment.parameter ? !text.empty() : segment_equals(segment.text, text);
+                         }) &&
+                         index == route.segments.size();
+    if (!matches) continue;
+    if (route.method == method || (method == "HEAD" && route.method == "GET")) return &route;
+    if (allow.find(route.method) == std::string::npos) {
+      if (!allow.empty()) allow += ", ";
+      allow += route.method;
+      if (route.method == "GET") allow += ", HEAD";
+    }
+  }
+  return nullptr;
+}
+
+void Router::dispatch(Request& request, Response& response) const {
+  std::string allow;
+  const auto raw_path = detail::RequestAccess::raw_path(request);
+  const Route* route = match(raw_path, request.method(), allow);
+  if (route == nullptr) {
+    if (allow.empty()) {
+      response.text(404, "Not Found\n");
+    } else {
+      response.text(405, "Method Not Allowed\n");
+      response.header("Allow", allow);
+    }
     return;
   }
-  if (std::find(route->methods.begin(), route->methods.end(), request.method) == route->methods.end()) {
-    response = Response::text(405, "Method Not Allowed\n");
-    response.headers.emplace_back("Allow", route->allow);
-    return;
-  }
+  detail::RequestAccess::clear_params(request, raw_path.size());
+  std::size_t index = 0;
+  for_each_segment(raw_path, [&](std::string_view text) {
+    const auto& segment = route->segments[index++];
+    if (segment.parameter) detail::RequestAccess::add_param(request, segment.text, text);
+    return true;
+  });
   try {
     route->handler(request, response);
   } catch (const ClientError& error) {
-    response = Response::text(error.status(), std::string(error.what()) + "\n");
+    detail::ResponseAccess::reset(response);
+    response.text(error.status(), std::string(error.what()) + "\n");
   }
-}
-
-std::optional<std::string_view> query_parameter(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const auto pair = query.substr(0, amp);
-    const auto equals = pair.find('=');
-    if (pair.substr(0, equals) == name) {
-      return equals == std::string_view::npos ? std::string_view{} : pair.substr(equals + 1);
-    }
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return std::nullopt;
 }
 
 }  // namespace corral::http

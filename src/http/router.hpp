@@ -1,71 +1,45 @@
 #pragma once
 
-#include <chrono>
 #include <functional>
-#include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
+
+#include "corral/request.hpp"
+#include "corral/response.hpp"
 
 namespace corral::http {
 
-struct Request {
-  std::string_view method;  // "GET", "HEAD", ...
-  std::string_view target;  // "/debug/sleep?ms=10"
-
-  std::string_view path() const { return target.substr(0, target.find('?')); }
-  std::string_view query() const;
-};
-
-struct Response {
-  int status = 0;  // 0 until a handler produces the response
-  std::string content_type = "text/plain";
-  std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;
-  // Answer after this long; the worker keeps serving other connections meanwhile.
-  std::chrono::milliseconds delay{0};
-
-  bool produced() const { return status != 0; }
-  static Response text(int status, std::string body);
-};
-
-// Thrown by a handler for a request it will not serve (a bad parameter): the client
-// gets `status` with the message, and the worker carries on. Anything else a handler
-// throws is a crash.
-class ClientError : public std::runtime_error {
- public:
-  ClientError(int status, const std::string& message) : std::runtime_error(message), status_(status) {}
-  int status() const { return status_; }
-
- private:
-  int status_;
-};
-
 using Handler = std::function<void(const Request&, Response&)>;
 
-// Exact-path routing. HEAD is accepted wherever GET is (the session sends no body).
+// Routes by method and path pattern ("/users/{id}"). Of the routes whose pattern
+// matches a path, the more literal one wins ("/users/me" before "/users/{id}"). HEAD
+// is served wherever GET is (the connection sends no body).
 class Router {
  public:
-  void add(std::string path, std::vector<std::string> methods, Handler handler);
+  // Throws std::invalid_argument for a malformed pattern or a method and pattern that
+  // are routed already.
+  void add(std::string_view method, std::string_view pattern, Handler handler);
 
   // Fills `response`: the handler's answer, 404 for an unknown path, 405 with Allow for
-  // a known path and another method. Exceptions other than ClientError propagate, with
-  // whatever the handler had produced left in `response`.
-  void dispatch(const Request& request, Response& response) const;
+  // a known path and another method; sets the request's path parameters. A ClientError
+  // becomes its 4xx; other exceptions propagate, with whatever the handler had set
+  // left in `response`.
+  void dispatch(Request& request, Response& response) const;
 
  private:
+  struct Segment {
+    std::string text;  // the literal, or the parameter's name
+    bool parameter = false;
+  };
   struct Route {
-    std::string path;
-    std::vector<std::string> methods;
-    std::string allow;  // the Allow header for 405
+    std::vector<Segment> segments;
+    std::string method;
     Handler handler;
   };
-  std::vector<Route> routes_;
-};
+  const Route* match(std::string_view raw_path, std::string_view method, std::string& allow) const;
 
-// The value of `name` in a query string ("a=1&ms=20"), undecoded; nullopt if absent.
-std::optional<std::string_view> query_parameter(std::string_view query, std::string_view name);
+  std::vector<Route> routes_;  // most literal first
+};
 
 }  // namespace corral::http

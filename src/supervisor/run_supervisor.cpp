@@ -13,9 +13,9 @@
 
 namespace corral {
 
-int run_supervisor(CommandLine command_line) {
-  init_logging({"supervisor"}, command_line.settings.log_level);
-  process_title::set("corral: supervisor");
+int run_supervisor(const ProgramDescription& program, CommandLine command_line) {
+  init_logging({"supervisor", program.name}, command_line.settings.log_level);
+  process_title::set(program.name + ": supervisor");
   try {
     auto listen_fds = sd::adopt_listen_fds();
     const bool socket_activated = !listen_fds.empty();
@@ -29,7 +29,7 @@ int run_supervisor(CommandLine command_line) {
       }
       listen_fds.push_back(net::bind_listening_socket(endpoint, command_line.settings.backlog));
     }
-    Supervisor supervisor(std::move(command_line), std::move(listen_fds), socket_activated);
+    Supervisor supervisor(program, std::move(command_line), std::move(listen_fds), socket_activated);
     return supervisor.run();
   } catch (const std::exception& error) {
     spdlog::critical("supervisor failed: {}", error.what());

@@ -66,8 +66,10 @@ void earliest(std::optional<Clock::time_point>& current, T candidate) {
 
 }  // namespace
 
-Supervisor::Supervisor(CommandLine command_line, std::vector<UniqueFd> listen_fds, bool socket_activated)
-    : command_line_(std::move(command_line)),
+Supervisor::Supervisor(const ProgramDescription& program, CommandLine command_line, std::vector<UniqueFd> listen_fds,
+                       bool socket_activated)
+    : program_(program),
+      command_line_(std::move(command_line)),
       settings_(command_line_.settings),
       listen_fds_(std::move(listen_fds)),
       socket_activated_(socket_activated),
@@ -105,11 +107,12 @@ Supervisor::~Supervisor() {
 int Supervisor::run() {
   std::vector<std::string> addresses;
   for (const int fd : listen_fd_numbers_) addresses.push_back(net::describe_local_address(fd));
-  spdlog::info("supervisor started: {} workers on {}{} (corral {})", table_.slot_count(),
-               fmt::join(addresses, ", "), socket_activated_ ? " (from systemd)" : "", version);
+  spdlog::info("supervisor started: {} workers on {}{} ({}corral {})", table_.slot_count(), fmt::join(addresses, ", "),
+               socket_activated_ ? " (from systemd)" : "", program_.name == "corral" ? "" : program_.name + " on ",
+               version);
   if (settings_.enable_debug_routes) {
-    spdlog::warn("debug routes are enabled (/debug/throw, /debug/segv, /debug/sleep, /debug/hang): "
-                 "any client can crash or stall workers; never use --enable-debug-routes in production");
+    spdlog::warn("debug routes are enabled: any client can crash or stall workers; never use --enable-debug-routes "
+                 "in production");
   }
   if (watchdog_interval_.count() > 0) {
     spdlog::info("systemd watchdog enabled: pinging every {} ms",
@@ -166,7 +169,8 @@ void Supervisor::start_worker(unsigned slot) {
   std::vector<int> inherited = listen_fd_numbers_;
   inherited.push_back(theirs.fd());
   if (load_board_.valid()) inherited.push_back(load_board_.fd());
-  const pid_t pid = spawn_process("/proc/self/exe", "corral", worker_arguments(settings_, identity), inherited);
+  const pid_t pid =
+      spawn_process("/proc/self/exe", program_.name, worker_arguments(*program_.table, settings_, identity), inherited);
   auto& worker = table_.add(slot, generation, pid, std::move(ours), Clock::now());
   worker.request_limit = request_limit(settings_.max_requests, std::uniform_real_distribution<double>(0, 1)(random_));
   spdlog::info("worker {} started: pid {}, generation {}", slot, pid, generation);
@@ -373,7 +377,7 @@ void Supervisor::reload() {
   notifier_.reloading(fmt::format("reloading · {}", status_text()));
   CommandLine next;
   try {
-    next = parse_arguments(command_line_.arguments);
+    next = parse_arguments(command_line_.arguments, program_);
   } catch (const ConfigError& error) {
     spdlog::error("reload failed, still running the previous configuration: {}", error.what());
     last_event_ = fmt::format("reload failed: {}", error.what());

@@ -26,7 +26,8 @@ namespace corral {
 // It never accepts a connection and never polls a listening socket.
 class Supervisor {
  public:
-  Supervisor(CommandLine command_line, std::vector<UniqueFd> listen_fds, bool socket_activated);
+  Supervisor(const ProgramDescription& program, CommandLine command_line, std::vector<UniqueFd> listen_fds,
+             bool socket_activated);
   ~Supervisor();
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
@@ -62,6 +63,7 @@ class Supervisor {
   void publish_status();
   std::optional<Clock::time_point> next_deadline() const;
 
+  const ProgramDescription& program_;
   CommandLine command_line_;
   Settings& settings_;  // command_line_.settings, replaced on reload
   std::vector<UniqueFd> listen_fds_;

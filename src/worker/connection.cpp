@@ -10,8 +10,9 @@
 #include <boost/beast/http/error.hpp>
 #include <spdlog/spdlog.h>
 
+#include "http/request_access.hpp"
+#include "http/response_access.hpp"
 #include "http/response_writer.hpp"
-#include "worker/worker.hpp"
 
 namespace corral {
 namespace {
@@ -23,6 +24,18 @@ constexpr std::size_t coalesce_limit = 64 * 1024;
 // A buffer that grew past this for a large request or answer is given back when the
 // connection goes idle: ten thousand idle connections hold one each.
 constexpr std::size_t idle_buffer_limit = 4096;
+// After a rejected request, what the client still sends is read and dropped this long
+// before closing (nginx's lingering close).
+constexpr auto linger_timeout = std::chrono::milliseconds(1000);
+// A worker that starts draining gives idle keep-alive connections this long to send one
+// more request (answered with Connection: close) before it closes them: a busy client
+// has usually sent its next request already, and would otherwise see its connection
+// close under it.
+constexpr auto drain_idle_grace = std::chrono::milliseconds(1000);
+
+void shrink(std::string& buffer) {
+  if (buffer.capacity() > idle_buffer_limit) std::string().swap(buffer);
+}
 
 bool would_block(int error) {
   return error == EAGAIN || error == EWOULDBLOCK;
@@ -30,26 +43,51 @@ bool would_block(int error) {
 
 }  // namespace
 
-struct Connection::Delayed {
-  explicit Delayed(EventLoop& loop) : timer(loop) {}
-  Timer timer;
-  http::Response response;
+// The link between a deferred answer's Responder and its connection; either side can
+// end first.
+class Connection::Pending final : public detail::PendingAnswer {
+ public:
+  explicit Pending(Connection& connection) : connection_(&connection) {}
+  ~Pending() override {
+    if (connection_ == nullptr) return;
+    Response failure;
+    failure.text(500, "Internal Server Error: the handler never answered\n");
+    answer(std::move(failure));
+  }
+  void answer(Response&& response) override {
+    if (auto* connection = std::exchange(connection_, nullptr)) connection->on_deferred_answer(std::move(response));
+  }
+  bool client_connected() const override { return connection_ != nullptr; }
+  void cut() { connection_ = nullptr; }
+
+ private:
+  Connection* connection_;
 };
 
-Connection::Connection(Worker& worker, UniqueFd socket) : worker_(worker), socket_(std::move(socket)) {
+ConnectionDeadlines::ConnectionDeadlines(EventLoop& loop, const HttpLimits& limits)
+    : keepalive(loop, limits.keepalive_timeout),
+      request(loop, limits.request_timeout),
+      send(loop, limits.send_timeout),
+      linger(loop, linger_timeout),
+      drain_grace(loop, drain_idle_grace) {}
+
+Connection::Connection(ConnectionEnvironment& environment, ConnectionOwner& owner, UniqueFd socket)
+    : environment_(environment), owner_(owner), socket_(std::move(socket)) {
   // Each answer goes out in one send(); without this, an answer sent while the client
   // has not yet acknowledged the previous one would wait for its delayed ACK.
   const int on = 1;
   ::setsockopt(socket_.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-  worker_.loop().add(socket_.get(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, *this);
+  environment_.loop.add(socket_.get(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, *this);
   // The first request is on its way; it has the request timeout from now. Not read
   // yet: it has rarely arrived by the time of the accept, and its arrival is an event.
   phase_ = Phase::reading;
   request_deadline_set_ = true;
-  worker_.deadlines().request.set(*this);
+  environment_.deadlines.request.set(*this);
 }
 
-Connection::~Connection() = default;
+Connection::~Connection() {
+  if (pending_ != nullptr) pending_->cut();
+}
 
 void Connection::on_events(std::uint32_t events) {
   if (phase_ == Phase::closed) return;
@@ -61,7 +99,7 @@ void Connection::on_events(std::uint32_t events) {
 void Connection::drain() {
   close_after_response_ = true;
   // An idle client may have sent its next request already; it gets a short grace.
-  if (phase_ == Phase::waiting) worker_.deadlines().drain_grace.set(*this);
+  if (phase_ == Phase::waiting) environment_.deadlines.drain_grace.set(*this);
 }
 
 void Connection::on_deadline() {
@@ -80,7 +118,7 @@ void Connection::on_deadline() {
     case Phase::lingering:
       close();
       return;
-    case Phase::delayed:
+    case Phase::deferred:
     case Phase::closed:
       return;
   }
@@ -88,7 +126,7 @@ void Connection::on_deadline() {
 
 void Connection::advance() {
   for (;;) {
-    if (phase_ == Phase::closed || phase_ == Phase::delayed) return;
+    if (phase_ == Phase::closed || phase_ == Phase::deferred) return;
     if (phase_ == Phase::lingering) {
       discard_input();
       return;
@@ -98,7 +136,7 @@ void Connection::advance() {
         if (phase_ == Phase::closed) return;
         if (phase_ != Phase::writing) {
           phase_ = Phase::writing;
-          worker_.deadlines().send.set(*this);
+          environment_.deadlines.send.set(*this);
         }
         return;
       }
@@ -122,7 +160,7 @@ void Connection::advance() {
 }
 
 void Connection::receive() {
-  const auto buffer = worker_.read_buffer();
+  const auto buffer = environment_.read_buffer;
   const ssize_t received = ::recv(socket_.get(), buffer.data(), buffer.size(), 0);
   if (received < 0) {
     if (would_block(errno)) {
@@ -159,7 +197,8 @@ std::size_t Connection::consume(std::string_view data) {
       break;
     }
     if (!parser_) {
-      parser_.emplace(worker_.limits());
+      detail::RequestAccess::reset(request_, environment_.handler_loop, socket_.get());
+      parser_.emplace(environment_.limits, request_);
       phase_ = Phase::reading;
     }
     boost::beast::error_code error;
@@ -182,55 +221,71 @@ std::size_t Connection::consume(std::string_view data) {
 }
 
 void Connection::handle_request() {
-  const RequestParser& request = *parser_;
-  version_ = request.version();
-  head_request_ = request.verb() == bhttp::verb::head;
+  const RequestParser& parser = *parser_;
+  version_ = parser.version();
+  head_request_ = parser.verb() == bhttp::verb::head;
   request_deadline_set_ = false;
   clear_deadline();
-  if (!request.keep_alive() || worker_.limits().keepalive_timeout.count() == 0) close_after_response_ = true;
+  if (!parser.keep_alive() || environment_.limits.keepalive_timeout.count() == 0) close_after_response_ = true;
 
-  const auto hosts = request.host_fields();
+  const auto hosts = parser.host_fields();
   if ((version_ >= 11 && hosts == 0) || hosts > 1) {
     reject(400, hosts == 0 ? "Bad Request: HTTP/1.1 needs a Host header\n" : "Bad Request: more than one Host header\n");
     return;
   }
-
-  http::Response response;
-  worker_.count_request();
-  try {
-    worker_.router().dispatch(http::Request{request.method(), request.target()}, response);
-  } catch (const std::exception& exception) {
-    if (!response.produced()) response = http::Response::text(500, "Internal Server Error\n");
-    worker_.on_handler_exception(exception.what());
-  } catch (...) {
-    if (!response.produced()) response = http::Response::text(500, "Internal Server Error\n");
-    worker_.on_handler_exception("an exception that is not a std::exception");
-  }
   parser_.reset();
 
-  if (response.delay.count() > 0) {
-    if (!delayed_) delayed_ = std::make_unique<Delayed>(worker_.loop());
-    const auto delay = response.delay;
-    delayed_->response = std::move(response);
-    phase_ = Phase::delayed;
-    delayed_->timer.expires_after(delay, [this] {
-      phase_ = Phase::reading;
-      respond(delayed_->response);
-      advance();
-    });
+  detail::ResponseAccess::reset(response_);
+  detail::ResponseAccess::set_deferrer(response_, this);
+  handler_running_ = true;
+  try {
+    owner_.serve(request_, response_);
+  } catch (const std::exception& exception) {
+    if (!detail::ResponseAccess::produced(response_)) response_.text(500, "Internal Server Error\n");
+    owner_.on_handler_exception(exception.what());
+  } catch (...) {
+    if (!detail::ResponseAccess::produced(response_)) response_.text(500, "Internal Server Error\n");
+    owner_.on_handler_exception("an exception that is not a std::exception");
+  }
+  handler_running_ = false;
+  detail::ResponseAccess::set_deferrer(response_, nullptr);
+
+  if (pending_ != nullptr) {
+    phase_ = Phase::deferred;
     return;
   }
-  respond(response);
+  if (early_answer_) {
+    respond(*early_answer_);
+    early_answer_.reset();
+    return;
+  }
+  respond(response_);
 }
 
-void Connection::respond(const http::Response& response) {
-  if (worker_.draining()) close_after_response_ = true;
-  http::write_response(response, version_, !close_after_response_, head_request_, worker_.date_header(), out_);
+std::shared_ptr<detail::PendingAnswer> Connection::defer() {
+  auto pending = std::make_shared<Pending>(*this);
+  pending_ = pending.get();
+  return pending;
+}
+
+void Connection::on_deferred_answer(Response&& response) {
+  pending_ = nullptr;
+  if (handler_running_) {
+    early_answer_.emplace(std::move(response));
+    return;
+  }
+  phase_ = Phase::reading;
+  respond(response);
+  advance();
+}
+
+void Connection::respond(const Response& response) {
+  if (owner_.draining()) close_after_response_ = true;
+  http::write_response(response, version_, !close_after_response_, head_request_, environment_.date.now(), out_);
   if (close_after_response_) last_response_ = true;
 }
 
-void Connection::reject(int status, std::string body) {
-  if (body.empty()) body = std::string(http::reason_phrase(status)) + "\n";
+void Connection::reject(int status, std::string_view body) {
   close_after_response_ = true;
   // The rest of a rejected request may still be on its way.
   linger_ = true;
@@ -239,7 +294,13 @@ void Connection::reject(int status, std::string body) {
   request_deadline_set_ = false;
   clear_deadline();
   phase_ = Phase::reading;
-  respond(http::Response::text(status, std::move(body)));
+  detail::ResponseAccess::reset(response_);
+  if (body.empty()) {
+    response_.text(status, std::string(http::reason_phrase(status)) + "\n");
+  } else {
+    response_.text(status, body);
+  }
+  respond(response_);
 }
 
 bool Connection::flush() {
@@ -269,19 +330,21 @@ void Connection::wait_for_input() {
     phase_ = Phase::reading;
     if (!request_deadline_set_) {
       request_deadline_set_ = true;
-      worker_.deadlines().request.set(*this);
+      environment_.deadlines.request.set(*this);
     }
     return;
   }
   if (phase_ == Phase::waiting) return;
   phase_ = Phase::waiting;
   // Idle connections keep as little as possible.
-  if (in_.capacity() > idle_buffer_limit) std::string().swap(in_);
-  if (out_.capacity() > idle_buffer_limit) std::string().swap(out_);
+  shrink(in_);
+  shrink(out_);
+  shrink(detail::RequestAccess::body(request_));
+  detail::ResponseAccess::release_large_body(response_, idle_buffer_limit);
   if (close_after_response_) {
-    worker_.deadlines().drain_grace.set(*this);
+    environment_.deadlines.drain_grace.set(*this);
   } else {
-    worker_.deadlines().keepalive.set(*this);
+    environment_.deadlines.keepalive.set(*this);
   }
 }
 
@@ -309,12 +372,12 @@ void Connection::finish() {
   phase_ = Phase::lingering;
   in_.clear();
   parser_.reset();
-  worker_.deadlines().linger.set(*this);
+  environment_.deadlines.linger.set(*this);
   discard_input();
 }
 
 void Connection::discard_input() {
-  const auto buffer = worker_.read_buffer();
+  const auto buffer = environment_.read_buffer;
   while (readable_) {
     const ssize_t received = ::recv(socket_.get(), buffer.data(), buffer.size(), 0);
     if (received > 0) {
@@ -332,9 +395,12 @@ void Connection::close() {
   if (phase_ == Phase::closed) return;
   phase_ = Phase::closed;
   clear_deadline();
-  if (delayed_) delayed_->timer.cancel();
+  if (pending_ != nullptr) {
+    pending_->cut();
+    pending_ = nullptr;
+  }
   socket_.reset();  // also leaves the epoll set
-  worker_.on_connection_closed(*this);
+  owner_.on_closed(*this);
 }
 
 }  // namespace corral

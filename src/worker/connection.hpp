@@ -3,29 +3,70 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "common/unique_fd.hpp"
-#include "http/router.hpp"
-#include "worker/deadline_queue.hpp"
-#include "worker/event_loop.hpp"
+#include "config/settings.hpp"
+#include "corral/loop.hpp"
+#include "corral/request.hpp"
+#include "corral/response.hpp"
+#include "event/deadline_queue.hpp"
+#include "event/event_loop.hpp"
+#include "worker/http_date.hpp"
 #include "worker/request_parser.hpp"
 
 namespace corral {
 
-class Worker;
+class Connection;
+
+// The deadlines a connection can wait under, one queue per length.
+struct ConnectionDeadlines {
+  ConnectionDeadlines(EventLoop& loop, const HttpLimits& limits);
+  DeadlineQueue<Connection> keepalive;    // idle between requests
+  DeadlineQueue<Connection> request;      // from a request's first bytes to its end
+  DeadlineQueue<Connection> send;         // one answer into a full socket
+  DeadlineQueue<Connection> linger;       // reading what follows a rejected request
+  DeadlineQueue<Connection> drain_grace;  // idle while the worker drains
+};
+
+// What every connection of a worker shares.
+struct ConnectionEnvironment {
+  EventLoop& loop;
+  Loop& handler_loop;  // the loop as handlers see it
+  ConnectionDeadlines& deadlines;
+  const HttpLimits& limits;
+  std::span<char> read_buffer;  // one for all: only one connection reads at a time
+  HttpDate& date;
+};
+
+// What a connection asks of its worker: the narrow interface it depends on.
+class ConnectionOwner {
+ public:
+  // Routes a complete request. Exceptions other than ClientError propagate.
+  virtual void serve(Request& request, Response& response) = 0;
+  // A handler (or a deferred answer's callback) threw.
+  virtual void on_handler_exception(const std::string& what) = 0;
+  // The worker is stopping: answers carry Connection: close.
+  virtual bool draining() const = 0;
+  // The connection closed; it may be destroyed once this wake-up's events are handled.
+  virtual void on_closed(Connection& connection) = 0;
+
+ protected:
+  ~ConnectionOwner() = default;
+};
 
 // One client connection: HTTP/1.1 with keep-alive and pipelining (requests are answered
 // in order; the answers to requests that arrived together leave in one write), header
-// and body limits, and a deadline on every wait.
+// and body limits, answers deferred by handlers, and a deadline on every wait.
 //
 // The socket is watched edge-triggered for reading and writing from accept to close,
 // so serving a request costs one recv() and one send(): a read shorter than the buffer
 // emptied the socket, and the next request's arrival is a new edge.
-class Connection final : public EventLoop::Handler, public Deadline {
+class Connection final : public EventLoop::Handler, public Deadline, private detail::Deferrer {
  public:
-  Connection(Worker& worker, UniqueFd socket);
+  Connection(ConnectionEnvironment& environment, ConnectionOwner& owner, UniqueFd socket);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -35,23 +76,28 @@ class Connection final : public EventLoop::Handler, public Deadline {
   void drain();
   // The deadline of the current wait passed.
   void on_deadline();
+  // Waiting for a deferred answer.
+  bool awaiting_answer() const { return phase_ == Phase::deferred; }
 
   void on_events(std::uint32_t events) override;
 
  private:
-  enum class Phase { waiting, reading, delayed, writing, lingering, closed };
+  enum class Phase { waiting, reading, deferred, writing, lingering, closed };
+  class Pending;
 
   // Runs the connection until it has to wait for the peer or a timer.
   void advance();
   void receive();
   // Parses and answers the complete requests at the start of `data`; returns the bytes
-  // used. Stops at an incomplete request, a delayed answer or a response after which the
-  // connection closes.
+  // used. Stops at an incomplete request, a deferred answer or a response after which
+  // the connection closes.
   std::size_t consume(std::string_view data);
   void handle_request();
-  void respond(const http::Response& response);
+  std::shared_ptr<detail::PendingAnswer> defer() override;
+  void on_deferred_answer(Response&& response);
+  void respond(const Response& response);
   // Answers `status` (with its reason phrase unless `body` says more) and closes.
-  void reject(int status, std::string body = {});
+  void reject(int status, std::string_view body = {});
   // Sends what is in `out_`; false if the socket is full.
   bool flush();
   void wait_for_input();
@@ -60,7 +106,8 @@ class Connection final : public EventLoop::Handler, public Deadline {
   void discard_input();
   void close();
 
-  Worker& worker_;
+  ConnectionEnvironment& environment_;
+  ConnectionOwner& owner_;
   UniqueFd socket_;
   Phase phase_ = Phase::reading;
   // Edge-triggered readiness: set by the event, cleared when a call finds nothing.
@@ -75,15 +122,19 @@ class Connection final : public EventLoop::Handler, public Deadline {
   bool peer_closed_ = false;
   // Bytes the client may still send must be read before closing (see finish()).
   bool linger_ = false;
+  bool handler_running_ = false;
   unsigned version_ = 11;
   bool head_request_ = false;
+  Request request_;
+  Response response_;
   std::optional<RequestParser> parser_;
   std::string in_;   // received, not yet parsed: a partial request or pipelined ones
   std::string out_;  // answered, not yet sent
   std::size_t sent_ = 0;
-  // Only for a handler that answers later (/debug/sleep).
-  struct Delayed;
-  std::unique_ptr<Delayed> delayed_;
+  // The deferred answer's link to this connection, owned by the Responders (cut when
+  // either side ends).
+  Pending* pending_ = nullptr;
+  std::optional<Response> early_answer_;  // answered before its handler returned
 };
 
 }  // namespace corral

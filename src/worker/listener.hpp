@@ -4,7 +4,7 @@
 #include <functional>
 
 #include "common/unique_fd.hpp"
-#include "worker/event_loop.hpp"
+#include "event/event_loop.hpp"
 
 namespace corral {
 

@@ -8,20 +8,19 @@
 #include <boost/beast/http/basic_parser.hpp>
 
 #include "config/settings.hpp"
+#include "corral/request.hpp"
 
 namespace corral {
 
-// Beast's HTTP/1 request parser, keeping only what the worker acts on: the request
-// line, how many Host fields came, and keep-alive. The body is checked against its
-// limit and dropped (no route reads one), so parsing a request allocates nothing
-// beyond a target too long for the string's inline buffer.
+// Beast's HTTP/1 request parser, writing into a corral::Request: the request line and
+// fields are copied into the request's own storage as Beast reports them (Beast's
+// views point into a read buffer that the next read overwrites), and the body, whether
+// Content-Length or chunked, is appended to the request's body within the body limit.
 class RequestParser : public boost::beast::http::basic_parser<true> {
  public:
-  explicit RequestParser(const HttpLimits& limits);
+  RequestParser(const HttpLimits& limits, Request& request);
 
   boost::beast::http::verb verb() const { return verb_; }
-  std::string_view method() const { return method_; }
-  std::string_view target() const { return target_; }
   unsigned version() const { return version_; }
   unsigned host_fields() const { return host_fields_; }
 
@@ -31,22 +30,16 @@ class RequestParser : public boost::beast::http::basic_parser<true> {
   void on_response_impl(int, boost::beast::string_view, int, boost::beast::error_code&) override {}
   void on_field_impl(boost::beast::http::field name, boost::beast::string_view name_string,
                      boost::beast::string_view value, boost::beast::error_code& error) override;
-  void on_header_impl(boost::beast::error_code&) override {}
-  void on_body_init_impl(const boost::optional<std::uint64_t>&, boost::beast::error_code&) override {}
-  std::size_t on_body_impl(boost::beast::string_view body, boost::beast::error_code&) override {
-    return body.size();
-  }
+  void on_header_impl(boost::beast::error_code& error) override;
+  void on_body_init_impl(const boost::optional<std::uint64_t>& content_length, boost::beast::error_code&) override;
+  std::size_t on_body_impl(boost::beast::string_view body, boost::beast::error_code&) override;
   void on_chunk_header_impl(std::uint64_t, boost::beast::string_view, boost::beast::error_code&) override {}
-  std::size_t on_chunk_body_impl(std::uint64_t, boost::beast::string_view body, boost::beast::error_code&) override {
-    return body.size();
-  }
+  std::size_t on_chunk_body_impl(std::uint64_t, boost::beast::string_view body, boost::beast::error_code&) override;
   void on_finish_impl(boost::beast::error_code&) override {}
 
+  Request& request_;
+  std::size_t body_limit_;
   boost::beast::http::verb verb_ = boost::beast::http::verb::unknown;
-  // Copies: the parser's views point into a read buffer that a later read of the same
-  // request (a body) may overwrite.
-  std::string method_;
-  std::string target_;
   unsigned version_ = 11;
   unsigned host_fields_ = 0;
 };

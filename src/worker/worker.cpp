@@ -19,7 +19,6 @@
 #include "common/logging.hpp"
 #include "common/process_title.hpp"
 #include "common/system_error.hpp"
-#include "http/routes.hpp"
 #include "ipc/channel.hpp"
 #include "worker/crash_guard.hpp"
 
@@ -30,14 +29,6 @@ constexpr auto heartbeat_interval = std::chrono::seconds(1);
 // Left without a supervisor, a worker finishes what it has quickly: nobody would replace
 // it, and a new supervisor may already be starting workers on the same socket.
 constexpr auto orphan_drain_deadline = std::chrono::seconds(1);
-// After a rejected request, what the client still sends is read and dropped this long
-// before closing (nginx's lingering close).
-constexpr auto linger_timeout = std::chrono::milliseconds(1000);
-// A worker that starts draining gives idle keep-alive connections this long to send one
-// more request (answered with Connection: close) before it closes them: a busy client
-// has usually sent its next request already, and would otherwise see its connection
-// close under it.
-constexpr auto drain_idle_grace = std::chrono::milliseconds(1000);
 // A worker that holds more than its share looks at the others' counts again after
 // this long, then twice as long each time up to the maximum, to take connections again
 // once they have caught up (or hung).
@@ -62,18 +53,13 @@ UniqueFd terminate_signal_fd() {
 
 }  // namespace
 
-ConnectionDeadlines::ConnectionDeadlines(EventLoop& loop, const HttpLimits& limits)
-    : keepalive(loop, limits.keepalive_timeout),
-      request(loop, limits.request_timeout),
-      send(loop, limits.send_timeout),
-      linger(loop, linger_timeout),
-      drain_grace(loop, drain_idle_grace) {}
-
-Worker::Worker(const Settings& settings, const WorkerIdentity& identity)
+Worker::Worker(const Settings& settings, const WorkerIdentity& identity, const http::Router& router)
     : settings_(settings),
       identity_(identity),
-      router_(http::make_router({::getpid(), identity.supervisor_pid, settings.enable_debug_routes})),
+      router_(router),
+      handler_loop_(loop_, [this](const std::string& what) { on_handler_exception(what); }),
       deadlines_(loop_, settings_.http),
+      environment_{loop_, handler_loop_, deadlines_, settings_.http, read_buffer_, date_},
       terminate_signal_(terminate_signal_fd()),
       channel_handler_([this](std::uint32_t) { read_channel(); }),
       terminate_handler_([this](std::uint32_t) { on_terminate_signal(); }),
@@ -114,13 +100,13 @@ int Worker::run() {
 }
 
 void Worker::on_connection(UniqueFd socket) {
-  auto connection = std::make_unique<Connection>(*this, std::move(socket));
+  auto connection = std::make_unique<Connection>(environment_, *this, std::move(socket));
   auto* key = connection.get();
   connections_.emplace(key, std::move(connection));
   balance();
 }
 
-void Worker::on_connection_closed(Connection& connection) {
+void Worker::on_closed(Connection& connection) {
   // Destroyed once this wake-up's events are handled: one of them may be for it.
   loop_.defer([this, key = &connection] {
     connections_.erase(key);
@@ -256,20 +242,7 @@ void Worker::stop_if_drained() {
   if (draining_ && connections_.empty()) loop_.stop();
 }
 
-const std::string& Worker::date_header() {
-  const std::time_t now = std::time(nullptr);
-  if (now != date_second_) {
-    date_second_ = now;
-    std::tm utc{};
-    ::gmtime_r(&now, &utc);
-    char text[64];
-    const auto length = std::strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &utc);
-    date_.assign(text, length);
-  }
-  return date_;
-}
-
-void Worker::count_request() {
+void Worker::serve(Request& request, Response& response) {
   ++requests_;
   crash_guard_count_request();
   if (requests_ == 1) {
@@ -277,10 +250,12 @@ void Worker::count_request() {
     // is replaced at once if it dies, one that has not is backed off.
     ipc::send_message(identity_.channel_fd, ipc::Message::heartbeat(identity_.slot, identity_.generation, requests_));
   }
+  router_.dispatch(request, response);
 }
 
-int run_worker(const Settings& settings, const WorkerIdentity& identity) {
-  init_logging({"worker", static_cast<int>(identity.slot), identity.generation}, settings.log_level);
+int run_worker(const Settings& settings, const WorkerIdentity& identity, const http::Router& router,
+               std::string_view name) {
+  init_logging({"worker", std::string(name), static_cast<int>(identity.slot), identity.generation}, settings.log_level);
   std::unique_ptr<Worker> worker;
   try {
     // Die with the supervisor: the parent-death signal, then a check that it did not
@@ -295,8 +270,8 @@ int run_worker(const Settings& settings, const WorkerIdentity& identity) {
     // group must not kill workers in the middle of a request.
     for (const int signal : {SIGINT, SIGQUIT, SIGHUP, SIGPIPE}) ::signal(signal, SIG_IGN);
     install_crash_guard(identity.channel_fd, identity.slot, identity.generation);
-    process_title::set(fmt::format("corral: worker {}", identity.slot));
-    worker = std::make_unique<Worker>(settings, identity);
+    process_title::set(fmt::format("{}: worker {}", name, identity.slot));
+    worker = std::make_unique<Worker>(settings, identity, router);
   } catch (const std::exception& error) {
     // A distinct exit code: the supervisor backs off instead of restarting at once.
     spdlog::critical("worker could not start: {}", error.what());

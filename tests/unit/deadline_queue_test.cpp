@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "worker/deadline_queue.hpp"
-#include "worker/event_loop.hpp"
+#include "event/deadline_queue.hpp"
+#include "event/event_loop.hpp"
 
 namespace corral {
 namespace {

@@ -1,4 +1,4 @@
-#include "worker/event_loop.hpp"
+#include "event/event_loop.hpp"
 
 #include <cerrno>
 #include <limits>

@@ -4,7 +4,7 @@
 
 #include <boost/intrusive/list.hpp>
 
-#include "worker/event_loop.hpp"
+#include "event/event_loop.hpp"
 
 namespace corral {
 

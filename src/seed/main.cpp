@@ -1,0 +1,75 @@
+// The seed's service: the Node.js cluster example of the seed document, on corral's
+// public API only (the `corral` binary). GET / answers which worker served it;
+// /healthz is for load balancers; the debug routes crash or stall a worker on purpose,
+// for the tests, and are served only with --enable-debug-routes.
+#include <unistd.h>
+
+#include <charconv>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "corral/corral.hpp"
+
+namespace {
+
+// Largest delay /debug/sleep accepts, so a typo cannot hold a worker's drain forever.
+constexpr int max_sleep_ms = 600'000;
+
+int sleep_milliseconds(const corral::Request& request) {
+  const auto text = request.query("ms");
+  if (!text) throw corral::ClientError(400, "/debug/sleep needs ms=<milliseconds>");
+  int ms = -1;
+  const auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), ms);
+  if (error != std::errc{} || end != text->data() + text->size() || ms < 0 || ms > max_sleep_ms) {
+    throw corral::ClientError(400, "ms must be a whole number from 0 to " + std::to_string(max_sleep_ms));
+  }
+  return ms;
+}
+
+// The seed's answer. Handlers run in workers only, so the pids are the worker's.
+const std::string& greeting() {
+  static const std::string text =
+      "I am worker, pid:" + std::to_string(::getpid()) + ", ppid:" + std::to_string(::getppid());
+  return text;
+}
+
+[[noreturn]] void write_to_invalid_address() {
+  // Page zero is never mapped; volatile keeps the store from being optimised away.
+  auto* volatile address = reinterpret_cast<volatile int*>(std::uintptr_t{16});
+  *address = 1;
+  __builtin_trap();
+}
+
+[[noreturn]] void spin_forever() {
+  volatile std::uint64_t spins = 0;
+  for (;;) spins = spins + 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  corral::Service service("corral");
+  service.get("/", [](const corral::Request&, corral::Response& response) { response.text(200, greeting()); });
+  service.get("/healthz", [](const corral::Request&, corral::Response& response) { response.text(200, "ok"); });
+
+  service.debug_route("GET", "/debug/throw", [](const corral::Request&, corral::Response& response) {
+    // The seed's worker: answer, then fail. The answer is still sent.
+    response.text(200, greeting());
+    throw std::runtime_error("/debug/throw asked for it");
+  });
+  service.debug_route("GET", "/debug/segv", [](const corral::Request&, corral::Response&) {
+    write_to_invalid_address();
+  });
+  service.debug_route("GET", "/debug/sleep", [](const corral::Request& request, corral::Response& response) {
+    const int ms = sleep_milliseconds(request);
+    // Answered from a timer: the worker serves other connections meanwhile.
+    request.loop().after(std::chrono::milliseconds(ms), [ms, responder = response.defer()]() mutable {
+      corral::Response answer;
+      answer.text(200, "slept " + std::to_string(ms) + " ms\n");
+      responder.send(std::move(answer));
+    });
+  });
+  service.debug_route("GET", "/debug/hang", [](const corral::Request&, corral::Response&) { spin_forever(); });
+  return service.run(argc, argv);
+}

@@ -1,0 +1,147 @@
+#include "corral/service.hpp"
+
+#include <cstdio>
+#include <stdexcept>
+
+#include "common/exit_code.hpp"
+#include "common/process_title.hpp"
+#include "config/command_line.hpp"
+#include "config/config_check.hpp"
+#include "config/config_file.hpp"
+#include "http/router.hpp"
+#include "service/service_definition.hpp"
+#include "supervisor/run_supervisor.hpp"
+#include "worker/run_worker.hpp"
+
+namespace corral {
+namespace {
+
+bool valid_name(std::string_view name) {
+  if (name.empty() || name.size() > 32 || !(name.front() >= 'a' && name.front() <= 'z')) return false;
+  for (const char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  }
+  return true;
+}
+
+// "app.greeting" -> "--app-greeting".
+std::string flag_for(std::string_view key) {
+  std::string flag = "--";
+  for (const char c : key) flag.push_back(c == '.' || c == '_' ? '-' : c);
+  return flag;
+}
+
+SettingRow service_row(std::string key, std::string help, SettingKind kind, SettingValue default_value,
+                       double min = 0, double max = 0) {
+  SettingRow row;
+  row.flag = flag_for(key);
+  row.key = std::move(key);
+  row.help = std::move(help);
+  row.kind = kind;
+  row.min = min;
+  row.max = max;
+  row.default_value = std::move(default_value);
+  return row;
+}
+
+http::Router build_router(const detail::ServiceDefinition& definition, bool debug_routes) {
+  http::Router router;
+  for (const auto& route : definition.routes) {
+    if (!route.debug || debug_routes) router.add(route.method, route.pattern, route.handler);
+  }
+  return router;
+}
+
+}  // namespace
+
+Service::Service(std::string name) : definition_(std::make_unique<detail::ServiceDefinition>()) {
+  if (!valid_name(name)) {
+    throw std::invalid_argument("corral::Service: name \"" + name +
+                                "\": use 1 to 32 lower-case letters, digits and '-', starting with a letter");
+  }
+  definition_->name = std::move(name);
+}
+
+Service::~Service() = default;
+
+const std::string& Service::name() const noexcept {
+  return definition_->name;
+}
+
+Service& Service::route(std::string_view method, std::string_view pattern, Handler handler) {
+  // Checked now, where a mistake is easy to find, not in every worker at start.
+  http::Router().add(method, pattern, handler);
+  for (const auto& route : definition_->routes) {
+    if (route.method == method && route.pattern == pattern) {
+      throw std::invalid_argument("corral: route " + std::string(method) + " " + std::string(pattern) +
+                                  ": routed already");
+    }
+  }
+  definition_->routes.push_back({std::string(method), std::string(pattern), std::move(handler), false});
+  return *this;
+}
+
+Service& Service::debug_route(std::string_view method, std::string_view pattern, Handler handler) {
+  route(method, pattern, std::move(handler));
+  definition_->routes.back().debug = true;
+  return *this;
+}
+
+Setting<std::string> Service::text_setting(std::string key, std::string help, std::string default_value) {
+  return definition_->add_setting<std::string>(
+      service_row(std::move(key), std::move(help), SettingKind::text, std::move(default_value)),
+      [](const SettingValue& value) { return std::get<std::string>(value); });
+}
+
+Setting<std::int64_t> Service::number_setting(std::string key, std::string help, std::int64_t default_value,
+                                              std::int64_t min, std::int64_t max) {
+  if (min > max || default_value < min || default_value > max) {
+    throw std::invalid_argument("corral::Service::number_setting: " + key + ": the default is outside [min, max]");
+  }
+  return definition_->add_setting<std::int64_t>(
+      service_row(std::move(key), std::move(help), SettingKind::whole, default_value, static_cast<double>(min),
+                  static_cast<double>(max)),
+      [](const SettingValue& value) { return std::get<std::int64_t>(value); });
+}
+
+Setting<bool> Service::flag_setting(std::string key, std::string help) {
+  return definition_->add_setting<bool>(service_row(std::move(key), std::move(help), SettingKind::boolean, false),
+                                        [](const SettingValue& value) { return std::get<bool>(value); });
+}
+
+Setting<std::chrono::milliseconds> Service::duration_setting(std::string key, std::string help,
+                                                             std::chrono::milliseconds default_value,
+                                                             std::chrono::milliseconds min,
+                                                             std::chrono::milliseconds max) {
+  if (min > max || default_value < min || default_value > max) {
+    throw std::invalid_argument("corral::Service::duration_setting: " + key + ": the default is outside [min, max]");
+  }
+  return definition_->add_setting<std::chrono::milliseconds>(
+      service_row(std::move(key), std::move(help), SettingKind::seconds, default_value,
+                  static_cast<double>(min.count()) / 1000.0, static_cast<double>(max.count()) / 1000.0),
+      [](const SettingValue& value) { return std::get<std::chrono::milliseconds>(value); });
+}
+
+int Service::run(int argc, char** argv) {
+  auto& definition = *definition_;
+  process_title::init(argc, argv);
+  const ProgramDescription program{definition.name, "a service on corral, a socket-activated prefork HTTP server.",
+                                   &definition.settings};
+  try {
+    auto command_line = parse_command_line(argc, argv, program);
+    for (const auto& publish : definition.publish) publish(command_line.settings);
+    if (command_line.check_config) return check_configuration(command_line);
+    if (command_line.worker) {
+      const auto router = build_router(definition, command_line.settings.enable_debug_routes);
+      return run_worker(command_line.settings, *command_line.worker, router, definition.name);
+    }
+    return run_supervisor(program, std::move(command_line));
+  } catch (const ExitRequest& request) {
+    return request.code;
+  } catch (const ConfigError& error) {
+    std::fprintf(stderr, "%s: configuration error: %s\n", definition.name.c_str(), error.what());
+    return exit_code::usage;
+  }
+}
+
+}  // namespace corral
