@@ -23,6 +23,8 @@ enum class SameSite { lax, strict, none };
 // A Set-Cookie field (RFC 6265). The defaults are the safe ones: HttpOnly,
 // SameSite=Lax, Path=/. A session cookie (no Max-Age) ends with the browser session.
 struct Cookie {
+  Cookie(std::string name, std::string value) : name(std::move(name)), value(std::move(value)) {}
+
   std::string name;
   std::string value;
   std::string path = "/";
@@ -67,7 +69,7 @@ class Response {
   // Answer later: the worker keeps the connection and serves others meanwhile; the
   // handler returns at once and the Responder answers from a callback (a timer, a
   // reply from a store). Whatever this Response holds is discarded.
-  Responder defer();
+  [[nodiscard]] Responder defer();
 
  private:
   friend struct detail::ResponseAccess;
@@ -104,6 +106,7 @@ class Deferrer {
 // is gone without an answer, the client gets 500: a forgotten request never hangs.
 class Responder {
  public:
+  Responder() = default;  // answers nothing until assigned from defer()
   // Sends `response`. After the first answer, or once the client has gone, it does
   // nothing.
   void send(Response response) const;

@@ -12,6 +12,7 @@ namespace corral {
 namespace {
 
 std::string describe(const toml::node& node) {
+  if (const auto* text = node.as_string()) return "\"" + text->get() + "\"";
   std::ostringstream text;
   node.visit([&text](const auto& value) { text << value; });
   return text.str();

@@ -18,7 +18,7 @@ std::int64_t milliseconds_since_epoch(EventLoop::Clock::time_point when) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(when.time_since_epoch()).count();
 }
 
-EventLoop::EventLoop() : epoll_(::epoll_create1(EPOLL_CLOEXEC)), now_(Clock::now()) {
+EventLoop::EventLoop() : epoll_(::epoll_create1(EPOLL_CLOEXEC)), now_(Clock::now()), events_(max_events) {
   if (!epoll_.valid()) throw_system_error("epoll_create1", "creating the worker's event loop");
 }
 
@@ -38,20 +38,28 @@ void EventLoop::remove(int fd) {
 }
 
 void EventLoop::run() {
-  std::vector<epoll_event> events(max_events);
-  while (!stopped_) {
-    if (busy_since_ms_) busy_since_ms_->store(0, std::memory_order_relaxed);
-    const int count = ::epoll_wait(epoll_.get(), events.data(), max_events, wait_milliseconds());
-    if (count < 0 && errno != EINTR) throw_system_error("epoll_wait", "waiting for events in the worker");
-    now_ = Clock::now();
-    if (busy_since_ms_) busy_since_ms_->store(milliseconds_since_epoch(now_), std::memory_order_relaxed);
-    for (int i = 0; i < count && !stopped_; ++i) {
-      static_cast<Handler*>(events[i].data.ptr)->on_events(events[i].events);
-    }
-    run_deferred();
-    run_due_timers();
-    run_deferred();
+  while (!stopped_) turn(-1);
+}
+
+void EventLoop::run_once(std::chrono::milliseconds max_wait) {
+  turn(static_cast<int>(max_wait.count()));
+}
+
+void EventLoop::turn(int max_wait_ms) {
+  auto& events = events_;
+  if (busy_since_ms_) busy_since_ms_->store(0, std::memory_order_relaxed);
+  int wait = wait_milliseconds();
+  if (max_wait_ms >= 0 && (wait < 0 || wait > max_wait_ms)) wait = max_wait_ms;
+  const int count = ::epoll_wait(epoll_.get(), events.data(), max_events, wait);
+  if (count < 0 && errno != EINTR) throw_system_error("epoll_wait", "waiting for events in the worker");
+  now_ = Clock::now();
+  if (busy_since_ms_) busy_since_ms_->store(milliseconds_since_epoch(now_), std::memory_order_relaxed);
+  for (int i = 0; i < count && !stopped_; ++i) {
+    static_cast<Handler*>(events[i].data.ptr)->on_events(events[i].events);
   }
+  run_deferred();
+  run_due_timers();
+  run_deferred();
 }
 
 int EventLoop::wait_milliseconds() const {

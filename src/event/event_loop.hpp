@@ -53,18 +53,23 @@ class EventLoop {
 
   // Handles events and timers until stop().
   void run();
+  // One turn: waits at most `max_wait` for events, then handles them and the timers
+  // that are due (for tests that drive a loop step by step).
+  void run_once(std::chrono::milliseconds max_wait);
   void stop() { stopped_ = true; }
 
  private:
   friend class Timer;
   using TimerQueue = std::multimap<Clock::time_point, Timer*>;
 
+  void turn(int max_wait_ms);
   int wait_milliseconds() const;
   void run_due_timers();
   void run_deferred();
 
   UniqueFd epoll_;
   Clock::time_point now_;
+  std::vector<epoll_event> events_;
   TimerQueue timers_;
   std::vector<std::function<void()>> deferred_;
   bool stopped_ = false;

@@ -50,7 +50,9 @@ const std::string& greeting() {
 
 int main(int argc, char** argv) {
   corral::Service service("corral");
-  service.get("/", [](const corral::Request&, corral::Response& response) { response.text(200, greeting()); });
+  service.get("/", [](const corral::Request&, corral::Response& response) {
+    response.text(200, greeting()).content_type("text/plain");  // the seed's type, exactly
+  });
   service.get("/healthz", [](const corral::Request&, corral::Response& response) { response.text(200, "ok"); });
 
   service.debug_route("GET", "/debug/throw", [](const corral::Request&, corral::Response& response) {
@@ -59,10 +61,12 @@ int main(int argc, char** argv) {
     throw std::runtime_error("/debug/throw asked for it");
   });
   service.debug_route("GET", "/debug/segv", [](const corral::Request&, corral::Response&) {
+    corral::log(corral::LogLevel::warning, "/debug/segv: writing to an invalid address");
     write_to_invalid_address();
   });
   service.debug_route("GET", "/debug/sleep", [](const corral::Request& request, corral::Response& response) {
     const int ms = sleep_milliseconds(request);
+    corral::log(corral::LogLevel::info, "/debug/sleep: answering in " + std::to_string(ms) + " ms");
     // Answered from a timer: the worker serves other connections meanwhile.
     request.loop().after(std::chrono::milliseconds(ms), [ms, responder = response.defer()]() mutable {
       corral::Response answer;
@@ -70,6 +74,9 @@ int main(int argc, char** argv) {
       responder.send(std::move(answer));
     });
   });
-  service.debug_route("GET", "/debug/hang", [](const corral::Request&, corral::Response&) { spin_forever(); });
+  service.debug_route("GET", "/debug/hang", [](const corral::Request&, corral::Response&) {
+    corral::log(corral::LogLevel::warning, "/debug/hang: blocking this worker's event loop for good");
+    spin_forever();
+  });
   return service.run(argc, argv);
 }

@@ -5,8 +5,13 @@
 namespace corral::test {
 
 std::unique_ptr<CorralInstance> CorralInstance::start(const std::vector<std::string>& flags, unsigned workers) {
+  return start_binary(corral_binary(), flags, workers);
+}
+
+std::unique_ptr<CorralInstance> CorralInstance::start_binary(const std::string& binary,
+                                                             const std::vector<std::string>& flags, unsigned workers) {
   auto instance = std::make_unique<CorralInstance>();
-  std::vector<std::string> argv{corral_binary(), "--listen", "127.0.0.1:0"};
+  std::vector<std::string> argv{binary, "--listen", "127.0.0.1:0"};
   if (workers > 0) argv.insert(argv.end(), {"--workers", std::to_string(workers)});
   argv.insert(argv.end(), flags.begin(), flags.end());
   instance->process = std::make_unique<ChildProcess>(argv, std::vector<std::string>{instance->notify.environment()});

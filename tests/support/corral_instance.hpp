@@ -21,6 +21,9 @@ struct CorralInstance {
 
   // workers 0: no --workers flag (the configuration file decides).
   static std::unique_ptr<CorralInstance> start(const std::vector<std::string>& flags, unsigned workers = 2);
+  // The same for another binary built on corral (a service of the tests' own).
+  static std::unique_ptr<CorralInstance> start_binary(const std::string& binary, const std::vector<std::string>& flags,
+                                                      unsigned workers = 2);
 
   pid_t supervisor_pid() const { return process->pid(); }
   std::vector<pid_t> workers() const { return children_of(process->pid()); }

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "config/command_line.hpp"
+#include "config/config_file.hpp"
 #include "net/endpoint.hpp"
 
 namespace corral {
@@ -58,7 +59,7 @@ TEST(CommandLine, WorkerArgumentsGiveTheSameSettingsBack) {
   settings.log_level = spdlog::level::debug;
   const WorkerIdentity identity{2, 9, 4321, {3, 4}, 7, 8};
 
-  const auto parsed = parse(worker_arguments(settings, identity));
+  const auto parsed = parse(worker_arguments(SettingTable{}, settings, identity));
   ASSERT_TRUE(parsed.worker);
   EXPECT_EQ(parsed.worker->slot, 2u);
   EXPECT_EQ(parsed.worker->generation, 9u);
@@ -75,6 +76,49 @@ TEST(CommandLine, WorkerArgumentsGiveTheSameSettingsBack) {
   EXPECT_EQ(s.http.request_timeout, settings.http.request_timeout);
   EXPECT_EQ(s.http.send_timeout, settings.http.send_timeout);
   EXPECT_EQ(s.log_level, spdlog::level::debug);
+}
+
+TEST(CommandLine, ServiceSettingsHaveFlagsKeysAndReachTheWorker) {
+  SettingTable table;
+  SettingRow greeting;
+  greeting.key = "app.greeting";
+  greeting.flag = "--app-greeting";
+  greeting.help = "what / answers";
+  greeting.kind = SettingKind::text;
+  greeting.default_value = std::string("hello");
+  table.add_service_setting(greeting);
+  SettingRow limit;
+  limit.key = "app.limit";
+  limit.flag = "--app-limit";
+  limit.kind = SettingKind::whole;
+  limit.min = 1;
+  limit.max = 10;
+  limit.default_value = std::int64_t{5};
+  table.add_service_setting(limit);
+  const ProgramDescription program{"hello", "a test", &table};
+
+  EXPECT_EQ(parse_arguments({}, program).settings.service_values.at("app.greeting"), SettingValue(std::string("hello")));
+  const auto flagged = parse_arguments({"--app-greeting", "hi", "--app-limit", "7"}, program).settings;
+  EXPECT_EQ(flagged.service_values.at("app.greeting"), SettingValue(std::string("hi")));
+  EXPECT_EQ(flagged.service_values.at("app.limit"), SettingValue(std::int64_t{7}));
+  EXPECT_THROW(parse_arguments({"--app-limit", "11"}, program), ExitRequest);
+
+  Settings from_file = table.defaults();
+  apply_config_text(table, "[app]\ngreeting = \"moin\"\n", "hello.toml", from_file);
+  EXPECT_EQ(from_file.service_values.at("app.greeting"), SettingValue(std::string("moin")));
+  EXPECT_THROW(apply_config_text(table, "[app]\nlimit = 0\n", "hello.toml", from_file), ConfigError);
+
+  const WorkerIdentity identity{0, 1, 2, {3}, 4, -1};
+  const auto worker = parse_arguments(worker_arguments(table, flagged, identity), program);
+  EXPECT_EQ(worker.settings.service_values, flagged.service_values);
+
+  SettingRow taken = greeting;
+  EXPECT_THROW(table.add_service_setting(taken), std::invalid_argument);
+  taken.key = "listen";
+  taken.flag = "--other";
+  EXPECT_THROW(table.add_service_setting(taken), std::invalid_argument) << "corral's own key";
+  taken.key = "app";
+  EXPECT_THROW(table.add_service_setting(taken), std::invalid_argument) << "a table and a key at once";
 }
 
 TEST(Endpoint, ParsesIpv4Ipv6AndNames) {

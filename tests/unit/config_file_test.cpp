@@ -16,7 +16,7 @@ namespace {
 std::string error_of(std::string_view text) {
   Settings settings;
   try {
-    apply_config_text(text, "corral.toml", settings);
+    apply_config_text(SettingTable{}, text, "corral.toml", settings);
   } catch (const ConfigError& error) {
     return error.what();
   }
@@ -25,7 +25,7 @@ std::string error_of(std::string_view text) {
 
 TEST(ConfigFile, EveryKeyIsRead) {
   Settings s;
-  apply_config_text(R"(
+  apply_config_text(SettingTable{}, R"(
 listen = "[::1]:8080"
 backlog = 128
 workers = 3
@@ -73,7 +73,7 @@ send_timeout = 7
 TEST(ConfigFile, AbsentKeysKeepTheirValues) {
   Settings s;
   s.workers = 5;
-  apply_config_text("drain_timeout = 1\n", "corral.toml", s);
+  apply_config_text(SettingTable{}, "drain_timeout = 1\n", "corral.toml", s);
   EXPECT_EQ(s.workers, 5u);
   EXPECT_EQ(s.drain_timeout, milliseconds(1000));
 }
@@ -82,11 +82,11 @@ TEST(ConfigFile, ErrorsNameFileLineAndKey) {
   EXPECT_EQ(error_of("workers = 2\n\nworkers_typo = 3\n"),
             "corral.toml:3: workers_typo: unknown key (see docs/configuration.md for the keys corral reads)");
   EXPECT_EQ(error_of("[http]\nmax_body_bytes = \"big\"\n"),
-            "corral.toml:2: http.max_body_bytes: must be a whole number from 0 to 1073741824 (got 'big')");
+            "corral.toml:2: http.max_body_bytes: must be a whole number from 0 to 1073741824 (got \"big\")");
   EXPECT_EQ(error_of("workers = 5000\n"), "corral.toml:1: workers: must be a whole number from 0 to 1024 (got 5000)");
   EXPECT_EQ(error_of("workers = -1\n"), "corral.toml:1: workers: must be a whole number from 0 to 1024 (got -1)");
   EXPECT_EQ(error_of("drain_timeout = \"30s\"\n"),
-            "corral.toml:1: drain_timeout: must be a number of seconds from 0 to 3600 (got '30s')");
+            "corral.toml:1: drain_timeout: must be a number of seconds from 0 to 3600 (got \"30s\")");
   EXPECT_EQ(error_of("log_level = \"loud\"\n"),
             "corral.toml:1: log_level: must be one of trace, debug, info, warning, error or critical (got \"loud\")");
   EXPECT_EQ(error_of("enable_debug_routes = 1\n"), "corral.toml:1: enable_debug_routes: must be true or false (got 1)");
@@ -98,7 +98,7 @@ TEST(ConfigFile, ErrorsNameFileLineAndKey) {
 TEST(ConfigFile, MissingFileSaysSo) {
   Settings s;
   try {
-    apply_config_file("/nonexistent/corral.toml", s);
+    apply_config_file(SettingTable{}, "/nonexistent/corral.toml", s);
     FAIL() << "accepted";
   } catch (const ConfigError& error) {
     EXPECT_NE(std::string(error.what()).find("/nonexistent/corral.toml:0: cannot be read"), std::string::npos);
@@ -153,9 +153,9 @@ TEST(ShippedConfigFile, ListsEveryKeyWithItsDefault) {
   }
   Settings shipped;
   shipped.workers = 99;  // so that the file must set it back to 0
-  apply_config_text(uncommented, "etc/corral.toml", shipped);
+  apply_config_text(SettingTable{}, uncommented, "etc/corral.toml", shipped);
   const Settings defaults;
-  EXPECT_EQ(keys, 19);
+  EXPECT_EQ(keys, static_cast<int>(SettingTable{}.rows().size()) - 1) << "every row but the hidden test aid";
   EXPECT_EQ(shipped.restart_limit, defaults.restart_limit);
   EXPECT_EQ(shipped.restart_window, defaults.restart_window);
   EXPECT_EQ(shipped.min_uptime, defaults.min_uptime);

@@ -2,96 +2,118 @@
 
 #include <stdexcept>
 
+#include "corral/loop.hpp"
+#include "http/request_access.hpp"
+#include "http/response_access.hpp"
 #include "http/router.hpp"
-#include "http/routes.hpp"
 
 namespace corral::http {
 namespace {
 
-Response dispatch(const Router& router, std::string_view method, std::string_view target) {
+using detail::RequestAccess;
+
+struct NoLoop final : Loop {
+  void after(std::chrono::milliseconds, std::function<void()>) override {}
+};
+
+// A request as the parser leaves it.
+struct Dispatched {
+  Request request;
   Response response;
-  router.dispatch(Request{method, target}, response);
-  return response;
+};
+
+std::unique_ptr<Dispatched> dispatch(const Router& router, std::string_view method, std::string_view target) {
+  static NoLoop loop;
+  auto result = std::make_unique<Dispatched>();
+  RequestAccess::reset(result->request, loop, -1);
+  RequestAccess::set_request_line(result->request, method, target, 1);
+  RequestAccess::finish_head(result->request);
+  router.dispatch(result->request, result->response);
+  return result;
 }
 
-TEST(Router, AnswersTheSeedsTextCharacterForCharacter) {
-  const auto router = make_router({1234, 1200, false});
-  const auto response = dispatch(router, "GET", "/");
-  EXPECT_EQ(response.status, 200);
-  EXPECT_EQ(response.content_type, "text/plain");
-  EXPECT_EQ(response.body, "I am worker, pid:1234, ppid:1200");
+Handler answer(std::string text) {
+  return [text](const Request&, Response& response) { response.text(200, text); };
 }
 
-TEST(Router, HealthzAndHeadWhereverGetWorks) {
-  const auto router = make_router({1, 2, false});
-  EXPECT_EQ(dispatch(router, "GET", "/healthz").body, "ok");
-  EXPECT_EQ(dispatch(router, "HEAD", "/healthz").status, 200);
-  EXPECT_EQ(dispatch(router, "HEAD", "/").status, 200);
-}
-
-TEST(Router, UnknownPathIs404) {
-  const auto router = make_router({1, 2, false});
-  EXPECT_EQ(dispatch(router, "GET", "/missing").status, 404);
-  EXPECT_EQ(dispatch(router, "GET", "/healthz/").status, 404);
-}
-
-TEST(Router, WrongMethodIs405WithAllow) {
-  const auto router = make_router({1, 2, false});
-  const auto response = dispatch(router, "DELETE", "/");
-  EXPECT_EQ(response.status, 405);
-  ASSERT_EQ(response.headers.size(), 1u);
-  EXPECT_EQ(response.headers[0].first, "Allow");
-  EXPECT_EQ(response.headers[0].second, "GET, HEAD");
-}
-
-TEST(Router, QueryStringDoesNotChangeTheRoute) {
-  const auto router = make_router({1, 2, false});
-  EXPECT_EQ(dispatch(router, "GET", "/healthz?verbose=1").status, 200);
-}
-
-TEST(Router, DebugRoutesOnlyWhenEnabled) {
-  const auto off = make_router({1, 2, false});
-  for (const auto* path : {"/debug/throw", "/debug/segv", "/debug/sleep?ms=1", "/debug/hang"}) {
-    EXPECT_EQ(dispatch(off, "GET", path).status, 404) << path;
-  }
-  const auto on = make_router({1, 2, true});
-  const auto sleep = dispatch(on, "GET", "/debug/sleep?ms=250");
-  EXPECT_EQ(sleep.status, 200);
-  EXPECT_EQ(sleep.delay, std::chrono::milliseconds(250));
-}
-
-TEST(Router, DebugThrowProducesTheAnswerThenThrows) {
-  const auto router = make_router({7, 3, true});
-  Response response;
-  EXPECT_THROW(router.dispatch(Request{"GET", "/debug/throw"}, response), std::runtime_error);
-  EXPECT_TRUE(response.produced()) << "the answer built before the throw is kept for the client";
-  EXPECT_EQ(response.body, "I am worker, pid:7, ppid:3");
-}
-
-TEST(Router, BadSleepParameterIsAClientErrorNotACrash) {
-  const auto router = make_router({1, 2, true});
-  EXPECT_EQ(dispatch(router, "GET", "/debug/sleep").status, 400);
-  EXPECT_EQ(dispatch(router, "GET", "/debug/sleep?ms=abc").status, 400);
-  EXPECT_EQ(dispatch(router, "GET", "/debug/sleep?ms=-5").status, 400);
-  EXPECT_EQ(dispatch(router, "GET", "/debug/sleep?ms=999999999").status, 400);
-}
-
-TEST(Router, OwnRoutesWithOtherMethods) {
+TEST(Router, LiteralPathsAndHeadWhereverGet) {
   Router router;
-  router.add("/items", {"POST", "PUT"}, [](const Request&, Response& response) { response = Response::text(201, ""); });
-  EXPECT_EQ(dispatch(router, "POST", "/items").status, 201);
-  const auto head = dispatch(router, "HEAD", "/items");
-  EXPECT_EQ(head.status, 405) << "HEAD comes with GET only";
-  EXPECT_EQ(head.headers.at(0).second, "POST, PUT");
+  router.add("GET", "/", answer("root"));
+  router.add("GET", "/healthz", answer("ok"));
+  EXPECT_EQ(dispatch(router, "GET", "/")->response.body(), "root");
+  EXPECT_EQ(dispatch(router, "GET", "/healthz?verbose=1")->response.body(), "ok");
+  EXPECT_EQ(dispatch(router, "HEAD", "/healthz")->response.status(), 200);
+  EXPECT_EQ(dispatch(router, "GET", "/healthz/")->response.status(), 404);
+  EXPECT_EQ(dispatch(router, "GET", "/missing")->response.status(), 404);
 }
 
-TEST(QueryParameter, FindsNamedValues) {
-  EXPECT_EQ(query_parameter("ms=20", "ms"), "20");
-  EXPECT_EQ(query_parameter("a=1&ms=20&b", "ms"), "20");
-  EXPECT_EQ(query_parameter("a=1&b", "b"), "");
-  EXPECT_EQ(query_parameter("a=1", "ms"), std::nullopt);
-  EXPECT_EQ(query_parameter("", "ms"), std::nullopt);
-  EXPECT_EQ(query_parameter("mss=1", "ms"), std::nullopt);
+TEST(Router, WrongMethodIs405WithAllowListingEveryMethodOfThePath) {
+  Router router;
+  router.add("GET", "/items", answer("list"));
+  router.add("POST", "/items", answer("made"));
+  const auto result = dispatch(router, "DELETE", "/items");
+  EXPECT_EQ(result->response.status(), 405);
+  ASSERT_EQ(result->response.headers().size(), 1u);
+  EXPECT_EQ(result->response.headers()[0].first, "Allow");
+  EXPECT_EQ(result->response.headers()[0].second, "GET, HEAD, POST");
+  Router post_only;
+  post_only.add("POST", "/items", answer("made"));
+  EXPECT_EQ(dispatch(post_only, "HEAD", "/items")->response.status(), 405) << "HEAD comes with GET only";
+}
+
+TEST(Router, PathParametersArePercentDecoded) {
+  Router router;
+  router.add("GET", "/users/{id}/posts/{post_id}", [](const Request& request, Response& response) {
+    response.text(200, std::string(*request.param("id")) + "|" + std::string(*request.param("post_id")));
+    EXPECT_EQ(request.param("absent"), std::nullopt);
+  });
+  EXPECT_EQ(dispatch(router, "GET", "/users/7/posts/a%20b%2Fc")->response.body(), "7|a b/c");
+  EXPECT_EQ(dispatch(router, "GET", "/users//posts/1")->response.status(), 404) << "a parameter is never empty";
+  EXPECT_EQ(dispatch(router, "GET", "/users/7/posts")->response.status(), 404);
+}
+
+TEST(Router, TheMoreLiteralRouteWins) {
+  Router router;
+  router.add("GET", "/users/{id}", answer("by id"));
+  router.add("GET", "/users/me", answer("me"));
+  EXPECT_EQ(dispatch(router, "GET", "/users/me")->response.body(), "me");
+  EXPECT_EQ(dispatch(router, "GET", "/users/9")->response.body(), "by id");
+  EXPECT_EQ(dispatch(router, "GET", "/users/%6De")->response.body(), "me") << "literals match decoded segments";
+}
+
+TEST(Router, AbsoluteFormTargetsRouteOnTheirPath) {
+  Router router;
+  router.add("GET", "/healthz", answer("ok"));
+  EXPECT_EQ(dispatch(router, "GET", "http://a.example/healthz?x=1")->response.body(), "ok");
+}
+
+TEST(Router, MalformedPatternsAndDuplicatesAreRefused) {
+  Router router;
+  router.add("GET", "/a/{id}", answer(""));
+  EXPECT_THROW(router.add("GET", "/a/{other}", answer("")), std::invalid_argument) << "same shape, same method";
+  EXPECT_NO_THROW(router.add("POST", "/a/{id}", answer("")));
+  for (const auto* pattern : {"a", "/a/{", "/a/{}", "/a/{b-c}", "/a/x{y}", "/{p}/{p}", "/a?b"}) {
+    EXPECT_THROW(router.add("GET", pattern, answer("")), std::invalid_argument) << pattern;
+  }
+  EXPECT_THROW(router.add("GET", "/h", nullptr), std::invalid_argument);
+  EXPECT_THROW(router.add("BAD METHOD", "/h", answer("")), std::invalid_argument);
+}
+
+TEST(Router, ClientErrorBecomesItsStatusAndOtherExceptionsPropagate) {
+  Router router;
+  router.add("GET", "/bad", [](const Request&, Response& response) {
+    response.text(200, "half done");
+    throw ClientError(422, "id must be a number");
+  });
+  router.add("GET", "/crash", [](const Request&, Response& response) {
+    response.text(200, "answer first");
+    throw std::runtime_error("then fail");
+  });
+  const auto bad = dispatch(router, "GET", "/bad");
+  EXPECT_EQ(bad->response.status(), 422);
+  EXPECT_EQ(bad->response.body(), "id must be a number\n");
+  EXPECT_THROW(dispatch(router, "GET", "/crash"), std::runtime_error);
+  EXPECT_THROW(ClientError(500, "not a client error"), std::invalid_argument);
 }
 
 }  // namespace

@@ -1,0 +1,61 @@
+// A service of the tests' own, on the public API only: what a user's service does
+// with requests, responses, settings and deferred answers.
+#include <charconv>
+#include <string>
+
+#include "corral/corral.hpp"
+
+int main(int argc, char** argv) {
+  corral::Service service("test-service");
+  const auto greeting = service.text_setting("app.greeting", "what GET /greeting answers", "hello");
+  const auto limit = service.number_setting("app.limit", "a number, for the settings test", 5, 1, 10);
+  const auto loud = service.flag_setting("app.loud", "answer /greeting in capitals");
+
+  service.post("/echo", [](const corral::Request& request, corral::Response& response) {
+    response.body(std::string(request.body())).content_type("application/octet-stream");
+  });
+  service.get("/cookie", [](const corral::Request& request, corral::Response& response) {
+    const auto sid = request.cookie("sid");
+    if (!sid) throw corral::ClientError(401, "no sid cookie");
+    response.text(200, std::string(*sid));
+  });
+  service.post("/login", [](const corral::Request& request, corral::Response& response) {
+    const auto user = request.form("user");
+    if (!user || user->empty()) throw corral::ClientError(400, "form field user is required");
+    corral::Cookie cookie{"sid", "user-" + std::to_string(user->size())};
+    cookie.max_age = std::chrono::hours(1);
+    response.set_cookie(cookie).text(200, "welcome " + *user);
+  });
+  service.get("/users/{id}", [](const corral::Request& request, corral::Response& response) {
+    response.json(200, "{\"id\":\"" + std::string(*request.param("id")) + "\"}");
+  });
+  service.get("/headers", [](const corral::Request& request, corral::Response& response) {
+    std::string joined;
+    for (const auto value : request.header_values(request.query("name").value_or("x-tag"))) {
+      joined += std::string(value) + ";";
+    }
+    response.text(200, joined);
+  });
+  service.get("/peer", [](const corral::Request& request, corral::Response& response) {
+    response.text(200, request.peer().address + " " + std::to_string(request.peer().port));
+  });
+  service.get("/later", [](const corral::Request& request, corral::Response& response) {
+    const auto ms = std::stoi(request.query("ms").value_or("10"));
+    request.loop().after(std::chrono::milliseconds(ms), [responder = response.defer(), ms] {
+      corral::Response answer;
+      answer.text(200, "later " + std::to_string(ms));
+      responder.send(std::move(answer));
+    });
+  });
+  service.get("/greeting", [greeting, loud](const corral::Request&, corral::Response& response) {
+    std::string text = *greeting;
+    if (*loud) {
+      for (auto& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    response.text(200, text);
+  });
+  service.get("/limit", [limit](const corral::Request&, corral::Response& response) {
+    response.text(200, std::to_string(*limit));
+  });
+  return service.run(argc, argv);
+}
