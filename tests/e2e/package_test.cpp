@@ -20,6 +20,7 @@ struct BuiltPackage {
   std::string folder;
   std::string version;
   std::string deb() const { return folder + "/corral_" + version + "_amd64.deb"; }
+  std::string dev_deb() const { return folder + "/libcorral-dev_" + version + "_amd64.deb"; }
   std::string changes() const { return folder + "/corral_" + version + "_amd64.changes"; }
 };
 
@@ -49,9 +50,11 @@ class DebianPackage : public ::testing::Test {
     box_ = std::make_unique<Box>();
   }
 
-  void install(const BuiltPackage& package) const {
-    const auto inside = "/tmp/corral_" + package.version + "_amd64.deb";
-    box_->install(package.deb(), inside);
+  void install(const BuiltPackage& package) const { install_deb(package.deb()); }
+
+  void install_deb(const std::string& deb) const {
+    const auto inside = "/tmp/" + deb.substr(deb.rfind('/') + 1);
+    box_->install(deb, inside);
     box_->must("DEBIAN_FRONTEND=noninteractive apt-get install -y -q " + inside, 300s);
   }
 
@@ -140,6 +143,41 @@ TEST_F(DebianPackage, RemoveStopsEverythingAndPurgeLeavesNothing) {
   EXPECT_NE(box_->run("test -e /etc/corral").exit_code, 0);
   EXPECT_NE(box_->run("test -e /var/lib/corral").exit_code, 0);
   EXPECT_NE(box_->run("test -e /var/lib/private/corral").exit_code, 0);
+}
+
+// docs/library.md's path: the example service, built in the box against the installed
+// libcorral-dev (with meson and with one g++ line), installed with its own units and
+// started by its socket.
+TEST_F(DebianPackage, ExampleServiceBuildsAgainstTheDevPackageAndRunsUnderItsSocket) {
+  install_deb(first_.dev_deb());
+  EXPECT_EQ(box_->must("pkg-config --modversion corral"), first_.version + "\n");
+  EXPECT_NE(box_->must("ls /usr/share/doc/libcorral-dev").find("library.md"), std::string::npos);
+  box_->must("cp -r /usr/share/doc/libcorral-dev/examples/hello /tmp/hello");
+  box_->must("cd /tmp/hello && g++ -std=c++20 -O2 hello.cpp $(pkg-config --cflags --libs corral) -o hello-gxx && "
+             "./hello-gxx --version",
+             600s);
+  box_->must("cd /tmp/hello && meson setup build >/dev/null && meson compile -C build && meson install -C build", 600s);
+  box_->must("systemctl daemon-reload && systemctl enable --now hello.socket");
+  EXPECT_EQ(box_->run("systemctl is-active hello.service").output, "inactive\n") << "the first connection starts it";
+
+  EXPECT_EQ(box_->must("curl -s --max-time 20 http://127.0.0.1:8080/users/Ada"), "Hello, Ada\n");
+  const auto login = box_->must("curl -s -i --max-time 20 -d name=Ada http://127.0.0.1:8080/login");
+  EXPECT_NE(login.find("logged in as Ada"), std::string::npos) << login;
+  std::smatch cookie;
+  ASSERT_TRUE(std::regex_search(login, cookie, std::regex(R"(Set-Cookie: name=(\d+); Path=/; Max-Age=86400; HttpOnly; SameSite=Lax)")))
+      << login;
+  EXPECT_EQ(box_->must("curl -s --max-time 20 -b name=" + cookie[1].str() + " http://127.0.0.1:8080/whoami"),
+            "{\"id\":\"" + cookie[1].str() + "\"}");
+  EXPECT_EQ(box_->must("curl -s -o /dev/null -w '%{http_code}' --max-time 20 http://127.0.0.1:8080/whoami"), "401");
+  EXPECT_EQ(box_->must("curl -s --max-time 20 http://127.0.0.1:8080/slow"), "sorry for the wait\n");
+
+  const auto status = box_->must("systemctl status hello --no-pager");
+  EXPECT_NE(status.find("hello: supervisor"), std::string::npos) << status;
+  EXPECT_NE(status.find("workers ready"), std::string::npos) << status;
+  EXPECT_NE(box_->must("journalctl -u hello --no-pager").find("(hello on corral " + first_.version + ")"),
+            std::string::npos);
+  box_->must("systemctl reload hello");
+  EXPECT_EQ(box_->must("curl -s --max-time 20 http://127.0.0.1:8080/"), "Hello, world\n");
 }
 
 }  // namespace
