@@ -11,7 +11,7 @@ enum class Received { message, nothing, closed, malformed };
 
 // Non-blocking send of one message on a SOCK_SEQPACKET fd. Returns false when the peer
 // is gone or its queue is full (a heartbeat can be dropped; the caller decides about
-// anything else); throws on any other error. Async-signal-safe callers use write(2).
+// anything else); throws on any other error.
 bool send_message(int fd, const Message& message);
 
 // Non-blocking receive of one datagram.
@@ -30,7 +30,6 @@ class Channel {
   int fd() const { return fd_.get(); }
   bool open() const { return fd_.valid(); }
   void close() { fd_.reset(); }
-  UniqueFd release() { return std::move(fd_); }
 
   bool send(const Message& message) const { return send_message(fd_.get(), message); }
   Received receive(Message& out) const { return receive_message(fd_.get(), out); }

@@ -92,14 +92,4 @@ std::span<LoadBoard::Entry> LoadBoard::entries() {
   return {memory_->entries, std::min<std::size_t>(memory_->high_water.load(std::memory_order_relaxed), capacity)};
 }
 
-bool holds_more_than_its_share(std::uint32_t own, std::span<const PeerLoad> peers, std::int64_t now_ms) {
-  auto least = std::numeric_limits<std::uint32_t>::max();
-  for (const auto& peer : peers) {
-    const bool stuck = peer.busy_since_ms != 0 && now_ms - peer.busy_since_ms > stuck_after_ms;
-    if (!stuck) least = std::min(least, peer.connections);
-  }
-  if (least == std::numeric_limits<std::uint32_t>::max()) return false;  // nobody else takes them
-  return own > least + 1 + least / 16;
-}
-
 }  // namespace corral::ipc

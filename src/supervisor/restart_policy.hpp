@@ -45,7 +45,6 @@ class StartBackoff {
   // A start failed: the delay to wait before the next one.
   Clock::duration on_failed_start();
   void reset() { next_ = Clock::duration::zero(); }
-  Clock::duration next_delay() const { return next_; }
 
  private:
   Clock::duration next_ = Clock::duration::zero();

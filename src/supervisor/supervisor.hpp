@@ -1,11 +1,9 @@
 #pragma once
 
-#include <signal.h>
-
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -13,11 +11,13 @@
 #include "config/command_line.hpp"
 #include "ipc/load_board.hpp"
 #include "sd/notifier.hpp"
+#include "supervisor/liveness.hpp"
 #include "supervisor/recycling.hpp"
 #include "supervisor/restart_policy.hpp"
+#include "supervisor/rolling_reload.hpp"
+#include "supervisor/signal_reader.hpp"
+#include "supervisor/status_line.hpp"
 #include "supervisor/worker_table.hpp"
-
-#include <random>
 
 namespace corral {
 
@@ -28,7 +28,6 @@ class Supervisor {
  public:
   Supervisor(const ProgramDescription& program, CommandLine command_line, std::vector<UniqueFd> listen_fds,
              bool socket_activated);
-  ~Supervisor();
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
 
@@ -36,9 +35,19 @@ class Supervisor {
   int run();
 
  private:
+  enum class Mode {
+    starting,   // until every initial worker is ready (READY=1) or start_timeout
+    serving,
+    reloading,  // replacing the workers one at a time (RELOADING=1 ... READY=1)
+    stopping,   // draining every worker, then exit (STOPPING=1)
+  };
+
+  // One turn of the loop, after waiting: everything the time or the table asks for.
+  void turn();
+  void wait_for_events();
   void start_worker(unsigned slot);
-  void fill_vacant_slots(Clock::time_point now);
-  void note_failure(const WorkerRecord& worker, Clock::time_point now, const std::string& how);
+  void fill_vacant_slots();
+  void note_failure(const WorkerRecord& worker, const std::string& how, bool start_failed);
   void handle_signals();
   void reap_children();
   void read_messages(WorkerRecord& worker);
@@ -49,17 +58,14 @@ class Supervisor {
   void kill_all(std::string_view why);
   void reload();
   void advance_reload();
-  bool retire_replaced_workers();
   void maybe_recycle(WorkerRecord& worker);
-  void reset_stable_backoffs(Clock::time_point now);
-  void check_terminal(Clock::time_point now);
-  void reconcile(Clock::time_point now);
-  RecyclePolicy recycle_policy() const;
-  void check_hung_workers(Clock::time_point now);
-  void check_start(Clock::time_point now);
-  void ping_watchdog(Clock::time_point now);
-  bool pool_healthy(Clock::time_point now) const;
-  std::string status_text() const;
+  void reset_stable_backoffs();
+  void check_terminal();
+  void reconcile();
+  void check_hung_workers();
+  void check_start();
+  void ping_watchdog();
+  std::string status_text() const { return status_line(table_, counters_); }
   void publish_status();
   std::optional<Clock::time_point> next_deadline() const;
 
@@ -71,33 +77,26 @@ class Supervisor {
   bool socket_activated_;
   WorkerTable table_;
   sd::Notifier notifier_;
-  sigset_t original_mask_{};
-  UniqueFd signal_fd_;
+  SignalReader signals_;
   // Shared with every worker: how many connections each holds (see ipc/load_board.hpp).
   ipc::LoadBoard load_board_;
 
+  Mode mode_ = Mode::starting;
+  // The time of this turn: read once after each wait, used by everything in the turn.
+  Clock::time_point now_;
   Clock::time_point started_at_;
-  bool announced_ready_ = false;
-  bool stopping_ = false;
-  bool killed_all_ = false;
   int exit_code_ = 0;
   Clock::time_point stop_deadline_{};
-  bool reloading_ = false;
-  std::deque<pid_t> reload_queue_;  // workers still running the previous configuration
-  std::chrono::microseconds watchdog_interval_{0};
-  Clock::time_point next_watchdog_ping_{};
+  bool killed_all_ = false;
+  RollingReload rolling_reload_;
+  WatchdogPinger watchdog_;
   RestartBudget budget_;
-  std::vector<StartBackoff> backoffs_;          // per slot
-  std::vector<bool> replacing_after_failure_;   // per slot: the next start is a restart
   bool budget_spent_announced_ = false;
   TerminalWatch terminal_;
   Clock::time_point next_reconcile_{};
   std::optional<unsigned> reported_shortfall_;  // serving count last logged as short
   std::mt19937_64 random_{std::random_device{}()};
-  std::uint64_t restarts_ = 0;
-  std::uint64_t recycled_ = 0;
-  std::uint64_t retired_requests_ = 0;
-  std::string last_event_;
+  PoolCounters counters_;
 };
 
 }  // namespace corral

@@ -7,25 +7,14 @@
 
 namespace corral {
 
-std::string_view to_string(WorkerState state) {
-  switch (state) {
-    case WorkerState::starting: return "starting";
-    case WorkerState::ready: return "ready";
-    case WorkerState::retiring: return "retiring";
-    case WorkerState::draining: return "draining";
-  }
-  return "unknown";
-}
-
-WorkerTable::WorkerTable(unsigned slot_count) : generations_(slot_count, 0), holds_(slot_count) {}
+WorkerTable::WorkerTable(unsigned slot_count) : slots_(slot_count) {}
 
 void WorkerTable::resize(unsigned slot_count) {
-  generations_.resize(slot_count, 0);
-  holds_.resize(slot_count);
+  slots_.resize(slot_count);
 }
 
 std::uint32_t WorkerTable::take_generation(unsigned slot) {
-  return ++generations_.at(slot);
+  return ++slots_.at(slot).generation;
 }
 
 WorkerRecord& WorkerTable::add(unsigned slot, std::uint32_t generation, pid_t pid,
@@ -40,12 +29,17 @@ WorkerRecord& WorkerTable::add(unsigned slot, std::uint32_t generation, pid_t pi
   record.started_at = now;
   record.last_heard = now;
   record.channel = std::move(channel);
-  holds_[slot].reset();
+  slots_[slot].hold.reset();
   auto [it, inserted] = workers_.insert_or_assign(pid, std::move(record));
   return it->second;
 }
 
 WorkerRecord* WorkerTable::find(pid_t pid) {
+  const auto it = workers_.find(pid);
+  return it == workers_.end() ? nullptr : &it->second;
+}
+
+const WorkerRecord* WorkerTable::find(pid_t pid) const {
   const auto it = workers_.find(pid);
   return it == workers_.end() ? nullptr : &it->second;
 }
@@ -57,15 +51,14 @@ std::optional<WorkerRecord> WorkerTable::remove(pid_t pid) {
 }
 
 void WorkerTable::hold_slot(unsigned slot, Clock::time_point until) {
-  holds_.at(slot) = until;
+  slots_.at(slot).hold = until;
 }
 
 std::optional<Clock::time_point> WorkerTable::earliest_hold() const {
   std::optional<Clock::time_point> earliest;
   for (unsigned slot = 0; slot < slot_count(); ++slot) {
-    if (holds_[slot] && !has_serving_worker(slot) && (!earliest || *holds_[slot] < *earliest)) {
-      earliest = holds_[slot];
-    }
+    const auto& hold = slots_[slot].hold;
+    if (hold && !has_serving_worker(slot) && (!earliest || *hold < *earliest)) earliest = hold;
   }
   return earliest;
 }
@@ -81,7 +74,7 @@ std::vector<unsigned> WorkerTable::vacant_slots(Clock::time_point now) const {
   std::vector<unsigned> vacant;
   for (unsigned slot = 0; slot < slot_count(); ++slot) {
     if (has_serving_worker(slot)) continue;
-    if (holds_[slot] && now < *holds_[slot]) continue;
+    if (slots_[slot].hold && now < *slots_[slot].hold) continue;
     vacant.push_back(slot);
   }
   return vacant;
@@ -103,6 +96,12 @@ bool WorkerTable::all_slots_ready() const {
 unsigned WorkerTable::count(WorkerState state) const {
   return static_cast<unsigned>(std::count_if(workers_.begin(), workers_.end(),
                                              [state](const auto& entry) { return entry.second.state == state; }));
+}
+
+bool WorkerTable::has_unkillable_worker(Clock::time_point now, Clock::duration grace) const {
+  return std::any_of(workers_.begin(), workers_.end(), [now, grace](const auto& entry) {
+    return entry.second.kill_sent_at && now - *entry.second.kill_sent_at >= grace;
+  });
 }
 
 }  // namespace corral

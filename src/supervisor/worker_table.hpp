@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ipc/channel.hpp"
+#include "supervisor/restart_policy.hpp"
 
 namespace corral {
 
@@ -22,8 +23,6 @@ enum class WorkerState {
   retiring,  // still accepting, but replaced as soon as its successor is ready (reload)
   draining,  // told to stop (or announced its own end): finishing in-flight work
 };
-
-std::string_view to_string(WorkerState state);
 
 struct WorkerRecord {
   pid_t pid = 0;
@@ -44,6 +43,14 @@ struct WorkerRecord {
   ipc::Channel channel;          // the supervisor's end
 };
 
+// What the supervisor keeps per slot, whichever worker holds it.
+struct SlotRecord {
+  std::uint32_t generation = 0;            // of the slot's latest worker; counts up from 1
+  std::optional<Clock::time_point> hold;   // no start before this (backoff, spawn retry, budget)
+  StartBackoff backoff;
+  bool replacing_after_failure = false;    // the next start is a restart (counts against the budget)
+};
+
 // The supervisor's view of the pool: a number of slots, each meant to hold one serving
 // (starting or ready) worker. A slot may at the same time hold a retiring worker that
 // still serves until its successor is ready, and workers that are draining, such as one
@@ -52,7 +59,9 @@ class WorkerTable {
  public:
   explicit WorkerTable(unsigned slot_count);
 
-  unsigned slot_count() const { return static_cast<unsigned>(generations_.size()); }
+  unsigned slot_count() const { return static_cast<unsigned>(slots_.size()); }
+  SlotRecord& slot(unsigned index) { return slots_.at(index); }
+  const SlotRecord& slot(unsigned index) const { return slots_.at(index); }
   // Grows or shrinks the pool; workers in removed slots are the caller's to drain.
   void resize(unsigned slot_count);
 
@@ -62,6 +71,7 @@ class WorkerTable {
   WorkerRecord& add(unsigned slot, std::uint32_t generation, pid_t pid, ipc::Channel channel,
                     Clock::time_point now);
   WorkerRecord* find(pid_t pid);
+  const WorkerRecord* find(pid_t pid) const;
   std::optional<WorkerRecord> remove(pid_t pid);
 
   // A slot that lost its worker early may be held empty until `until` (respawn delay).
@@ -74,6 +84,8 @@ class WorkerTable {
   bool all_slots_ready() const;
   bool slot_has_ready_worker(unsigned slot) const;
   unsigned count(WorkerState state) const;
+  // A worker that SIGKILL has not removed within `grace` (stuck in the kernel).
+  bool has_unkillable_worker(Clock::time_point now, Clock::duration grace) const;
 
   bool empty() const { return workers_.empty(); }
   std::size_t size() const { return workers_.size(); }
@@ -86,8 +98,7 @@ class WorkerTable {
   bool has_serving_worker(unsigned slot) const;
 
   std::map<pid_t, WorkerRecord> workers_;
-  std::vector<std::uint32_t> generations_;
-  std::vector<std::optional<Clock::time_point>> holds_;
+  std::vector<SlotRecord> slots_;
 };
 
 }  // namespace corral

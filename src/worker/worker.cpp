@@ -21,6 +21,7 @@
 #include "common/system_error.hpp"
 #include "ipc/channel.hpp"
 #include "worker/crash_guard.hpp"
+#include "worker/share_rule.hpp"
 
 namespace corral {
 namespace {
@@ -203,7 +204,7 @@ void Worker::balance() {
   const auto own = static_cast<std::uint32_t>(connections_.size());
   load_entry_->connections.store(own, std::memory_order_relaxed);
   if (draining_) return;
-  std::array<ipc::PeerLoad, 64> peers;
+  std::array<PeerLoad, 64> peers;
   std::size_t count = 0;
   std::uint64_t peers_total = 0;
   for (const auto& entry : load_board_.entries()) {
@@ -216,7 +217,7 @@ void Worker::balance() {
     peers_total += peers[count - 1].connections;
     if (count == peers.size()) break;  // enough to find a less loaded one
   }
-  const bool pause = ipc::holds_more_than_its_share(own, std::span(peers.data(), count),
+  const bool pause = holds_more_than_its_share(own, std::span(peers.data(), count),
                                                     milliseconds_since_epoch(loop_.now()));
   if (pause != accept_paused_) {
     accept_paused_ = pause;

@@ -123,3 +123,97 @@ TEST(WorkerTable, ResizeAddsVacantSlotsAndForgetsRemovedOnes) {
 
 }  // namespace
 }  // namespace corral
+
+#include "supervisor/liveness.hpp"
+#include "supervisor/rolling_reload.hpp"
+#include "supervisor/status_line.hpp"
+
+namespace corral {
+namespace {
+
+using std::chrono::seconds;
+
+WorkerTable ready_pool(unsigned slots) {
+  WorkerTable table(slots);
+  for (unsigned slot = 0; slot < slots; ++slot) {
+    table.add(slot, table.take_generation(slot), static_cast<pid_t>(100 + slot), {}, t0).state = WorkerState::ready;
+  }
+  return table;
+}
+
+TEST(RollingReload, RetiresOneWorkerAtATimeEachAfterTheLastSuccessorIsReady) {
+  auto table = ready_pool(2);
+  RollingReload reload;
+  reload.begin({100, 101});
+  bool finished = false;
+  const auto first = reload.next(table, finished);
+  ASSERT_EQ(first, 100);
+  table.find(100)->state = WorkerState::retiring;
+  EXPECT_EQ(reload.next(table, finished), std::nullopt) << "its successor is not ready yet";
+  EXPECT_FALSE(finished);
+  EXPECT_TRUE(retiree_waiting(table));
+  EXPECT_TRUE(retirees_to_drain(table).empty());
+
+  table.add(0, table.take_generation(0), 200, {}, t0).state = WorkerState::ready;
+  EXPECT_EQ(retirees_to_drain(table), std::vector<pid_t>{100});
+  table.find(100)->state = WorkerState::draining;
+  EXPECT_EQ(reload.next(table, finished), 101);
+  table.find(101)->state = WorkerState::retiring;
+  table.add(1, table.take_generation(1), 201, {}, t0).state = WorkerState::ready;
+  table.find(101)->state = WorkerState::draining;
+  EXPECT_EQ(reload.next(table, finished), std::nullopt);
+  EXPECT_TRUE(finished);
+  EXPECT_FALSE(reload.active());
+}
+
+TEST(RollingReload, SkipsWorkersThatEndedMeanwhile) {
+  auto table = ready_pool(2);
+  RollingReload reload;
+  reload.begin({100, 101});
+  table.remove(100);
+  table.find(101)->state = WorkerState::draining;
+  bool finished = false;
+  EXPECT_EQ(reload.next(table, finished), std::nullopt);
+  EXPECT_TRUE(finished);
+}
+
+TEST(Liveness, HungWorkerIsAbortedThenKilled) {
+  auto table = ready_pool(1);
+  auto& worker = *table.find(100);
+  const auto hang = seconds(30);
+  EXPECT_EQ(hang_action(worker, t0 + seconds(29), hang), HangAction::none);
+  EXPECT_EQ(hang_deadline(worker, hang), t0 + hang);
+  EXPECT_EQ(hang_action(worker, t0 + seconds(30), hang), HangAction::abort);
+  worker.abort_sent_at = t0 + seconds(30);
+  EXPECT_EQ(hang_action(worker, t0 + seconds(34), hang), HangAction::none);
+  EXPECT_EQ(hang_action(worker, t0 + seconds(35), hang), HangAction::kill);
+  worker.kill_sent_at = t0 + seconds(35);
+  EXPECT_EQ(hang_action(worker, t0 + seconds(99), hang), HangAction::none);
+  EXPECT_EQ(hang_deadline(worker, hang), std::nullopt);
+  EXPECT_FALSE(table.has_unkillable_worker(t0 + seconds(39), abort_grace));
+  EXPECT_TRUE(table.has_unkillable_worker(t0 + seconds(40), abort_grace));
+}
+
+TEST(Liveness, WatchdogPingsEveryIntervalAndWithholdsWhileUnhealthy) {
+  WatchdogPinger off(seconds(0));
+  EXPECT_EQ(off.on_turn(t0, true), WatchdogPinger::Action::none);
+  EXPECT_EQ(off.next_deadline(), std::nullopt);
+  WatchdogPinger pinger(seconds(5));
+  EXPECT_EQ(pinger.on_turn(t0 + seconds(1), true), WatchdogPinger::Action::ping);
+  EXPECT_EQ(pinger.on_turn(t0 + seconds(3), true), WatchdogPinger::Action::none);
+  EXPECT_EQ(pinger.next_deadline(), t0 + seconds(6));
+  EXPECT_EQ(pinger.on_turn(t0 + seconds(6), false), WatchdogPinger::Action::withhold);
+  EXPECT_EQ(pinger.on_turn(t0 + seconds(11), true), WatchdogPinger::Action::ping);
+}
+
+TEST(StatusLine, CountsRequestsOfLiveAndExitedWorkers) {
+  auto table = ready_pool(2);
+  table.find(100)->requests = 10;
+  table.find(101)->requests = 5;
+  PoolCounters counters{2, 1, 100, "worker 1 hung"};
+  EXPECT_EQ(status_line(table, counters),
+            "2/2 workers ready \u00b7 115 requests \u00b7 2 restarts \u00b7 1 recycled \u00b7 last: worker 1 hung");
+}
+
+}  // namespace
+}  // namespace corral

@@ -1,0 +1,20 @@
+#include "supervisor/status_line.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace corral {
+
+std::string status_line(const WorkerTable& table, const PoolCounters& counters) {
+  std::uint64_t requests = counters.retired_requests;
+  for (const auto& [pid, worker] : table) requests += worker.requests;
+  const auto serving = table.count(WorkerState::ready) + table.count(WorkerState::retiring);
+  auto status = fmt::format("{}/{} workers ready · {} requests · {} restarts", std::min(serving, table.slot_count()),
+                            table.slot_count(), requests, counters.restarts);
+  if (counters.recycled > 0) status += fmt::format(" · {} recycled", counters.recycled);
+  if (!counters.last_event.empty()) status += fmt::format(" · last: {}", counters.last_event);
+  return status;
+}
+
+}  // namespace corral

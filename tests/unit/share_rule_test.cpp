@@ -1,0 +1,39 @@
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "worker/share_rule.hpp"
+
+namespace corral {
+namespace {
+
+constexpr std::int64_t now = 1'000'000;
+
+bool ahead(std::uint32_t own, std::vector<PeerLoad> peers) {
+  return holds_more_than_its_share(own, peers, now);
+}
+
+TEST(LoadShare, AWorkerClearlyAheadOfTheLeastLoadedPeerPauses) {
+  EXPECT_TRUE(ahead(10, {{5, 0}}));
+  EXPECT_TRUE(ahead(140, {{200, 0}, {120, 0}}));  // the least loaded peer counts
+  EXPECT_FALSE(ahead(128, {{128, 0}}));
+}
+
+TEST(LoadShare, AMarginKeepsSmallDifferencesFromPausing) {
+  EXPECT_FALSE(ahead(2, {{1, 0}}));      // 1 + 1
+  EXPECT_TRUE(ahead(3, {{1, 0}}));
+  EXPECT_FALSE(ahead(137, {{128, 0}}));  // 128 + 1 + 8
+  EXPECT_TRUE(ahead(138, {{128, 0}}));
+}
+
+TEST(LoadShare, AloneOrAmongHungPeersAWorkerAlwaysAccepts) {
+  EXPECT_FALSE(ahead(1000, {}));
+  // Busy without waiting for events for longer than stuck_after_ms: a hung loop.
+  EXPECT_FALSE(ahead(1000, {{0, now - stuck_after_ms - 1}}));
+  // Busy for less than that is just busy.
+  EXPECT_TRUE(ahead(1000, {{0, now - stuck_after_ms + 1}}));
+  EXPECT_TRUE(ahead(1000, {{0, now - stuck_after_ms - 1}, {10, 0}}));
+}
+
+}  // namespace
+}  // namespace corral
