@@ -99,17 +99,24 @@ const Router::Route* Router::match(std::string_view raw_path, std::string_view m
   return nullptr;
 }
 
+bool Router::answer_unrouted(const Request& request, Response& response) const {
+  std::string allow;
+  if (match(detail::RequestAccess::raw_path(request), request.method(), allow) != nullptr) return false;
+  if (allow.empty()) {
+    response.text(404, "Not Found\n");
+  } else {
+    response.text(405, "Method Not Allowed\n");
+    response.header("Allow", allow);
+  }
+  return true;
+}
+
 void Router::dispatch(Request& request, Response& response) const {
   std::string allow;
   const auto raw_path = detail::RequestAccess::raw_path(request);
   const Route* route = match(raw_path, request.method(), allow);
   if (route == nullptr) {
-    if (allow.empty()) {
-      response.text(404, "Not Found\n");
-    } else {
-      response.text(405, "Method Not Allowed\n");
-      response.header("Allow", allow);
-    }
+    answer_unrouted(request, response);
     return;
   }
   detail::RequestAccess::clear_params(request, raw_path.size());

@@ -26,6 +26,9 @@ class Router {
   // becomes its 4xx; other exceptions propagate, with whatever the handler had set
   // left in `response`.
   void dispatch(Request& request, Response& response) const;
+  // Fills `response` with 404 or 405 and returns true if no route serves the request;
+  // runs no handler.
+  bool answer_unrouted(const Request& request, Response& response) const;
 
  private:
   struct Segment {

@@ -92,6 +92,7 @@ Connection::~Connection() {
 void Connection::on_events(std::uint32_t events) {
   if (phase_ == Phase::closed) return;
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) readable_ = true;
+  if (events & (EPOLLRDHUP | EPOLLHUP)) peer_half_closed_ = true;
   if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) writable_ = true;
   advance();
 }
@@ -174,8 +175,9 @@ void Connection::receive() {
     on_peer_closed();
     return;
   }
-  // A short read emptied the socket: the next bytes to arrive are a new edge.
-  if (static_cast<std::size_t>(received) < buffer.size()) readable_ = false;
+  // A short read emptied the socket: the next bytes to arrive are a new edge. But a
+  // FIN that came with the bytes is no new edge: then read once more, to see it.
+  if (static_cast<std::size_t>(received) < buffer.size() && !peer_half_closed_) readable_ = false;
   const std::string_view data(buffer.data(), static_cast<std::size_t>(received));
   if (!in_.empty()) {
     in_.append(data);
@@ -199,17 +201,22 @@ std::size_t Connection::consume(std::string_view data) {
     if (!parser_) {
       detail::RequestAccess::reset(request_, environment_.handler_loop, socket_.get());
       parser_.emplace(environment_.limits, request_);
+      expectation_answered_ = false;
       phase_ = Phase::reading;
     }
     boost::beast::error_code error;
-    const auto parsed = parser_->put(boost::asio::const_buffer(data.data() + used, data.size() - used), error);
+    const auto parsed = parser_->feed(data.substr(used), error);
     used += parsed;
     if (error == bhttp::error::need_more || (!error && parsed == 0 && !parser_->is_done())) {
+      if (parser_->is_header_done() && parser_->expects_continue() && !expectation_answered_) {
+        answer_expectation();
+        if (!parser_) break;  // refused: the connection's last answer
+      }
       need_more_ = true;
       break;
     }
     if (error) {
-      const int status = status_for_parse_error(error);
+      const int status = status_for_parse_error(*parser_, error);
       spdlog::debug("rejected a request with {}: {}", status, error.message());
       reject(status);
       break;
@@ -262,6 +269,28 @@ void Connection::handle_request() {
   respond(response_);
 }
 
+void Connection::answer_expectation() {
+  expectation_answered_ = true;
+  detail::ResponseAccess::reset(response_);
+  if (owner_.refuse_unrouted(request_, response_)) {
+    refuse_request();
+    return;
+  }
+  // RFC 9110 §10.1.1: an interim answer; the final one follows the body.
+  out_.append("HTTP/1.1 100 Continue\r\n\r\n");
+}
+
+void Connection::refuse_request() {
+  close_after_response_ = true;
+  linger_ = true;  // the rest of the request may still be on its way
+  head_request_ = false;
+  parser_.reset();
+  request_deadline_set_ = false;
+  clear_deadline();
+  phase_ = Phase::reading;
+  respond(response_);
+}
+
 std::shared_ptr<detail::PendingAnswer> Connection::defer() {
   auto pending = std::make_shared<Pending>(*this);
   pending_ = pending.get();
@@ -286,21 +315,13 @@ void Connection::respond(const Response& response) {
 }
 
 void Connection::reject(int status, std::string_view body) {
-  close_after_response_ = true;
-  // The rest of a rejected request may still be on its way.
-  linger_ = true;
-  head_request_ = false;
-  parser_.reset();
-  request_deadline_set_ = false;
-  clear_deadline();
-  phase_ = Phase::reading;
   detail::ResponseAccess::reset(response_);
   if (body.empty()) {
     response_.text(status, std::string(http::reason_phrase(status)) + "\n");
   } else {
     response_.text(status, body);
   }
-  respond(response_);
+  refuse_request();
 }
 
 bool Connection::flush() {

@@ -46,6 +46,10 @@ class ConnectionOwner {
  public:
   // Routes a complete request. Exceptions other than ClientError propagate.
   virtual void serve(Request& request, Response& response) = 0;
+  // Before the body of an "Expect: 100-continue" request is read: fills `response` and
+  // returns true if the request will not be served (404, 405), so that the client is
+  // told at once instead of sending the body for nothing.
+  virtual bool refuse_unrouted(const Request& request, Response& response) = 0;
   // A handler (or a deferred answer's callback) threw.
   virtual void on_handler_exception(const std::string& what) = 0;
   // The worker is stopping: answers carry Connection: close.
@@ -93,6 +97,11 @@ class Connection final : public EventLoop::Handler, public Deadline, private det
   // the connection closes.
   std::size_t consume(std::string_view data);
   void handle_request();
+  // "Expect: 100-continue" and the header is in: 100 Continue, or the final status now.
+  void answer_expectation();
+  // Sends `response_` as the connection's last answer, reading and dropping what the
+  // client still sends (the rest of a refused request).
+  void refuse_request();
   std::shared_ptr<detail::PendingAnswer> defer() override;
   void on_deferred_answer(Response&& response);
   void respond(const Response& response);
@@ -120,6 +129,10 @@ class Connection final : public EventLoop::Handler, public Deadline, private det
   // The answer in `out_` is the connection's last.
   bool last_response_ = false;
   bool peer_closed_ = false;
+  // The peer's FIN was reported (EPOLLRDHUP): after a short read, one more read will
+  // see the end, so the socket stays readable.
+  bool peer_half_closed_ = false;
+  bool expectation_answered_ = false;
   // Bytes the client may still send must be read before closing (see finish()).
   bool linger_ = false;
   bool handler_running_ = false;

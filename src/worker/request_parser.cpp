@@ -4,7 +4,11 @@
 
 #include <boost/beast/http/error.hpp>
 
+#include <boost/asio/buffer.hpp>
+
+#include "http/host.hpp"
 #include "http/request_access.hpp"
+#include "http/url.hpp"
 
 namespace corral {
 
@@ -27,20 +31,69 @@ RequestParser::RequestParser(const HttpLimits& limits, Request& request)
   eager(true);
 }
 
+std::size_t RequestParser::feed(std::string_view bytes, boost::beast::error_code& error) {
+  const bool header_pending = !is_header_done();
+  const auto used = put(boost::asio::const_buffer(bytes.data(), bytes.size()), error);
+  if (header_pending && rejection_status_ == 0 && (!error || error == bhttp::error::need_more)) {
+    // Beast commits header lines as they complete, each only once it has seen the
+    // character after its CRLF: a folded line (CRLF then a space or tab) is always
+    // inside the bytes of one call. Look for one in what this call took of the header.
+    std::size_t header_bytes = used;
+    if (is_header_done()) {
+      const auto end = request_line_seen_before_ && bytes.starts_with("\r\n") ? 0 : bytes.find("\r\n\r\n");
+      header_bytes = std::min(used, end == std::string_view::npos ? used : end + 4);
+    }
+    const auto header = bytes.substr(0, header_bytes);
+    if (header.find("\r\n ") != std::string_view::npos || header.find("\r\n\t") != std::string_view::npos) {
+      refuse(400, error);
+    }
+  }
+  request_line_seen_before_ = request_line_seen_;
+  return used;
+}
+
+void RequestParser::refuse(int status, boost::beast::error_code& error) {
+  if (rejection_status_ == 0) rejection_status_ = status;
+  error = bhttp::error::bad_value;
+}
+
 void RequestParser::on_request_impl(bhttp::verb method, boost::beast::string_view method_string,
                                     boost::beast::string_view target, int version, boost::beast::error_code&) {
   verb_ = method;
   version_ = static_cast<unsigned>(version);
+  request_line_seen_ = true;
   RequestAccess::set_request_line(request_, view(method_string), view(target), version_ % 10);
 }
 
 void RequestParser::on_field_impl(bhttp::field name, boost::beast::string_view name_string,
-                                  boost::beast::string_view value, boost::beast::error_code&) {
-  if (name == bhttp::field::host) ++host_fields_;
+                                  boost::beast::string_view value, boost::beast::error_code& error) {
+  switch (name) {
+    case bhttp::field::host:
+      ++host_fields_;
+      if (!http::valid_host(view(value))) return refuse(400, error);
+      break;
+    case bhttp::field::transfer_encoding:
+      // Repeated fields are one list (RFC 9110 §5.3).
+      if (transfer_encoding_seen_) transfer_codings_.push_back(',');
+      transfer_encoding_seen_ = true;
+      transfer_codings_.append(value.data(), value.size());
+      break;
+    case bhttp::field::expect:
+      if (http::iequals(view(value), "100-continue")) expects_continue_ = true;
+      break;
+    default:
+      break;
+  }
   RequestAccess::add_field(request_, view(name_string), view(value));
 }
 
-void RequestParser::on_header_impl(boost::beast::error_code&) {
+void RequestParser::on_header_impl(boost::beast::error_code& error) {
+  if (transfer_encoding_seen_) {
+    // HTTP/1.0 has no Transfer-Encoding: its framing would be a guess (§6.1).
+    if (version_ < 11) return refuse(400, error);
+    if (const int status = http::transfer_coding_status(transfer_codings_)) return refuse(status, error);
+  }
+  if (version_ < 11) expects_continue_ = false;
   RequestAccess::finish_head(request_);
 }
 
@@ -61,7 +114,8 @@ std::size_t RequestParser::on_chunk_body_impl(std::uint64_t, boost::beast::strin
   return body.size();
 }
 
-int status_for_parse_error(const boost::beast::error_code& error) {
+int status_for_parse_error(const RequestParser& parser, const boost::beast::error_code& error) {
+  if (parser.rejection_status() != 0) return parser.rejection_status();
   if (error == bhttp::error::header_limit) return 431;
   if (error == bhttp::error::body_limit) return 413;
   return 400;

@@ -39,6 +39,9 @@ class Worker final : public ConnectionOwner {
  private:
   // ConnectionOwner
   void serve(Request& request, Response& response) override;
+  bool refuse_unrouted(const Request& request, Response& response) override {
+    return router_.answer_unrouted(request, response);
+  }
   // A handler threw: announce it (suicide notice) and drain.
   void on_handler_exception(const std::string& what) override;
   bool draining() const override { return draining_; }

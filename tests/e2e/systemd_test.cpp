@@ -156,7 +156,7 @@ TEST_F(UnderSystemd, BrokenConfigurationOnReloadKeepsServing) {
   box().must("systemctl reload corral");
   const auto failure = journal->wait_for_line(std::regex("reload failed, still running the previous configuration: (.*)"), 30s);
   ASSERT_TRUE(failure) << journal->output();
-  EXPECT_EQ(failure->at(1), config_path + ":4: http.max_body_bytes: must be a whole number from 0 to 1073741824 (got 'lots')");
+  EXPECT_EQ(failure->at(1), config_path + ":4: http.max_body_bytes: must be a whole number from 0 to 1073741824 (got \"lots\")");
   EXPECT_TRUE(get("/").starts_with("I am worker"));
   EXPECT_NE(show("StatusText").find("reload failed"), std::string::npos) << show("StatusText");
   EXPECT_EQ(worker_pids(), before);

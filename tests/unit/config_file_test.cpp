@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include <unistd.h>
 
 #include <cctype>
@@ -126,6 +128,23 @@ TEST(ConfigFile, CheckConfigTakesAnOptionalFile) {
   EXPECT_TRUE(with_config.check_config);
   EXPECT_EQ(with_config.settings.workers, 6u);
   std::filesystem::remove(path);
+}
+
+// The settings table is the one description of every setting; the page that documents
+// them must follow it.
+TEST(ConfigurationPage, DocumentsEveryRowOfTheTable) {
+  const char* source_root = std::getenv("CORRAL_SOURCE_ROOT");
+  ASSERT_NE(source_root, nullptr) << "meson test sets CORRAL_SOURCE_ROOT";
+  std::ifstream page(std::string(source_root) + "/docs/configuration.md");
+  std::stringstream text;
+  text << page.rdbuf();
+  const SettingTable table;
+  for (const auto& row : table.rows()) {
+    if (!row.hidden) {
+      EXPECT_NE(text.str().find("`" + row.key + "`"), std::string::npos) << row.key;
+    }
+    EXPECT_NE(text.str().find("`" + row.flag), std::string::npos) << row.flag;
+  }
 }
 
 }  // namespace

@@ -43,6 +43,9 @@ class TestOwner final : public ConnectionOwner {
     ++served;
     router_.dispatch(request, response);
   }
+  bool refuse_unrouted(const Request& request, Response& response) override {
+    return router_.answer_unrouted(request, response);
+  }
   void on_handler_exception(const std::string& what) override { exceptions.push_back(what); }
   bool draining() const override { return draining_now; }
   void on_closed(Connection&) override { closed = true; }

@@ -19,7 +19,7 @@ struct Parsed {
 
 Parsed put(RequestParser& parser, std::string_view bytes) {
   Parsed parsed;
-  parsed.used = parser.put(boost::asio::const_buffer(bytes.data(), bytes.size()), parsed.error);
+  parsed.used = parser.feed(bytes, parsed.error);
   return parsed;
 }
 
@@ -86,15 +86,15 @@ TEST(RequestParser, LimitsMapToTheirStatus) {
   Request request;
   RequestParser headers{limits, request};
   const auto too_long = put(headers, "GET / HTTP/1.1\r\nHost: x\r\nX: " + std::string(600, 'a') + "\r\n\r\n");
-  EXPECT_EQ(status_for_parse_error(too_long.error), 431) << too_long.error.message();
+  EXPECT_EQ(status_for_parse_error(headers, too_long.error), 431) << too_long.error.message();
 
   RequestParser body{limits, request};
   const auto too_big = put(body, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\n123456789");
-  EXPECT_EQ(status_for_parse_error(too_big.error), 413) << too_big.error.message();
+  EXPECT_EQ(status_for_parse_error(body, too_big.error), 413) << too_big.error.message();
 
   RequestParser garbage{limits, request};
   const auto bad = put(garbage, "NOT HTTP\r\n\r\n");
-  EXPECT_EQ(status_for_parse_error(bad.error), 400) << bad.error.message();
+  EXPECT_EQ(status_for_parse_error(garbage, bad.error), 400) << bad.error.message();
 }
 
 TEST(RequestParser, HttpOneZeroAndConnectionClose) {
@@ -179,7 +179,7 @@ TEST(RequestParser, ChunkedBodyLargerThanTheLimitIs413) {
   RequestParser parser{limits, request};
   const auto parsed = put(parser, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
                                   "5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n");
-  EXPECT_EQ(status_for_parse_error(parsed.error), 413) << parsed.error.message();
+  EXPECT_EQ(status_for_parse_error(parser, parsed.error), 413) << parsed.error.message();
 }
 
 TEST(RequestParser, FormBodiesAreDecoded) {
