@@ -207,11 +207,12 @@ std::size_t Connection::consume(std::string_view data) {
     boost::beast::error_code error;
     const auto parsed = parser_->feed(data.substr(used), error);
     used += parsed;
+    if ((!error || error == bhttp::error::need_more) && parser_->expects_continue() && !expectation_answered_ &&
+        parser_->is_header_done() && !parser_->is_done()) {
+      answer_expectation();
+      if (!parser_) break;  // refused: the connection's last answer
+    }
     if (error == bhttp::error::need_more || (!error && parsed == 0 && !parser_->is_done())) {
-      if (parser_->is_header_done() && parser_->expects_continue() && !expectation_answered_) {
-        answer_expectation();
-        if (!parser_) break;  // refused: the connection's last answer
-      }
       need_more_ = true;
       break;
     }

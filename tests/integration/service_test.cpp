@@ -67,6 +67,19 @@ TEST_F(ServiceTest, ReadsACookieAndSetsOne) {
   EXPECT_EQ(login->header("set-cookie"), "sid=user-5; Path=/; Max-Age=3600; HttpOnly; SameSite=Lax");
 }
 
+TEST_F(ServiceTest, ExpectContinueGets100ThenTheAnswer) {
+  RawConnection connection(port());
+  connection.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+  const auto interim = connection.read_response(2s);
+  ASSERT_TRUE(interim) << "the client waits for 100 Continue before sending the body";
+  EXPECT_EQ(interim->status, 100);
+  connection.send("hello");
+  const auto answer = connection.read_response(2s);
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200);
+  EXPECT_EQ(answer->body, "hello");
+}
+
 TEST_F(ServiceTest, PathParametersRepeatedHeadersAndThePeer) {
   const auto user = http_request(port(), "GET", "/users/a%20b");
   ASSERT_TRUE(user);

@@ -54,6 +54,12 @@ int main(int argc, char** argv) {
     }
     response.text(200, text);
   });
+  // For the differential test against nginx: which request was served, in order.
+  const auto which = [](const corral::Request& request, corral::Response& response) {
+    response.text(200, std::string(request.method()) + " " + std::string(request.path()) + "\n");
+  };
+  service.get("/r/{n}", which);
+  service.post("/r/{n}", which);
   service.get("/limit", [limit](const corral::Request&, corral::Response& response) {
     response.text(200, std::to_string(*limit));
   });

@@ -62,6 +62,10 @@ bool RawConnection::fill(std::chrono::steady_clock::time_point deadline) {
   return true;
 }
 
+void RawConnection::shutdown_write() {
+  ::shutdown(fd_, SHUT_WR);
+}
+
 std::optional<HttpResponse> RawConnection::read_response(std::chrono::milliseconds timeout, bool head_request) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::size_t header_end;

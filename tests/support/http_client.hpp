@@ -39,6 +39,8 @@ class RawConnection {
   RawConnection& operator=(const RawConnection&) = delete;
 
   void send(std::string_view bytes);
+  // The client's FIN: nothing more will be sent (shutdown(SHUT_WR)).
+  void shutdown_write();
   // nullopt if the connection closed (or the deadline passed) before a whole response.
   std::optional<HttpResponse> read_response(std::chrono::milliseconds timeout, bool head_request = false);
   // True once the server closed the connection with nothing more to read.
