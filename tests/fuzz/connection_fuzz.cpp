@@ -1,10 +1,11 @@
 // libFuzzer target: a whole connection (the worker's Connection over a socketpair) fed
 // arbitrary bytes in arbitrary pieces, with routes that answer at once, answer later
 // and throw. Invariants, checked on what the client receives:
-//   - every answer is a well-formed HTTP/1.1 response;
+//   - every answer is a well-formed HTTP/1.x response;
 //   - at most one final answer per request the worker handled, plus at most one
 //     refusal;
-//   - nothing after an answer that says Connection: close;
+//   - nothing after an answer that closes (Connection: close, or HTTP/1.0 without
+//     keep-alive);
 //   - no crash, leak or undefined behaviour (ASan, UBSan).
 #include <fuzzer/FuzzedDataProvider.h>
 
@@ -72,7 +73,8 @@ void check_answers(const std::string& received, int served) {
   std::size_t at = 0;
   int finals = 0;
   while (at < received.size()) {
-    if (received.compare(at, 9, "HTTP/1.1 ") != 0) std::abort();
+    const bool http10 = received.compare(at, 9, "HTTP/1.0 ") == 0;
+    if (!http10 && received.compare(at, 9, "HTTP/1.1 ") != 0) std::abort();
     const auto end = received.find("\r\n\r\n", at);
     if (end == std::string::npos) std::abort();
     const auto head = received.substr(at, end + 4 - at);
@@ -85,7 +87,9 @@ void check_answers(const std::string& received, int served) {
     at = end + 4 + length;
     if (status == 100) continue;
     ++finals;
-    if (head.find("\r\nConnection: close\r\n") != std::string::npos && at != received.size()) std::abort();
+    const bool closes = head.find("\r\nConnection: close\r\n") != std::string::npos ||
+                        (http10 && head.find("\r\nConnection: keep-alive\r\n") == std::string::npos);
+    if (closes && at != received.size()) std::abort();
   }
   if (finals > served + 1) std::abort();
 }
