@@ -67,6 +67,9 @@ void RequestParser::on_request_impl(bhttp::verb method, boost::beast::string_vie
 
 void RequestParser::on_field_impl(bhttp::field name, boost::beast::string_view name_string,
                                   boost::beast::string_view value, boost::beast::error_code& error) {
+  // Fields after a chunked body (trailers) are dropped: they may not change framing or
+  // routing (RFC 9112 §7.1.2), and the request's fields are complete and in use.
+  if (is_header_done()) return;
   switch (name) {
     case bhttp::field::host:
       ++host_fields_;

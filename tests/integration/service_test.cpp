@@ -147,6 +147,20 @@ TEST_F(ServiceTest, ServiceSettingsComeFromFlagsFilesAndHelp) {
   EXPECT_NE(help.output().find("--drain-timeout"), std::string::npos) << "corral's own flags too";
 }
 
+TEST_F(ServiceTest, EveryMethodHelperRoutesAndDurationsAndLogsWork) {
+  for (const auto* method : {"GET", "POST", "PUT", "PATCH", "DELETE"}) {
+    const auto response = http_request(port(), method, "/r/7");
+    ASSERT_TRUE(response) << method;
+    EXPECT_EQ(response->body, std::string(method) + " /r/7\n");
+  }
+  const auto mark = service_->mark();
+  const auto paused = http_request(port(), "GET", "/pause");
+  ASSERT_TRUE(paused);
+  EXPECT_EQ(paused->status, 204);
+  EXPECT_TRUE(service_->process->wait_for_line(std::regex("worker \\d+: pausing 50 ms"), 5s, mark))
+      << "corral::log reaches the service's log, named after the worker";
+}
+
 TEST_F(ServiceTest, ProcessTitlesCarryTheServiceName) {
   std::ifstream cmdline("/proc/" + std::to_string(service_->supervisor_pid()) + "/cmdline");
   std::string title;

@@ -60,6 +60,19 @@ int main(int argc, char** argv) {
   };
   service.get("/r/{n}", which);
   service.post("/r/{n}", which);
+  service.put("/r/{n}", which);
+  service.patch("/r/{n}", which);
+  service.del("/r/{n}", which);
+  const auto pause = service.duration_setting("app.pause", "how long GET /pause waits", std::chrono::milliseconds(50),
+                                              std::chrono::milliseconds(0), std::chrono::seconds(5));
+  service.get("/pause", [pause](const corral::Request& request, corral::Response& response) {
+    corral::log(corral::LogLevel::info, "pausing " + std::to_string(pause->count()) + " ms");
+    request.loop().after(*pause, [responder = response.defer()] {
+      corral::Response answer;
+      answer.status(204);
+      responder.send(answer);
+    });
+  });
   service.get("/limit", [limit](const corral::Request&, corral::Response& response) {
     response.text(200, std::to_string(*limit));
   });

@@ -188,6 +188,22 @@ TEST(RequestParser, FinalChunkInPieces) {
   EXPECT_EQ(request.body(), "");
 }
 
+// Found by the fuzzer under ASan: a trailer field was appended to the request's field
+// storage after the fields' views were made, and moved it under them.
+TEST(RequestParser, TrailerFieldsAreDroppedAndLeaveTheFieldsIntact) {
+  Request request;
+  RequestParser parser{HttpLimits{}, request};
+  ASSERT_FALSE(put(parser, "POST / HTTP/1.1\r\nHost: x\r\nCookie: sid=1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                           "1\r\na\r\n0\r\nX-Trailer: " + std::string(500, 't') + "\r\nHost: other\r\n\r\n")
+                   .error);
+  EXPECT_TRUE(parser.is_done());
+  EXPECT_EQ(request.body(), "a");
+  EXPECT_EQ(request.cookie("sid"), "1");
+  EXPECT_EQ(request.header("host"), "x");
+  EXPECT_EQ(request.header("x-trailer"), std::nullopt);
+  EXPECT_EQ(parser.host_fields(), 1u);
+}
+
 TEST(RequestParser, ChunkedBodyLargerThanTheLimitIs413) {
   HttpLimits limits;
   limits.max_body_bytes = 8;

@@ -1,0 +1,72 @@
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+
+#include "corral/log.hpp"
+#include "corral/service.hpp"
+
+namespace corral {
+namespace {
+
+void nothing(const Request&, Response&) {}
+
+TEST(Service, NameIsChecked) {
+  EXPECT_EQ(Service("hello-2").name(), "hello-2");
+  for (const auto* bad : {"", "Hello", "2hello", "hello world", "hello_x", "a-very-long-service-name-beyond-32"}) {
+    EXPECT_THROW(Service{bad}, std::invalid_argument) << bad;
+  }
+}
+
+TEST(Service, RoutesAreCheckedWhenDefined) {
+  Service service("hello");
+  service.get("/a", nothing).post("/a", nothing).put("/a", nothing).patch("/a", nothing).del("/a", nothing);
+  service.route("OPTIONS", "/a", nothing);
+  service.debug_route("GET", "/debug/x", nothing);
+  EXPECT_THROW(service.get("/a", nothing), std::invalid_argument) << "defined twice";
+  EXPECT_THROW(service.debug_route("GET", "/debug/x", nothing), std::invalid_argument);
+  EXPECT_THROW(service.get("no-slash", nothing), std::invalid_argument);
+  EXPECT_THROW(service.get("/b/{", nothing), std::invalid_argument);
+  EXPECT_THROW(service.get("/b", nullptr), std::invalid_argument);
+}
+
+TEST(Service, SettingsHaveTheirDefaultsAndRefuseCollisions) {
+  Service service("hello");
+  const auto text = service.text_setting("hello.greeting", "help", "hi");
+  const auto number = service.number_setting("hello.limit", "help", 5, 1, 10);
+  const auto flag = service.flag_setting("hello.loud", "help");
+  const auto pause = service.duration_setting("hello.pause", "help", std::chrono::milliseconds(1500),
+                                              std::chrono::milliseconds(0), std::chrono::seconds(10));
+  EXPECT_EQ(*text, "hi");
+  EXPECT_EQ(text->size(), 2u);
+  EXPECT_EQ(*number, 5);
+  EXPECT_FALSE(*flag);
+  EXPECT_EQ(*pause, std::chrono::milliseconds(1500));
+  EXPECT_THROW(service.text_setting("hello.greeting", "again", ""), std::invalid_argument);
+  EXPECT_THROW(service.text_setting("drain_timeout", "corral's own", ""), std::invalid_argument);
+  EXPECT_THROW(service.text_setting("Bad Key", "", ""), std::invalid_argument);
+  EXPECT_THROW(service.number_setting("hello.n", "", 11, 1, 10), std::invalid_argument) << "default out of bounds";
+  EXPECT_THROW(service.duration_setting("hello.d", "", std::chrono::seconds(1), std::chrono::seconds(2),
+                                        std::chrono::seconds(3)),
+               std::invalid_argument);
+}
+
+TEST(Service, RunReturnsUsageErrorsInsteadOfThrowing) {
+  Service service("hello");
+  // run() may rewrite its argv in place (process titles): give it writable strings.
+  char name[] = "hello";
+  char version[] = "--version";
+  char unknown[] = "--no-such-flag";
+  char* asks_version[] = {name, version, nullptr};
+  EXPECT_EQ(service.run(2, asks_version), 0);
+  char* bad_flag[] = {name, unknown, nullptr};
+  EXPECT_EQ(service.run(2, bad_flag), 2);
+}
+
+TEST(Log, WritesWithoutAConfiguredLogger) {
+  // Before run() sets the journal or console sink, spdlog's default logger takes it.
+  log(LogLevel::info, "a line from a test");
+  log(LogLevel::debug, "below the default level");
+}
+
+}  // namespace
+}  // namespace corral
