@@ -36,13 +36,14 @@ struct Cookie {
 
 // The answer to a request. The worker adds Server, Date, Content-Length and
 // Connection; a handler sets the rest. Setters throw std::invalid_argument for what
-// would corrupt the response (CR or LF in a field, a status outside 100-599, a
+// would corrupt the response (CR or LF in a field, a status outside 200-599, a
 // cookie name or value outside RFC 6265's characters), so a request's data can never
 // inject a field.
 class Response {
  public:
   Response();
 
+  // 200-599: a final answer (interim 1xx answers are the worker's).
   Response& status(int code);
   int status() const noexcept { return status_; }
 
@@ -78,7 +79,15 @@ class Response {
   std::string content_type_;
   std::string body_;
   std::vector<std::pair<std::string, std::string>> headers_;
-  detail::Deferrer* deferrer_ = nullptr;  // set while a handler runs
+  // Set while a handler runs. Never copied or moved with the response: only the
+  // response the connection gave the handler can defer it.
+  struct DeferrerSlot {
+    detail::Deferrer* value = nullptr;
+    DeferrerSlot() = default;
+    DeferrerSlot(const DeferrerSlot&) noexcept {}
+    DeferrerSlot& operator=(const DeferrerSlot&) noexcept { return *this; }
+  };
+  DeferrerSlot deferrer_;
 };
 
 namespace detail {

@@ -176,11 +176,7 @@ void RequestAccess::clear_params(Request& request, std::size_t raw_bytes) {
 
 void RequestAccess::add_param(Request& request, std::string_view name, std::string_view raw) {
   const auto offset = request.param_storage_.size();
-  if (http::has_escapes(raw, false)) {
-    request.param_storage_.append(http::percent_decode(raw, false));
-  } else {
-    request.param_storage_.append(raw);
-  }
+  http::percent_decode_append(raw, false, request.param_storage_);
   request.params_.emplace_back(name, std::string_view(request.param_storage_).substr(offset));
 }
 

@@ -47,8 +47,9 @@ bool is_workers_field(std::string_view name) {
 Response::Response() : content_type_(default_content_type) {}
 
 Response& Response::status(int code) {
-  if (code < 100 || code > 599) {
-    throw std::invalid_argument("corral::Response::status: " + std::to_string(code) + " is not an HTTP status (100-599)");
+  if (code < 200 || code > 599) {
+    throw std::invalid_argument("corral::Response::status: " + std::to_string(code) +
+                                " is not a final HTTP status (200-599)");
   }
   status_ = code;
   produced_ = true;
@@ -134,11 +135,11 @@ Response& Response::set_cookie(const Cookie& cookie) {
 }
 
 Responder Response::defer() {
-  if (deferrer_ == nullptr) {
-    throw std::logic_error("corral::Response::defer: called twice, or outside a handler");
+  if (deferrer_.value == nullptr) {
+    throw std::logic_error("corral::Response::defer: called twice, or on a response the handler was not given");
   }
-  auto target = deferrer_->defer();
-  deferrer_ = nullptr;
+  auto target = deferrer_.value->defer();
+  deferrer_.value = nullptr;
   return Responder(std::move(target));
 }
 
@@ -164,7 +165,7 @@ void ResponseAccess::reset(Response& response) {
   response.content_type_.assign(default_content_type);
   response.body_.clear();
   response.headers_.clear();
-  response.deferrer_ = nullptr;
+  response.deferrer_.value = nullptr;
 }
 
 }  // namespace detail

@@ -18,7 +18,7 @@ struct ResponseAccess {
   static bool produced(const Response& response) { return response.produced_; }
   // Called by the connection before the handler runs (defer() asks it), and with
   // nullptr after.
-  static void set_deferrer(Response& response, Deferrer* deferrer) { response.deferrer_ = deferrer; }
+  static void set_deferrer(Response& response, Deferrer* deferrer) { response.deferrer_.value = deferrer; }
 };
 
 }  // namespace corral::detail

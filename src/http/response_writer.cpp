@@ -44,6 +44,7 @@ std::string_view reason_phrase(int status) {
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
     case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
     default: return status < 400 ? "OK" : status < 500 ? "Client Error" : "Server Error";
   }
 }

@@ -27,6 +27,17 @@ bool for_each_segment(std::string_view path, Visit visit) {
   }
 }
 
+// `method` is one of the comma-separated names in `allow`.
+bool method_listed(std::string_view allow, std::string_view method) {
+  while (!allow.empty()) {
+    const auto comma = allow.find(", ");
+    if (allow.substr(0, comma) == method) return true;
+    if (comma == std::string_view::npos) break;
+    allow.remove_prefix(comma + 2);
+  }
+  return false;
+}
+
 bool segment_equals(std::string_view literal, std::string_view raw) {
   if (!has_escapes(raw, false)) return literal == raw;
   return percent_decode(raw, false) == literal;
@@ -79,29 +90,43 @@ void Router::add(std::string_view method, std::string_view pattern, Handler hand
   routes_.insert(std::upper_bound(routes_.begin(), routes_.end(), route, more_literal), std::move(route));
 }
 
-const Router::Route* Router::match(std::string_view raw_path, std::string_view method, std::string& allow) const {
+bool Router::path_matches(const Route& route, std::string_view raw_path) {
+  std::size_t index = 0;
+  return for_each_segment(raw_path,
+                          [&](std::string_view text) {
+                            if (index >= route.segments.size()) return false;
+                            const auto& segment = route.segments[index++];
+                            return segment.parameter ? !text.empty() : segment_equals(segment.text, text);
+                          }) &&
+         index == route.segments.size();
+}
+
+const Router::Route* Router::match(std::string_view raw_path, std::string_view method) const {
   for (const auto& route : routes_) {
-    std::size_t index = 0;
-    const bool matches = for_each_segment(raw_path, [&](std::string_view text) {
-                           if (index >= route.segments.size()) return false;
-                           const auto& segment = route.segments[index++];
-                           return segment.parameter ? !text.empty() : segment_equals(segment.text, text);
-                         }) &&
-                         index == route.segments.size();
-    if (!matches) continue;
-    if (route.method == method || (method == "HEAD" && route.method == "GET")) return &route;
-    if (allow.find(route.method) == std::string::npos) {
-      if (!allow.empty()) allow += ", ";
-      allow += route.method;
-      if (route.method == "GET") allow += ", HEAD";
+    if ((route.method == method || (method == "HEAD" && route.method == "GET")) && path_matches(route, raw_path)) {
+      return &route;
     }
   }
   return nullptr;
 }
 
-bool Router::answer_unrouted(const Request& request, Response& response) const {
+std::string Router::allowed_methods(std::string_view raw_path) const {
   std::string allow;
-  if (match(detail::RequestAccess::raw_path(request), request.method(), allow) != nullptr) return false;
+  for (const auto& route : routes_) {
+    if (!path_matches(route, raw_path)) continue;
+    if (!method_listed(allow, route.method)) {
+      if (!allow.empty()) allow += ", ";
+      allow += route.method;
+      if (route.method == "GET" && !method_listed(allow, "HEAD")) allow += ", HEAD";
+    }
+  }
+  return allow;
+}
+
+bool Router::answer_unrouted(const Request& request, Response& response) const {
+  const auto raw_path = detail::RequestAccess::raw_path(request);
+  if (match(raw_path, request.method()) != nullptr) return false;
+  const auto allow = allowed_methods(raw_path);
   if (allow.empty()) {
     response.text(404, "Not Found\n");
   } else {
@@ -112,9 +137,8 @@ bool Router::answer_unrouted(const Request& request, Response& response) const {
 }
 
 void Router::dispatch(Request& request, Response& response) const {
-  std::string allow;
   const auto raw_path = detail::RequestAccess::raw_path(request);
-  const Route* route = match(raw_path, request.method(), allow);
+  const Route* route = match(raw_path, request.method());
   if (route == nullptr) {
     answer_unrouted(request, response);
     return;

@@ -40,7 +40,10 @@ class Router {
     std::string method;
     Handler handler;
   };
-  const Route* match(std::string_view raw_path, std::string_view method, std::string& allow) const;
+  static bool path_matches(const Route& route, std::string_view raw_path);
+  const Route* match(std::string_view raw_path, std::string_view method) const;
+  // The Allow field for a path no route of the method serves.
+  std::string allowed_methods(std::string_view raw_path) const;
 
   std::vector<Route> routes_;  // most literal first
 };

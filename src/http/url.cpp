@@ -22,7 +22,10 @@ bool has_escapes(std::string_view text, bool plus_is_space) {
 
 void percent_decode(std::string_view text, bool plus_is_space, std::string& out) {
   out.clear();
-  out.reserve(text.size());
+  percent_decode_append(text, plus_is_space, out);
+}
+
+void percent_decode_append(std::string_view text, bool plus_is_space, std::string& out) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (c == '%' && i + 2 < text.size()) {

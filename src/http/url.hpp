@@ -10,6 +10,8 @@ namespace corral::http {
 // (application/x-www-form-urlencoded). A '%' not followed by two hex digits is kept
 // as it is, as browsers and most servers do.
 void percent_decode(std::string_view text, bool plus_is_space, std::string& out);
+// The same, appended to `out`.
+void percent_decode_append(std::string_view text, bool plus_is_space, std::string& out);
 std::string percent_decode(std::string_view text, bool plus_is_space);
 bool has_escapes(std::string_view text, bool plus_is_space);
 

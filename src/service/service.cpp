@@ -70,13 +70,7 @@ const std::string& Service::name() const noexcept {
 
 Service& Service::route(std::string_view method, std::string_view pattern, Handler handler) {
   // Checked now, where a mistake is easy to find, not in every worker at start.
-  http::Router().add(method, pattern, handler);
-  for (const auto& route : definition_->routes) {
-    if (route.method == method && route.pattern == pattern) {
-      throw std::invalid_argument("corral: route " + std::string(method) + " " + std::string(pattern) +
-                                  ": routed already");
-    }
-  }
+  definition_->all_routes.add(method, pattern, handler);
   definition_->routes.push_back({std::string(method), std::string(pattern), std::move(handler), false});
   return *this;
 }
@@ -141,6 +135,10 @@ int Service::run(int argc, char** argv) {
   } catch (const ConfigError& error) {
     std::fprintf(stderr, "%s: configuration error: %s\n", definition.name.c_str(), error.what());
     return exit_code::usage;
+  } catch (const std::exception& error) {
+    // The roles log their own failures; this is what fails before either starts.
+    std::fprintf(stderr, "%s: %s\n", definition.name.c_str(), error.what());
+    return exit_code::failure;
   }
 }
 

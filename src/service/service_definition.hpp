@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "config/setting_table.hpp"
+#include "http/router.hpp"
 #include "corral/service.hpp"
 
 namespace corral::detail {
@@ -21,6 +22,8 @@ struct ServiceDefinition {
 
   std::string name;
   std::vector<RouteDefinition> routes;
+  // Every route, debug ones too, so that a clash is refused when it is defined.
+  http::Router all_routes;
   SettingTable settings;
   // Copy the parsed values into the cells the service's Setting handles read.
   std::vector<std::function<void(const Settings&)>> publish;
@@ -28,8 +31,9 @@ struct ServiceDefinition {
   template <class T, class Convert>
   Setting<T> add_setting(SettingRow row, Convert convert) {
     auto cell = std::make_shared<T>(convert(row.default_value));
-    publish.push_back([cell, key = row.key, convert](const Settings& s) { *cell = convert(s.service_values.at(key)); });
-    settings.add_service_setting(std::move(row));
+    auto key = row.key;
+    settings.add_service_setting(std::move(row));  // checks it first: a refused row leaves nothing behind
+    publish.push_back([cell, key, convert](const Settings& s) { *cell = convert(s.service_values.at(key)); });
     return Setting<T>(cell);
   }
 };

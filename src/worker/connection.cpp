@@ -48,11 +48,9 @@ bool would_block(int error) {
 class Connection::Pending final : public detail::PendingAnswer {
  public:
   explicit Pending(Connection& connection) : connection_(&connection) {}
+  // The last Responder copy is gone unanswered.
   ~Pending() override {
-    if (connection_ == nullptr) return;
-    Response failure;
-    failure.text(500, "Internal Server Error: the handler never answered\n");
-    answer(std::move(failure));
+    if (auto* connection = std::exchange(connection_, nullptr)) connection->on_deferred_abandoned();
   }
   void answer(Response&& response) override {
     if (auto* connection = std::exchange(connection_, nullptr)) connection->on_deferred_answer(std::move(response));
@@ -91,6 +89,13 @@ Connection::~Connection() {
 
 void Connection::on_events(std::uint32_t events) {
   if (phase_ == Phase::closed) return;
+  if (phase_ == Phase::deferred && (events & (EPOLLHUP | EPOLLERR))) {
+    // The client is gone while its answer is pending: Responder::pending() turns
+    // false, and the connection's memory is freed now rather than when (if) the
+    // application answers.
+    close();
+    return;
+  }
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) readable_ = true;
   if (events & (EPOLLRDHUP | EPOLLHUP)) peer_half_closed_ = true;
   if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) writable_ = true;
@@ -217,6 +222,7 @@ std::size_t Connection::consume(std::string_view data) {
       break;
     }
     if (error) {
+      version_ = parser_->version();
       const int status = status_for_parse_error(*parser_, error);
       spdlog::debug("rejected a request with {}: {}", status, error.message());
       reject(status);
@@ -267,11 +273,15 @@ void Connection::handle_request() {
     early_answer_.reset();
     return;
   }
+  if (std::exchange(abandoned_in_handler_, false) && !detail::ResponseAccess::produced(response_)) {
+    response_.text(500, "Internal Server Error: the handler never answered\n");
+  }
   respond(response_);
 }
 
 void Connection::answer_expectation() {
   expectation_answered_ = true;
+  version_ = parser_->version();
   detail::ResponseAccess::reset(response_);
   if (owner_.refuse_unrouted(request_, response_)) {
     refuse_request();
@@ -293,6 +303,9 @@ void Connection::refuse_request() {
 }
 
 std::shared_ptr<detail::PendingAnswer> Connection::defer() {
+  if (!handler_running_ || pending_ != nullptr) {
+    throw std::logic_error("corral::Response::defer: the request is not in a handler, or deferred already");
+  }
   auto pending = std::make_shared<Pending>(*this);
   pending_ = pending.get();
   return pending;
@@ -304,9 +317,34 @@ void Connection::on_deferred_answer(Response&& response) {
     early_answer_.emplace(std::move(response));
     return;
   }
-  phase_ = Phase::reading;
   respond(response);
-  advance();
+  resume_after_deferred();
+}
+
+void Connection::on_deferred_abandoned() {
+  pending_ = nullptr;
+  if (handler_running_) {
+    // Dropped inside its handler (or unwound by its exception): the handler's own
+    // answer, or the 500 of an exception, is the answer.
+    abandoned_in_handler_ = true;
+    return;
+  }
+  try {
+    Response failure;
+    failure.text(500, "Internal Server Error: the handler never answered\n");
+    respond(failure);
+    resume_after_deferred();
+  } catch (...) {
+    close();  // out of memory for even this: the client sees the connection end
+  }
+}
+
+void Connection::resume_after_deferred() {
+  phase_ = Phase::reading;
+  // Not now: this runs in some other code's callback (a timer, another connection's
+  // handler), and reading now could reuse the worker's read buffer under a request
+  // that is still being parsed. The connection goes on once this wake-up's work is done.
+  environment_.loop.defer([this] { advance(); });
 }
 
 void Connection::respond(const Response& response) {

@@ -104,6 +104,8 @@ class Connection final : public EventLoop::Handler, public Deadline, private det
   void refuse_request();
   std::shared_ptr<detail::PendingAnswer> defer() override;
   void on_deferred_answer(Response&& response);
+  void on_deferred_abandoned();
+  void resume_after_deferred();
   void respond(const Response& response);
   // Answers `status` (with its reason phrase unless `body` says more) and closes.
   void reject(int status, std::string_view body = {});
@@ -136,6 +138,7 @@ class Connection final : public EventLoop::Handler, public Deadline, private det
   // Bytes the client may still send must be read before closing (see finish()).
   bool linger_ = false;
   bool handler_running_ = false;
+  bool abandoned_in_handler_ = false;
   unsigned version_ = 11;
   bool head_request_ = false;
   Request request_;

@@ -60,8 +60,8 @@ void RequestParser::refuse(int status, boost::beast::error_code& error) {
 void RequestParser::on_request_impl(bhttp::verb method, boost::beast::string_view method_string,
                                     boost::beast::string_view target, int version, boost::beast::error_code&) {
   verb_ = method;
-  version_ = static_cast<unsigned>(version);
   request_line_seen_ = true;
+  version_ = static_cast<unsigned>(version);  // 10 or 11: Beast refuses any other
   RequestAccess::set_request_line(request_, view(method_string), view(target), version_ % 10);
 }
 

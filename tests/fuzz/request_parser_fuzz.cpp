@@ -28,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     pending.erase(0, used);
     if (error && error != boost::beast::http::error::need_more) {
       const int status = corral::status_for_parse_error(parser, error);
-      if (status != 400 && status != 413 && status != 431 && status != 501) std::abort();
+      if (status != 400 && status != 413 && status != 431 && status != 501 && status != 505) std::abort();
       return 0;
     }
     if (parser.is_done()) {

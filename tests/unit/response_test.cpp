@@ -32,6 +32,7 @@ TEST(Response, DefaultsAndSetters) {
 TEST(Response, RefusesWhatWouldCorruptTheAnswer) {
   Response response;
   EXPECT_THROW(response.status(99), std::invalid_argument);
+  EXPECT_THROW(response.status(100), std::invalid_argument) << "an interim status as the final answer";
   EXPECT_THROW(response.status(600), std::invalid_argument);
   EXPECT_THROW(response.header("X-Bad", "a\r\nSet-Cookie: evil=1"), std::invalid_argument);
   EXPECT_THROW(response.header("Bad Name", "v"), std::invalid_argument);

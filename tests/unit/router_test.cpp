@@ -87,6 +87,12 @@ TEST(Router, AbsoluteFormTargetsRouteOnTheirPath) {
   EXPECT_EQ(dispatch(router, "GET", "http://a.example/healthz?x=1")->response.body(), "ok");
 }
 
+TEST(Router, ParameterNamesDoNotMakeARouteNew) {
+  Router router;
+  router.add("GET", "/a/{x}", answer(""));
+  EXPECT_THROW(router.add("GET", "/a/{y}", answer("")), std::invalid_argument);
+}
+
 TEST(Router, MalformedPatternsAndDuplicatesAreRefused) {
   Router router;
   router.add("GET", "/a/{id}", answer(""));

@@ -23,6 +23,8 @@ TEST(Service, RoutesAreCheckedWhenDefined) {
   service.route("OPTIONS", "/a", nothing);
   service.debug_route("GET", "/debug/x", nothing);
   EXPECT_THROW(service.get("/a", nothing), std::invalid_argument) << "defined twice";
+  service.get("/p/{x}", nothing);
+  EXPECT_THROW(service.get("/p/{y}", nothing), std::invalid_argument) << "the same route, another name";
   EXPECT_THROW(service.debug_route("GET", "/debug/x", nothing), std::invalid_argument);
   EXPECT_THROW(service.get("no-slash", nothing), std::invalid_argument);
   EXPECT_THROW(service.get("/b/{", nothing), std::invalid_argument);
@@ -44,6 +46,10 @@ TEST(Service, SettingsHaveTheirDefaultsAndRefuseCollisions) {
   EXPECT_THROW(service.text_setting("hello.greeting", "again", ""), std::invalid_argument);
   EXPECT_THROW(service.text_setting("drain_timeout", "corral's own", ""), std::invalid_argument);
   EXPECT_THROW(service.text_setting("Bad Key", "", ""), std::invalid_argument);
+  char name[] = "hello";
+  char version[] = "--version";
+  char* argv[] = {name, version, nullptr};
+  EXPECT_EQ(service.run(2, argv), 0) << "a refused setting leaves nothing behind";
   EXPECT_THROW(service.number_setting("hello.n", "", 11, 1, 10), std::invalid_argument) << "default out of bounds";
   EXPECT_THROW(service.duration_setting("hello.d", "", std::chrono::seconds(1), std::chrono::seconds(2),
                                         std::chrono::seconds(3)),
