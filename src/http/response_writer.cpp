@@ -73,8 +73,9 @@ void write_response(const Response& response, unsigned version, bool keep_alive,
     out.append("\r\nContent-Length: ");
     append_number(out, response.body().size());
   }
-  // HTTP/1.1 keeps the connection unless told; HTTP/1.0 closes it unless told.
-  if (!keep_alive && version >= 11) out.append("\r\nConnection: close");
+  // HTTP/1.1 keeps the connection unless told; HTTP/1.0 closes it unless told, but is
+  // told anyway, as nginx does, so that no client has to know the default.
+  if (!keep_alive) out.append("\r\nConnection: close");
   if (keep_alive && version == 10) out.append("\r\nConnection: keep-alive");
   out.append("\r\n\r\n");
   if (!head_request && !bodiless) out.append(response.body());

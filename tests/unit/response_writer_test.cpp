@@ -53,8 +53,8 @@ TEST(ResponseWriter, HeadHasTheLengthButNoBody) {
 TEST(ResponseWriter, HttpOneZeroKeepAliveIsExplicit) {
   EXPECT_NE(written(text(200, ""), 10, true).find("HTTP/1.0 200 OK\r\n"), std::string::npos);
   EXPECT_NE(written(text(200, ""), 10, true).find("Connection: keep-alive\r\n"), std::string::npos);
-  EXPECT_EQ(written(text(200, ""), 10, false).find("Connection:"), std::string::npos)
-      << "HTTP/1.0 closes unless told otherwise";
+  EXPECT_NE(written(text(200, ""), 10, false).find("Connection: close\r\n"), std::string::npos)
+      << "HTTP/1.0 closes by default, and says so";
 }
 
 TEST(ResponseWriter, NoContentHasNeitherBodyNorLength) {
