@@ -14,7 +14,8 @@ char* area_end = nullptr;
 }  // namespace
 
 void init(int argc, char** argv) {
-  if (argc < 1 || argv[0] == nullptr) return;
+  // Once per process: the environment has moved to the heap already.
+  if (area_begin != nullptr || argc < 1 || argv[0] == nullptr) return;
   area_begin = argv[0];
   area_end = argv[0] + std::strlen(argv[0]) + 1;
   for (int i = 1; i < argc; ++i) {
