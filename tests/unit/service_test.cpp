@@ -46,9 +46,9 @@ TEST(Service, SettingsHaveTheirDefaultsAndRefuseCollisions) {
   EXPECT_THROW(service.text_setting("hello.greeting", "again", ""), std::invalid_argument);
   EXPECT_THROW(service.text_setting("drain_timeout", "corral's own", ""), std::invalid_argument);
   EXPECT_THROW(service.text_setting("Bad Key", "", ""), std::invalid_argument);
-  char name[] = "hello";
-  char version[] = "--version";
-  char* argv[] = {name, version, nullptr};
+  static char name[] = "hello";
+  static char version[] = "--version";
+  static char* argv[] = {name, version, nullptr};
   EXPECT_EQ(service.run(2, argv), 0) << "a refused setting leaves nothing behind";
   EXPECT_THROW(service.number_setting("hello.n", "", 11, 1, 10), std::invalid_argument) << "default out of bounds";
   EXPECT_THROW(service.duration_setting("hello.d", "", std::chrono::seconds(1), std::chrono::seconds(2),
@@ -58,13 +58,14 @@ TEST(Service, SettingsHaveTheirDefaultsAndRefuseCollisions) {
 
 TEST(Service, RunReturnsUsageErrorsInsteadOfThrowing) {
   Service service("hello");
-  // run() may rewrite its argv in place (process titles): give it writable strings.
-  char name[] = "hello";
-  char version[] = "--version";
-  char unknown[] = "--no-such-flag";
-  char* asks_version[] = {name, version, nullptr};
+  // run() may rewrite its argv in place (process titles) and keeps it, as a process
+  // keeps its argv: writable strings that live as long as the test binary.
+  static char name[] = "hello";
+  static char version[] = "--version";
+  static char unknown[] = "--no-such-flag";
+  static char* asks_version[] = {name, version, nullptr};
   EXPECT_EQ(service.run(2, asks_version), 0);
-  char* bad_flag[] = {name, unknown, nullptr};
+  static char* bad_flag[] = {name, unknown, nullptr};
   EXPECT_EQ(service.run(2, bad_flag), 2);
 }
 
