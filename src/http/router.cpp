@@ -51,7 +51,7 @@ void Router::add(std::string_view method, std::string_view pattern, Handler hand
   };
   if (method.empty() || method.find_first_of(" \t\r\n/") != std::string_view::npos) fail("not a method");
   if (!handler) fail("no handler");
-  Route route{{}, std::string(method), std::move(handler)};
+  Route route{{}, std::string(pattern), false, std::string(method), std::move(handler)};
   if (!for_each_segment(pattern, [&](std::string_view text) {
         if (text.starts_with('{')) {
           const auto name = text.substr(1, text.size() >= 2 ? text.size() - 2 : 0);
@@ -62,6 +62,7 @@ void Router::add(std::string_view method, std::string_view pattern, Handler hand
             if (segment.parameter && segment.text == name) fail("parameter {" + std::string(name) + "} twice");
           }
           route.segments.push_back({std::string(name), true});
+          route.has_parameters = true;
         } else {
           if (text.find_first_of("{}?#") != std::string_view::npos) fail("'{', '}', '?' or '#' in a literal segment");
           route.segments.push_back({std::string(text), false});
@@ -91,6 +92,8 @@ void Router::add(std::string_view method, std::string_view pattern, Handler hand
 }
 
 bool Router::path_matches(const Route& route, std::string_view raw_path) {
+  if (!route.has_parameters && raw_path == route.literal) return true;
+  if (!route.has_parameters && !has_escapes(raw_path, false)) return false;
   std::size_t index = 0;
   return for_each_segment(raw_path,
                           [&](std::string_view text) {

@@ -37,6 +37,8 @@ class Router {
   };
   struct Route {
     std::vector<Segment> segments;
+    std::string literal;  // the whole pattern, if it has no parameter: one comparison
+    bool has_parameters = false;
     std::string method;
     Handler handler;
   };

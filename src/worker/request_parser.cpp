@@ -31,22 +31,27 @@ RequestParser::RequestParser(const HttpLimits& limits, Request& request)
   eager(true);
 }
 
+// Beast commits header lines as they complete, each only once it has seen the
+// character after its CRLF: a folded line (CRLF, then a space or tab) is always inside
+// the bytes of one call. One pass over what the call took, up to the header's end
+// (an empty line), looking at the character after each line feed.
+bool RequestParser::folded_line_in(std::string_view taken, bool continues_header) {
+  std::size_t at = 0;
+  if (continues_header && taken.starts_with("\r\n")) return false;  // the header's empty last line
+  while ((at = taken.find('\n', at)) != std::string_view::npos && ++at < taken.size()) {
+    const char next = taken[at];
+    if (next == ' ' || next == '\t') return true;
+    if (next == '\r') return false;  // the empty line: the body follows
+  }
+  return false;
+}
+
 std::size_t RequestParser::feed(std::string_view bytes, boost::beast::error_code& error) {
   const bool header_pending = !is_header_done();
   const auto used = put(boost::asio::const_buffer(bytes.data(), bytes.size()), error);
-  if (header_pending && rejection_status_ == 0 && (!error || error == bhttp::error::need_more)) {
-    // Beast commits header lines as they complete, each only once it has seen the
-    // character after its CRLF: a folded line (CRLF then a space or tab) is always
-    // inside the bytes of one call. Look for one in what this call took of the header.
-    std::size_t header_bytes = used;
-    if (is_header_done()) {
-      const auto end = request_line_seen_before_ && bytes.starts_with("\r\n") ? 0 : bytes.find("\r\n\r\n");
-      header_bytes = std::min(used, end == std::string_view::npos ? used : end + 4);
-    }
-    const auto header = bytes.substr(0, header_bytes);
-    if (header.find("\r\n ") != std::string_view::npos || header.find("\r\n\t") != std::string_view::npos) {
-      refuse(400, error);
-    }
+  if (header_pending && rejection_status_ == 0 && (!error || error == bhttp::error::need_more) &&
+      folded_line_in(bytes.substr(0, used), request_line_seen_before_)) {
+    refuse(400, error);
   }
   request_line_seen_before_ = request_line_seen_;
   return used;

@@ -58,6 +58,7 @@ class RequestParser : public boost::beast::http::basic_parser<true> {
   std::size_t body_limit_;
   boost::beast::http::verb verb_ = boost::beast::http::verb::unknown;
   void refuse(int status, boost::beast::error_code& error);
+  static bool folded_line_in(std::string_view taken, bool continues_header);
 
   unsigned version_ = 11;
   unsigned host_fields_ = 0;

@@ -172,6 +172,28 @@ TEST(RequestParser, BodiesSplitAtEveryByte) {
   }
 }
 
+TEST(RequestParser, ObsFoldIsFoundWhereverTheHeaderIsSplit) {
+  const std::string whole = "GET / HTTP/1.1\r\nHost: a\r\nX: one\r\n two\r\nY: 1\r\n\r\n";
+  for (std::size_t split = 1; split < whole.size(); ++split) {
+    Request request;
+    RequestParser parser{HttpLimits{}, request};
+    auto input = whole.substr(0, split);
+    auto first = put(parser, input);
+    if (first.error && first.error != bhttp::error::need_more) {
+      EXPECT_EQ(status_for_parse_error(parser, first.error), 400) << split;
+      continue;
+    }
+    input = input.substr(first.used) + whole.substr(split);
+    const auto second = put(parser, input);
+    EXPECT_EQ(status_for_parse_error(parser, second.error), 400) << "split at " << split;
+    EXPECT_EQ(parser.rejection_status(), 400) << "split at " << split;
+  }
+  Request clean;
+  RequestParser parser{HttpLimits{}, clean};
+  EXPECT_FALSE(put(parser, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n\n b").error)
+      << "a body that looks like a fold is a body";
+}
+
 // Found by the fuzzer: an empty chunked body arriving a byte at a time aborted a worker
 // built with assertions (Beast 1.74 asserts 5 bytes where 4 are fine).
 TEST(RequestParser, FinalChunkInPieces) {
