@@ -86,12 +86,18 @@ class Request {
     std::uint32_t offset = 0;
     std::uint32_t length = 0;
   };
+  struct FieldSpans {
+    Span name;
+    Span value;
+  };
 
   // Bytes of the request line and fields, copied from the read buffer; the views
   // point into it. Kept between requests of a connection, so that a keep-alive request
   // allocates nothing once the first has sized it.
   std::string head_;
-  std::vector<Span> field_spans_;  // method, target, then name, value, ... into head_
+  Span method_span_;
+  Span target_span_;
+  std::vector<FieldSpans> field_spans_;  // into head_
   std::vector<Header> headers_;
   std::string_view method_;
   std::string_view target_;

@@ -1,11 +1,13 @@
 #include "http/host.hpp"
 
+#include <array>
+
 #include "http/url.hpp"
 
 namespace corral::http {
 namespace {
 
-bool is_alpha_digit(char c) {
+constexpr bool is_alpha_digit(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
@@ -13,11 +15,19 @@ bool is_hex(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
+// unreserved and sub-delims, as a table: this runs on every request's Host.
+constexpr auto reg_name_characters = [] {
+  std::array<bool, 256> allowed{};
+  for (int c = 0; c < 256; ++c) allowed[c] = is_alpha_digit(static_cast<char>(c));
+  for (const char c : std::string_view("-._~!$&'()*+,;=")) allowed[static_cast<unsigned char>(c)] = true;
+  return allowed;
+}();
+
 // reg-name = *( unreserved / pct-encoded / sub-delims ); IPv4 addresses fit too.
 bool valid_reg_name(std::string_view name) {
   for (std::size_t i = 0; i < name.size(); ++i) {
     const char c = name[i];
-    if (is_alpha_digit(c) || std::string_view("-._~!$&'()*+,;=").find(c) != std::string_view::npos) continue;
+    if (reg_name_characters[static_cast<unsigned char>(c)]) continue;
     if (c == '%' && i + 2 < name.size() && is_hex(name[i + 1]) && is_hex(name[i + 2])) {
       i += 2;
       continue;

@@ -111,30 +111,27 @@ const Peer& Request::peer() const {
 
 namespace detail {
 
-void RequestAccess::reset(Request& request, Loop& loop, int socket) {
-  request.head_.clear();
-  request.field_spans_.clear();
-  request.headers_.clear();
-  request.method_ = request.target_ = request.raw_path_ = request.path_ = request.query_ = {};
+void RequestAccess::bind(Request& request, Loop& loop, int socket) {
+  request.loop_ = &loop;
+  request.socket_ = socket;
+  request.peer_.reset();
+  request.head_.reserve(256);
+}
+
+void RequestAccess::reset(Request& request) {
+  // What set_request_line() and finish_head() do not overwrite.
   request.params_.clear();
   request.body_.clear();
-  request.minor_version_ = 1;
-  request.loop_ = &loop;
-  if (request.socket_ != socket) request.peer_.reset();
-  request.socket_ = socket;
 }
 
 void RequestAccess::set_request_line(Request& request, std::string_view method, std::string_view target,
                                      unsigned minor_version) {
-  request.head_.clear();
-  request.field_spans_.clear();
-  request.head_.append(method);
+  request.head_.assign(method);
   request.head_.append(target);
-  request.method_ = {};
+  request.field_spans_.clear();
   request.minor_version_ = minor_version;
-  // The request line's two spans lead the list; fields follow in pairs.
-  request.field_spans_.push_back({0, static_cast<std::uint32_t>(method.size())});
-  request.field_spans_.push_back({static_cast<std::uint32_t>(method.size()), static_cast<std::uint32_t>(target.size())});
+  request.method_span_ = {0, static_cast<std::uint32_t>(method.size())};
+  request.target_span_ = {static_cast<std::uint32_t>(method.size()), static_cast<std::uint32_t>(target.size())};
 }
 
 void RequestAccess::add_field(Request& request, std::string_view name, std::string_view value) {
@@ -142,23 +139,21 @@ void RequestAccess::add_field(Request& request, std::string_view name, std::stri
   request.head_.append(name);
   const auto value_offset = static_cast<std::uint32_t>(request.head_.size());
   request.head_.append(value);
-  request.field_spans_.push_back({name_offset, static_cast<std::uint32_t>(name.size())});
-  request.field_spans_.push_back({value_offset, static_cast<std::uint32_t>(value.size())});
+  request.field_spans_.push_back({{name_offset, static_cast<std::uint32_t>(name.size())},
+                                  {value_offset, static_cast<std::uint32_t>(value.size())}});
 }
 
 void RequestAccess::finish_head(Request& request) {
   const std::string_view head = request.head_;
   const auto view = [head](Request::Span span) { return head.substr(span.offset, span.length); };
-  request.method_ = view(request.field_spans_.at(0));
-  request.target_ = view(request.field_spans_.at(1));
+  request.method_ = view(request.method_span_);
+  request.target_ = view(request.target_span_);
   request.headers_.clear();
-  for (std::size_t i = 2; i + 1 < request.field_spans_.size(); i += 2) {
-    request.headers_.push_back({view(request.field_spans_[i]), view(request.field_spans_[i + 1])});
-  }
+  for (const auto& field : request.field_spans_) request.headers_.push_back({view(field.name), view(field.value)});
   const auto parts = http::split_target(request.target_);
   request.raw_path_ = parts.path;
   request.query_ = parts.query;
-  if (http::has_escapes(parts.path, false)) {
+  if (parts.path.find('%') != std::string_view::npos) {
     http::percent_decode(parts.path, false, request.decoded_path_);
     request.path_ = request.decoded_path_;
   } else {

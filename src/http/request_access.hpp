@@ -11,8 +11,10 @@ namespace corral::detail {
 // them, then the body, then the route's parameters. Everything is copied into storage
 // the Request keeps between requests, so a keep-alive request allocates nothing.
 struct RequestAccess {
+  // Ties the request to its connection, once.
+  static void bind(Request& request, Loop& loop, int socket);
   // Empties the request for the next one on the same connection.
-  static void reset(Request& request, Loop& loop, int socket);
+  static void reset(Request& request);
   static void set_request_line(Request& request, std::string_view method, std::string_view target,
                                unsigned minor_version);
   static void add_field(Request& request, std::string_view name, std::string_view value);

@@ -76,6 +76,7 @@ Connection::Connection(ConnectionEnvironment& environment, ConnectionOwner& owne
   const int on = 1;
   ::setsockopt(socket_.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
   environment_.loop.add(socket_.get(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, *this);
+  detail::RequestAccess::bind(request_, environment_.handler_loop, socket_.get());
   // The first request is on its way; it has the request timeout from now. Not read
   // yet: it has rarely arrived by the time of the accept, and its arrival is an event.
   phase_ = Phase::reading;
@@ -204,7 +205,7 @@ std::size_t Connection::consume(std::string_view data) {
       break;
     }
     if (!parser_) {
-      detail::RequestAccess::reset(request_, environment_.handler_loop, socket_.get());
+      detail::RequestAccess::reset(request_);
       parser_.emplace(environment_.limits, request_);
       expectation_answered_ = false;
       phase_ = Phase::reading;

@@ -25,7 +25,8 @@ struct Dispatched {
 std::unique_ptr<Dispatched> dispatch(const Router& router, std::string_view method, std::string_view target) {
   static NoLoop loop;
   auto result = std::make_unique<Dispatched>();
-  RequestAccess::reset(result->request, loop, -1);
+  RequestAccess::bind(result->request, loop, -1);
+  RequestAccess::reset(result->request);
   RequestAccess::set_request_line(result->request, method, target, 1);
   RequestAccess::finish_head(result->request);
   router.dispatch(result->request, result->response);
