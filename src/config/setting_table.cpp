@@ -11,10 +11,12 @@ namespace {
 
 using std::chrono::milliseconds;
 
+// `field` is a generic lambda naming the setting's member: it serves both the const
+// Settings a row reads and the one it writes.
 template <class Field>
 SettingRow whole_row(std::string key, std::string flag, std::string help, double min, double max, Field field) {
   SettingRow row{std::move(key), std::move(flag), std::move(help), SettingKind::whole, min, max, {}, {}, {}};
-  row.get = [field](const Settings& s) { return SettingValue(static_cast<std::int64_t>(field(const_cast<Settings&>(s)))); };
+  row.get = [field](const Settings& s) { return SettingValue(static_cast<std::int64_t>(field(s))); };
   row.set = [field](Settings& s, const SettingValue& v) {
     auto& target = field(s);
     target = static_cast<std::remove_reference_t<decltype(target)>>(std::get<std::int64_t>(v));
@@ -25,7 +27,7 @@ SettingRow whole_row(std::string key, std::string flag, std::string help, double
 template <class Field>
 SettingRow seconds_row(std::string key, std::string flag, std::string help, double min, double max, Field field) {
   SettingRow row{std::move(key), std::move(flag), std::move(help), SettingKind::seconds, min, max, {}, {}, {}};
-  row.get = [field](const Settings& s) { return SettingValue(field(const_cast<Settings&>(s))); };
+  row.get = [field](const Settings& s) { return SettingValue(field(s)); };
   row.set = [field](Settings& s, const SettingValue& v) { field(s) = std::get<milliseconds>(v); };
   return row;
 }
@@ -33,7 +35,7 @@ SettingRow seconds_row(std::string key, std::string flag, std::string help, doub
 template <class Field>
 SettingRow boolean_row(std::string key, std::string flag, std::string help, Field field) {
   SettingRow row{std::move(key), std::move(flag), std::move(help), SettingKind::boolean, 0, 0, {}, {}, {}};
-  row.get = [field](const Settings& s) { return SettingValue(field(const_cast<Settings&>(s))); };
+  row.get = [field](const Settings& s) { return SettingValue(field(s)); };
   row.set = [field](Settings& s, const SettingValue& v) { field(s) = std::get<bool>(v); };
   return row;
 }
@@ -47,59 +49,59 @@ std::vector<SettingRow> core_rows() {
   listen.set = [](Settings& s, const SettingValue& v) { s.listen = std::get<std::string>(v); };
   rows.push_back(std::move(listen));
   rows.push_back(whole_row("backlog", "--backlog", "listen() backlog when binding --listen", 1, 65535,
-                           [](Settings& s) -> int& { return s.backlog; }));
+                           [](auto& s) -> auto& { return s.backlog; }));
   rows.push_back(whole_row("workers", "--workers",
                            "worker processes; 0 = one per CPU this process may use (affinity, cgroup cpu.max)", 0,
-                           1024, [](Settings& s) -> unsigned& { return s.workers; }));
+                           1024, [](auto& s) -> auto& { return s.workers; }));
   rows.push_back(seconds_row("drain_timeout", "--drain-timeout",
                              "seconds a stopping worker may take to finish in-flight requests", 0, 3600,
-                             [](Settings& s) -> milliseconds& { return s.drain_timeout; }));
+                             [](auto& s) -> auto& { return s.drain_timeout; }));
   rows.push_back(seconds_row("start_timeout", "--start-timeout", "seconds for the initial workers to become ready", 1,
-                             3600, [](Settings& s) -> milliseconds& { return s.start_timeout; }));
+                             3600, [](auto& s) -> auto& { return s.start_timeout; }));
   rows.push_back(seconds_row("hang_timeout", "--hang-timeout",
                              "seconds without a heartbeat before a worker is aborted", 1, 3600,
-                             [](Settings& s) -> milliseconds& { return s.hang_timeout; }));
+                             [](auto& s) -> auto& { return s.hang_timeout; }));
   rows.push_back(whole_row("restart_limit", "--restart-limit",
                            "restarts allowed in any --restart-window; past it, no refork", 1, 100000,
-                           [](Settings& s) -> unsigned& { return s.restart_limit; }));
+                           [](auto& s) -> auto& { return s.restart_limit; }));
   rows.push_back(seconds_row("restart_window", "--restart-window", "seconds of the restart budget's window", 1, 3600,
-                             [](Settings& s) -> milliseconds& { return s.restart_window; }));
+                             [](auto& s) -> auto& { return s.restart_window; }));
   rows.push_back(seconds_row("min_uptime", "--min-uptime",
                              "a worker that dies sooner without answering a request failed to start (backoff)", 0,
-                             3600, [](Settings& s) -> milliseconds& { return s.min_uptime; }));
+                             3600, [](auto& s) -> auto& { return s.min_uptime; }));
   rows.push_back(seconds_row("terminal_timeout", "--terminal-timeout",
                              "seconds with the restart budget spent and no worker ready before corral exits 1", 1,
-                             86400, [](Settings& s) -> milliseconds& { return s.terminal_timeout; }));
+                             86400, [](auto& s) -> auto& { return s.terminal_timeout; }));
   rows.push_back(whole_row("max_requests", "--max-requests", "recycle a worker after about this many requests; 0: off",
-                           0, 1e12, [](Settings& s) -> std::uint64_t& { return s.max_requests; }));
+                           0, 1e12, [](auto& s) -> auto& { return s.max_requests; }));
   rows.push_back(whole_row("max_rss", "--max-rss", "recycle a worker whose resident memory exceeds this many MiB; 0: off",
-                           0, 1 << 20, [](Settings& s) -> std::uint64_t& { return s.max_rss_mib; }));
+                           0, 1 << 20, [](auto& s) -> auto& { return s.max_rss_mib; }));
   SettingRow level{"log_level", "--log-level", log_level_names, SettingKind::log_level, 0, 0, {}, {}, {}};
   level.get = [](const Settings& s) { return SettingValue(log_level_name(s.log_level)); };
   level.set = [](Settings& s, const SettingValue& v) { s.log_level = *parse_log_level(std::get<std::string>(v)); };
   rows.push_back(std::move(level));
   rows.push_back(boolean_row("enable_debug_routes", "--enable-debug-routes",
                              "serve the service's debug routes (they crash or stall workers: never in production)",
-                             [](Settings& s) -> bool& { return s.enable_debug_routes; }));
+                             [](auto& s) -> auto& { return s.enable_debug_routes; }));
   auto fail_start = boolean_row("debug_fail_start", "--debug-fail-start",
                                 "workers fail during start, for crash-loop tests (needs --enable-debug-routes)",
-                                [](Settings& s) -> bool& { return s.debug_fail_start; });
+                                [](auto& s) -> auto& { return s.debug_fail_start; });
   fail_start.hidden = true;
   rows.push_back(std::move(fail_start));
   rows.push_back(whole_row("http.max_header_bytes", "--max-header-bytes",
                            "largest request line plus headers; larger gets 431", 512, 1 << 20,
-                           [](Settings& s) -> std::size_t& { return s.http.max_header_bytes; }));
+                           [](auto& s) -> auto& { return s.http.max_header_bytes; }));
   rows.push_back(whole_row("http.max_body_bytes", "--max-body-bytes", "largest request body; larger gets 413", 0,
-                           1 << 30, [](Settings& s) -> std::size_t& { return s.http.max_body_bytes; }));
+                           1 << 30, [](auto& s) -> auto& { return s.http.max_body_bytes; }));
   rows.push_back(seconds_row("http.keepalive_timeout", "--keepalive-timeout",
                              "seconds an idle keep-alive connection is kept open", 0, 3600,
-                             [](Settings& s) -> milliseconds& { return s.http.keepalive_timeout; }));
+                             [](auto& s) -> auto& { return s.http.keepalive_timeout; }));
   rows.push_back(seconds_row("http.request_timeout", "--request-timeout",
                              "seconds from a request's first byte to its end; slower gets 408", 0.001, 3600,
-                             [](Settings& s) -> milliseconds& { return s.http.request_timeout; }));
+                             [](auto& s) -> auto& { return s.http.request_timeout; }));
   rows.push_back(seconds_row("http.send_timeout", "--send-timeout",
                              "seconds to write one response before the connection is dropped", 0.001, 3600,
-                             [](Settings& s) -> milliseconds& { return s.http.send_timeout; }));
+                             [](auto& s) -> auto& { return s.http.send_timeout; }));
   const Settings defaults;
   for (auto& row : rows) row.default_value = row.get(defaults);
   return rows;

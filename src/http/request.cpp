@@ -153,7 +153,7 @@ void RequestAccess::finish_head(Request& request) {
   const auto parts = http::split_target(request.target_);
   request.raw_path_ = parts.path;
   request.query_ = parts.query;
-  if (parts.path.find('%') != std::string_view::npos) {
+  if (http::has_escapes(parts.path, false)) {
     http::percent_decode(parts.path, false, request.decoded_path_);
     request.path_ = request.decoded_path_;
   } else {

@@ -129,6 +129,11 @@ std::string Router::allowed_methods(std::string_view raw_path) const {
 bool Router::answer_unrouted(const Request& request, Response& response) const {
   const auto raw_path = detail::RequestAccess::raw_path(request);
   if (match(raw_path, request.method()) != nullptr) return false;
+  answer_no_route(raw_path, response);
+  return true;
+}
+
+void Router::answer_no_route(std::string_view raw_path, Response& response) const {
   const auto allow = allowed_methods(raw_path);
   if (allow.empty()) {
     response.text(404, "Not Found\n");
@@ -136,14 +141,13 @@ bool Router::answer_unrouted(const Request& request, Response& response) const {
     response.text(405, "Method Not Allowed\n");
     response.header("Allow", allow);
   }
-  return true;
 }
 
 void Router::dispatch(Request& request, Response& response) const {
   const auto raw_path = detail::RequestAccess::raw_path(request);
   const Route* route = match(raw_path, request.method());
   if (route == nullptr) {
-    answer_unrouted(request, response);
+    answer_no_route(raw_path, response);
     return;
   }
   detail::RequestAccess::clear_params(request, raw_path.size());

@@ -44,6 +44,8 @@ class Router {
   };
   static bool path_matches(const Route& route, std::string_view raw_path);
   const Route* match(std::string_view raw_path, std::string_view method) const;
+  // 404, or 405 with Allow, for a request no route serves.
+  void answer_no_route(std::string_view raw_path, Response& response) const;
   // The Allow field for a path no route of the method serves.
   std::string allowed_methods(std::string_view raw_path) const;
 

@@ -44,14 +44,6 @@ SettingRow service_row(std::string key, std::string help, SettingKind kind, Sett
   return row;
 }
 
-http::Router build_router(const detail::ServiceDefinition& definition, bool debug_routes) {
-  http::Router router;
-  for (const auto& route : definition.routes) {
-    if (!route.debug || debug_routes) router.add(route.method, route.pattern, route.handler);
-  }
-  return router;
-}
-
 }  // namespace
 
 Service::Service(std::string name) : definition_(std::make_unique<detail::ServiceDefinition>()) {
@@ -70,14 +62,13 @@ const std::string& Service::name() const noexcept {
 
 Service& Service::route(std::string_view method, std::string_view pattern, Handler handler) {
   // Checked now, where a mistake is easy to find, not in every worker at start.
-  definition_->all_routes.add(method, pattern, handler);
-  definition_->routes.push_back({std::string(method), std::string(pattern), std::move(handler), false});
+  definition_->routes_with_debug.add(method, pattern, handler);
+  definition_->routes.add(method, pattern, std::move(handler));
   return *this;
 }
 
 Service& Service::debug_route(std::string_view method, std::string_view pattern, Handler handler) {
-  route(method, pattern, std::move(handler));
-  definition_->routes.back().debug = true;
+  definition_->routes_with_debug.add(method, pattern, std::move(handler));
   return *this;
 }
 
@@ -126,7 +117,8 @@ int Service::run(int argc, char** argv) {
     for (const auto& publish : definition.publish) publish(command_line.settings);
     if (command_line.check_config) return check_configuration(command_line);
     if (command_line.worker) {
-      const auto router = build_router(definition, command_line.settings.enable_debug_routes);
+      const auto& router =
+          command_line.settings.enable_debug_routes ? definition.routes_with_debug : definition.routes;
       return run_worker(command_line.settings, *command_line.worker, router, definition.name);
     }
     return run_supervisor(program, std::move(command_line));

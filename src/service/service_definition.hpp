@@ -13,17 +13,11 @@ namespace corral::detail {
 
 // What a Service holds: its routes and its settings, until run() uses them.
 struct ServiceDefinition {
-  struct RouteDefinition {
-    std::string method;
-    std::string pattern;
-    Handler handler;
-    bool debug = false;
-  };
-
   std::string name;
-  std::vector<RouteDefinition> routes;
-  // Every route, debug ones too, so that a clash is refused when it is defined.
-  http::Router all_routes;
+  // The routes a worker serves: without, or with, the debug routes. Adding a route to
+  // both checks it against every other route when it is defined.
+  http::Router routes;
+  http::Router routes_with_debug;
   SettingTable settings;
   // Copy the parsed values into the cells the service's Setting handles read.
   std::vector<std::function<void(const Settings&)>> publish;
