@@ -7,3 +7,4 @@
 #include "corral/request.hpp"
 #include "corral/response.hpp"
 #include "corral/service.hpp"
+#include "corral/store.hpp"

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -9,8 +10,12 @@
 namespace corral {
 
 class Loop;
+class Response;
+class Session;
+class Store;
 namespace detail {
 struct RequestAccess;
+class WorkerStore;
 }
 
 // One header field as it arrived: the name in its original case, the value without
@@ -80,6 +85,16 @@ class Request {
   // The worker's event loop: timers for a handler that answers later.
   Loop& loop() const noexcept { return *loop_; }
 
+  // The store every worker shares (corral/store.hpp).
+  Store& store() const;
+  // Loads the session named by this request's session cookie (a new, empty one if
+  // there is none, or it is malformed, forged or expired) and calls `then` with it,
+  // like a store operation: on success only, else the client gets 503. Changes are
+  // saved when `then` returns; the response then carries the cookie if it is new,
+  // regenerated, refreshed or destroyed. The expiry rolls: each use keeps a session
+  // alive for session.lifetime more (written at most once per tenth of it).
+  void session(Response& response, std::function<void(Session& session, Response& response)> then) const;
+
  private:
   friend struct detail::RequestAccess;
   struct Span {
@@ -112,6 +127,7 @@ class Request {
   int socket_ = -1;
   mutable std::optional<Peer> peer_;
   Loop* loop_ = nullptr;
+  detail::WorkerStore* store_ = nullptr;
 };
 
 }  // namespace corral

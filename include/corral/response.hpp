@@ -124,6 +124,7 @@ class Responder {
 
  private:
   friend class Response;
+  friend struct detail::ResponseAccess;
   explicit Responder(std::shared_ptr<detail::PendingAnswer> target) : target_(std::move(target)) {}
   std::shared_ptr<detail::PendingAnswer> target_;
 };

@@ -32,6 +32,13 @@ class KeyReader {
     switch (row.kind) {
       case SettingKind::text:
         if (!node->is_string()) reject();
+        if (row.check) {
+          try {
+            row.check(node->as_string()->get());
+          } catch (const std::invalid_argument& error) {
+            fail(*node, row.key, error.what());
+          }
+        }
         row.set(settings, node->as_string()->get());
         return;
       case SettingKind::log_level:

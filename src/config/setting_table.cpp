@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "config/store_address.hpp"
+
 namespace corral {
 namespace {
 
@@ -29,6 +31,14 @@ SettingRow seconds_row(std::string key, std::string flag, std::string help, doub
   SettingRow row{std::move(key), std::move(flag), std::move(help), SettingKind::seconds, min, max, {}, {}, {}};
   row.get = [field](const Settings& s) { return SettingValue(field(s)); };
   row.set = [field](Settings& s, const SettingValue& v) { field(s) = std::get<milliseconds>(v); };
+  return row;
+}
+
+template <class Field>
+SettingRow text_row(std::string key, std::string flag, std::string help, Field field) {
+  SettingRow row{std::move(key), std::move(flag), std::move(help), SettingKind::text, 0, 0, {}, {}, {}};
+  row.get = [field](const Settings& s) { return SettingValue(field(s)); };
+  row.set = [field](Settings& s, const SettingValue& v) { field(s) = std::get<std::string>(v); };
   return row;
 }
 
@@ -102,6 +112,27 @@ std::vector<SettingRow> core_rows() {
   rows.push_back(seconds_row("http.send_timeout", "--send-timeout",
                              "seconds to write one response before the connection is dropped", 0.001, 3600,
                              [](auto& s) -> auto& { return s.http.send_timeout; }));
+  auto store = text_row("store", "--store",
+                        "where state is shared: sqlite (a file in the state directory), "
+                        "redis://[USER@]HOST[:PORT][/DB] or unix:///PATH[?db=DB]",
+                        [](auto& s) -> auto& { return s.store.address; });
+  store.check = [](std::string_view text) { (void)detail::parse_store_address(text); };
+  rows.push_back(std::move(store));
+  rows.push_back(text_row("state_dir", "--state-dir",
+                          "directory of the SQLite store; empty: $STATE_DIRECTORY (systemd's StateDirectory=)",
+                          [](auto& s) -> auto& { return s.store.state_dir; }));
+  rows.push_back(seconds_row("store_timeout", "--store-timeout",
+                             "seconds a store operation may wait (a SQLite lock, a Redis reply) before 503", 0.01, 60,
+                             [](auto& s) -> auto& { return s.store.timeout; }));
+  rows.push_back(text_row("store_password_file", "--store-password-file",
+                          "file holding the Redis password; empty: the store-password credential (LoadCredential=)",
+                          [](auto& s) -> auto& { return s.store.password_file; }));
+  rows.push_back(seconds_row("session.lifetime", "--session-lifetime",
+                             "seconds a session lives after its last use", 1, 400 * 86400,
+                             [](auto& s) -> auto& { return s.store.session_lifetime; }));
+  rows.push_back(boolean_row("session.secure_cookie", "--session-secure-cookie",
+                             "mark the session cookie Secure (sent over HTTPS only, behind a TLS proxy)",
+                             [](auto& s) -> auto& { return s.store.secure_cookie; }));
   const Settings defaults;
   for (auto& row : rows) row.default_value = row.get(defaults);
   return rows;
@@ -187,6 +218,7 @@ SettingValue parse_setting(const SettingRow& row, std::string_view text) {
   };
   switch (row.kind) {
     case SettingKind::text:
+      if (row.check) row.check(text);
       return std::string(text);
     case SettingKind::log_level:
       if (!parse_log_level(text)) return fail();

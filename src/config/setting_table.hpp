@@ -33,6 +33,8 @@ struct SettingRow {
   std::function<SettingValue(const Settings&)> get;
   std::function<void(Settings&, const SettingValue&)> set;
   bool hidden = false;  // a test aid, left out of --help
+  // Text only: throws std::invalid_argument saying what is accepted.
+  std::function<void(std::string_view)> check = {};
 };
 
 // Every setting: corral's own, then the service's.

@@ -29,6 +29,16 @@ struct HttpLimits {
   milliseconds send_timeout = 10s;      // writing one response
 };
 
+// The shared store and its sessions (docs/configuration.md, "Store").
+struct StoreSettings {
+  std::string address = "sqlite";
+  std::string state_dir;  // empty: $STATE_DIRECTORY
+  milliseconds timeout = 1s;
+  std::string password_file;  // empty: $CREDENTIALS_DIRECTORY/store-password, if there
+  milliseconds session_lifetime = 24h;
+  bool secure_cookie = false;
+};
+
 // A setting's value, whatever its kind: text and log levels as strings, whole numbers
 // as int64, seconds as milliseconds.
 using SettingValue = std::variant<std::string, std::int64_t, std::chrono::milliseconds, bool>;
@@ -52,6 +62,7 @@ struct Settings {
   bool debug_fail_start = false;          // workers fail during start (crash-loop tests)
   spdlog::level::level_enum log_level = spdlog::level::info;
   HttpLimits http;
+  StoreSettings store;
   // The service's own settings (Service::text_setting and the like), by key.
   std::map<std::string, SettingValue, std::less<>> service_values;
 };

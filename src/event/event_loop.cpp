@@ -31,6 +31,15 @@ void EventLoop::add(int fd, std::uint32_t events, Handler& handler) {
   }
 }
 
+void EventLoop::modify(int fd, std::uint32_t events, Handler& handler) {
+  epoll_event event{};
+  event.events = events;
+  event.data.ptr = &handler;
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &event) != 0) {
+    throw_system_error("epoll_ctl(EPOLL_CTL_MOD)", "changing the events watched in the worker's event loop");
+  }
+}
+
 void EventLoop::remove(int fd) {
   if (::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr) != 0 && errno != ENOENT) {
     throw_system_error("epoll_ctl(EPOLL_CTL_DEL)", "unwatching a descriptor in the worker's event loop");

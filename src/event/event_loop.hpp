@@ -37,6 +37,7 @@ class EventLoop {
   EventLoop& operator=(const EventLoop&) = delete;
 
   void add(int fd, std::uint32_t events, Handler& handler);
+  void modify(int fd, std::uint32_t events, Handler& handler);
   void remove(int fd);
 
   // The time the loop last woke up: what deadlines are measured from, without a clock

@@ -13,6 +13,7 @@ namespace corral::detail {
 struct RequestAccess {
   // Ties the request to its connection, once.
   static void bind(Request& request, Loop& loop, int socket);
+  static void bind_store(Request& request, WorkerStore* store) { request.store_ = store; }
   // Empties the request for the next one on the same connection.
   static void reset(Request& request);
   static void set_request_line(Request& request, std::string_view method, std::string_view target,

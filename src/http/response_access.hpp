@@ -19,6 +19,17 @@ struct ResponseAccess {
   // Called by the connection before the handler runs (defer() asks it), and with
   // nullptr after.
   static void set_deferrer(Response& response, Deferrer* deferrer) { response.deferrer_.value = deferrer; }
+  // The response can still be deferred: it is a handler's (or a store continuation's)
+  // and defer() was not called yet.
+  static bool deferrable(const Response& response) { return response.deferrer_.value != nullptr; }
+  // Replaces what the response holds; whether it can be deferred stays as it was.
+  static void replace_keeping_deferrer(Response& response, Response&& with) {
+    auto* deferrer = response.deferrer_.value;
+    response = std::move(with);
+    response.deferrer_.value = deferrer;
+  }
+  // The answer a Responder sends to.
+  static const std::shared_ptr<PendingAnswer>& target(const Responder& responder) { return responder.target_; }
 };
 
 }  // namespace corral::detail

@@ -92,4 +92,8 @@ std::span<LoadBoard::Entry> LoadBoard::entries() {
   return {memory_->entries, std::min<std::size_t>(memory_->high_water.load(std::memory_order_relaxed), capacity)};
 }
 
+std::span<const LoadBoard::Entry> LoadBoard::entries() const {
+  return const_cast<LoadBoard*>(this)->entries();  // the same entries, read-only
+}
+
 }  // namespace corral::ipc

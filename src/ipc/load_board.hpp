@@ -27,6 +27,8 @@ class LoadBoard {
     // Since when (steady clock, ms) the worker's loop has been handling events without
     // waiting for more; 0 while it waits. A large age means a hung loop.
     std::atomic<std::int64_t> busy_since_ms{0};
+    // The worker's view of the store: 0 off, 1 up, 2 down (store/store_backend.hpp).
+    std::atomic<std::uint32_t> store_health{0};
   };
   // Workers at once, counting those still draining after a reload.
   static constexpr std::size_t capacity = 4096;
@@ -49,6 +51,7 @@ class LoadBoard {
   void release(pid_t pid);
   // Every entry that was ever claimed; free ones have pid 0.
   std::span<Entry> entries();
+  std::span<const Entry> entries() const;
 
  private:
   struct Memory;

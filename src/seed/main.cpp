@@ -1,7 +1,8 @@
 // The seed's service: the Node.js cluster example of the seed document, on corral's
 // public API only (the `corral` binary). GET / answers which worker served it;
-// /healthz is for load balancers; the debug routes crash or stall a worker on purpose,
-// for the tests, and are served only with --enable-debug-routes.
+// /healthz is for load balancers; /login, /me, /logout and /visits show state shared
+// by every worker (and every machine on one Redis); the debug routes crash or stall a
+// worker on purpose, for the tests, and are served only with --enable-debug-routes.
 #include <unistd.h>
 
 #include <charconv>
@@ -46,6 +47,46 @@ const std::string& greeting() {
   for (;;) spins = spins + 1;
 }
 
+// An illustration of sessions: a name, no password.
+void log_in(const corral::Request& request, corral::Response& response) {
+  auto user = request.form("user");
+  if (!user || user->empty() || user->size() > 64) {
+    throw corral::ClientError(400, "POST /login needs a form field user of 1 to 64 bytes\n");
+  }
+  request.session(response, [user = std::move(*user)](corral::Session& session, corral::Response& response) {
+    session.regenerate();  // against session fixation
+    session.set("user", user);
+    response.text(200, "logged in as " + user + "\n");
+  });
+}
+
+void who_am_i(const corral::Request& request, corral::Response& response) {
+  request.session(response, [](corral::Session& session, corral::Response& response) {
+    const auto user = session.get("user");
+    if (!user) throw corral::ClientError(401, "not logged in: POST /login with user=NAME\n");
+    response.text(200, std::string(*user) + "\n");
+  });
+}
+
+void log_out(const corral::Request& request, corral::Response& response) {
+  request.session(response, [](corral::Session& session, corral::Response& response) {
+    session.destroy();
+    response.text(200, "logged out\n");
+  });
+}
+
+void count_visit(const corral::Request& request, corral::Response& response) {
+  request.store().increment("visits", 1, response, [](std::int64_t visits, corral::Response& response) {
+    response.text(200, std::to_string(visits) + "\n");
+  });
+}
+
+void show_visits(const corral::Request& request, corral::Response& response) {
+  request.store().get("visits", response, [](std::optional<std::string> visits, corral::Response& response) {
+    response.text(200, visits.value_or("0") + "\n");
+  });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -54,6 +95,11 @@ int main(int argc, char** argv) {
     response.text(200, greeting()).content_type("text/plain");  // the seed's type, exactly
   });
   service.get("/healthz", [](const corral::Request&, corral::Response& response) { response.text(200, "ok"); });
+  service.post("/login", log_in);
+  service.get("/me", who_am_i);
+  service.post("/logout", log_out);
+  service.post("/visits", count_visit);
+  service.get("/visits", show_visits);
 
   service.debug_route("GET", "/debug/throw", [](const corral::Request&, corral::Response& response) {
     // The seed's worker: answer, then fail. The answer is still sent.

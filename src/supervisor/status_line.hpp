@@ -15,7 +15,15 @@ struct PoolCounters {
   std::string last_event;              // "worker 2 hung", "reloaded", ...
 };
 
-// systemd's STATUS= line: "4/4 workers ready · 12034 requests · 2 restarts · last: ...".
-std::string status_line(const WorkerTable& table, const PoolCounters& counters);
+// The store as the workers see it.
+struct StoreView {
+  std::string description;  // "sqlite /var/lib/corral/store.sqlite3", "redis 10.0.0.5:6379/0", "off"
+  unsigned reporting = 0;   // workers that said how it is
+  unsigned down = 0;        // of them, those that cannot reach it
+};
+
+// systemd's STATUS= line: "4/4 workers ready · 12034 requests · 2 restarts · store
+// sqlite up · last: ...".
+std::string status_line(const WorkerTable& table, const PoolCounters& counters, const StoreView& store);
 
 }  // namespace corral

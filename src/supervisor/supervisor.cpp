@@ -1,5 +1,8 @@
 #include "supervisor/supervisor.hpp"
 
+#include "store/open_store.hpp"
+#include "store/store_backend.hpp"
+
 #include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -63,6 +66,20 @@ Supervisor::Supervisor(const ProgramDescription& program, CommandLine command_li
 
 }
 
+StoreView Supervisor::store_view() const {
+  StoreView view{store_description_, 0, 0};
+  if (!load_board_.valid()) return view;
+  for (const auto& entry : load_board_.entries()) {
+    const auto pid = entry.pid.load(std::memory_order_relaxed);
+    if (pid == 0 || table_.find(pid) == nullptr) continue;
+    const auto health = static_cast<detail::StoreHealth>(entry.store_health.load(std::memory_order_relaxed));
+    if (health == detail::StoreHealth::off) continue;
+    ++view.reporting;
+    if (health == detail::StoreHealth::down) ++view.down;
+  }
+  return view;
+}
+
 int Supervisor::run() {
   std::vector<std::string> addresses;
   for (const int fd : listen_fd_numbers_) addresses.push_back(net::describe_local_address(fd));
@@ -77,6 +94,10 @@ int Supervisor::run() {
     spdlog::info("systemd watchdog enabled: pinging every {} ms",
                  std::chrono::duration_cast<std::chrono::milliseconds>(watchdog_.interval()).count());
   }
+  // Before any worker: a store file that cannot be used is an error an administrator
+  // must see at start, naming the file, not a 503 in every worker.
+  store_description_ = detail::check_store_at_start(settings_);
+  spdlog::info("store: {}", store_description_);
   fill_vacant_slots();
   while (!(mode_ == Mode::stopping && table_.empty())) {
     wait_for_events();
@@ -195,6 +216,14 @@ void Supervisor::reload() {
   if (!socket_activated_ && next.settings.listen != settings_.listen) {
     spdlog::warn("listen changed from {} to {}: the socket stays where it is until a restart", settings_.listen,
                  next.settings.listen);
+  }
+  try {
+    store_description_ = detail::check_store_at_start(next.settings);
+  } catch (const std::exception& error) {
+    spdlog::error("reload failed, still running the previous configuration: {}", error.what());
+    counters_.last_event = fmt::format("reload failed: {}", error.what());
+    notifier_.ready(status_text());
+    return;
   }
   settings_ = next.settings;
   spdlog::default_logger()->set_level(settings_.log_level);

@@ -65,7 +65,8 @@ class Supervisor {
   void check_hung_workers();
   void check_start();
   void ping_watchdog();
-  std::string status_text() const { return status_line(table_, counters_); }
+  std::string status_text() const { return status_line(table_, counters_, store_view()); }
+  StoreView store_view() const;
   void publish_status();
   std::optional<Clock::time_point> next_deadline() const;
 
@@ -97,6 +98,7 @@ class Supervisor {
   std::optional<unsigned> reported_shortfall_;  // serving count last logged as short
   std::mt19937_64 random_{std::random_device{}()};
   PoolCounters counters_;
+  std::string store_description_;  // checked at start and on reload
 };
 
 }  // namespace corral

@@ -77,6 +77,7 @@ Connection::Connection(ConnectionEnvironment& environment, ConnectionOwner& owne
   ::setsockopt(socket_.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
   environment_.loop.add(socket_.get(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, *this);
   detail::RequestAccess::bind(request_, environment_.handler_loop, socket_.get());
+  detail::RequestAccess::bind_store(request_, environment_.store);
   // The first request is on its way; it has the request timeout from now. Not read
   // yet: it has rarely arrived by the time of the accept, and its arrival is an event.
   phase_ = Phase::reading;

@@ -18,6 +18,9 @@
 #include "worker/request_parser.hpp"
 
 namespace corral {
+namespace detail {
+class WorkerStore;
+}
 
 class Connection;
 
@@ -39,6 +42,7 @@ struct ConnectionEnvironment {
   const HttpLimits& limits;
   std::span<char> read_buffer;  // one for all: only one connection reads at a time
   HttpDate& date;
+  detail::WorkerStore* store = nullptr;  // what Request::store() and session() reach
 };
 
 // What a connection asks of its worker: the narrow interface it depends on.

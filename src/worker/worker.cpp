@@ -20,6 +20,7 @@
 #include "common/process_title.hpp"
 #include "common/system_error.hpp"
 #include "ipc/channel.hpp"
+#include "store/open_store.hpp"
 #include "worker/crash_guard.hpp"
 #include "worker/share_rule.hpp"
 
@@ -27,6 +28,7 @@ namespace corral {
 namespace {
 
 constexpr auto heartbeat_interval = std::chrono::seconds(1);
+constexpr auto store_purge_interval = std::chrono::minutes(1);
 // Left without a supervisor, a worker finishes what it has quickly: nobody would replace
 // it, and a new supervisor may already be starting workers on the same socket.
 constexpr auto orphan_drain_deadline = std::chrono::seconds(1);
@@ -54,13 +56,18 @@ UniqueFd terminate_signal_fd() {
 
 }  // namespace
 
-Worker::Worker(const Settings& settings, const WorkerIdentity& identity, const http::Router& router)
+Worker::Worker(const Settings& settings, const WorkerIdentity& identity, const http::Router& router,
+               std::string_view service_name)
     : settings_(settings),
       identity_(identity),
       router_(router),
       handler_loop_(loop_, [this](const std::string& what) { on_handler_exception(what); }),
       deadlines_(loop_, settings_.http),
-      environment_{loop_, handler_loop_, deadlines_, settings_.http, read_buffer_, date_},
+      // Opened here, in the worker, never inherited: a database connection must not
+      // cross a fork.
+      store_(detail::open_worker_store(settings_, service_name, loop_, handler_loop_)),
+      purge_timer_(loop_),
+      environment_{loop_, handler_loop_, deadlines_, settings_.http, read_buffer_, date_, store_.get()},
       terminate_signal_(terminate_signal_fd()),
       channel_handler_([this](std::uint32_t) { read_channel(); }),
       terminate_handler_([this](std::uint32_t) { on_terminate_signal(); }),
@@ -92,9 +99,13 @@ int Worker::run() {
   loop_.add(identity_.channel_fd, EPOLLIN, channel_handler_);
   loop_.add(terminate_signal_.get(), EPOLLIN, terminate_handler_);
   for (auto& listener : listeners_) listener->start();
-  if (load_entry_ != nullptr) load_entry_->accepting.store(1, std::memory_order_relaxed);
+  if (load_entry_ != nullptr) {
+    load_entry_->accepting.store(1, std::memory_order_relaxed);
+    load_entry_->store_health.store(static_cast<std::uint32_t>(store_->backend().health()), std::memory_order_relaxed);
+  }
   ipc::send_message(identity_.channel_fd, ipc::Message::ready(identity_.slot, identity_.generation, requests_));
   heartbeat_timer_.expires_after(heartbeat_interval, [this] { on_heartbeat(); });
+  if (identity_.slot == 0) purge_timer_.expires_after(store_purge_interval, [this] { purge_store(); });
   loop_.run();
   spdlog::info("exiting after {} requests", requests_);
   return exit_code::ok;
@@ -130,7 +141,17 @@ void Worker::on_heartbeat() {
     begin_drain("the supervisor is gone (parent changed)", orphan_drain_deadline);
   }
   ipc::send_message(identity_.channel_fd, ipc::Message::heartbeat(identity_.slot, identity_.generation, requests_));
+  if (load_entry_ != nullptr) {
+    load_entry_->store_health.store(static_cast<std::uint32_t>(store_->backend().health()), std::memory_order_relaxed);
+  }
   heartbeat_timer_.expires_after(heartbeat_interval, [this] { on_heartbeat(); });
+}
+
+void Worker::purge_store() {
+  // Slot 0 only, so that expired rows are deleted once, not by every worker (the
+  // scheduled-tasks work will make this a task).
+  store_->backend().purge_expired();
+  purge_timer_.expires_after(store_purge_interval, [this] { purge_store(); });
 }
 
 void Worker::read_channel() {
@@ -272,7 +293,7 @@ int run_worker(const Settings& settings, const WorkerIdentity& identity, const h
     for (const int signal : {SIGINT, SIGQUIT, SIGHUP, SIGPIPE}) ::signal(signal, SIG_IGN);
     install_crash_guard(identity.channel_fd, identity.slot, identity.generation);
     process_title::set(fmt::format("{}: worker {}", name, identity.slot));
-    worker = std::make_unique<Worker>(settings, identity, router);
+    worker = std::make_unique<Worker>(settings, identity, router, name);
   } catch (const std::exception& error) {
     // A distinct exit code: the supervisor backs off instead of restarting at once.
     spdlog::critical("worker could not start: {}", error.what());

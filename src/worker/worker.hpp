@@ -21,6 +21,7 @@
 #include "event/deadline_queue.hpp"
 #include "event/event_loop.hpp"
 #include "worker/listener.hpp"
+#include "store/worker_store.hpp"
 
 namespace corral {
 
@@ -28,7 +29,8 @@ namespace corral {
 // sockets, serves HTTP, talks to the supervisor over its channel and drains on request.
 class Worker final : public ConnectionOwner {
  public:
-  Worker(const Settings& settings, const WorkerIdentity& identity, const http::Router& router);
+  Worker(const Settings& settings, const WorkerIdentity& identity, const http::Router& router,
+         std::string_view service_name);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -50,6 +52,7 @@ class Worker final : public ConnectionOwner {
   void on_connection(UniqueFd socket);
   void on_accept_error(int error);
   void on_heartbeat();
+  void purge_store();
   void read_channel();
   void on_terminate_signal();
   void begin_drain(const std::string& reason, std::chrono::milliseconds deadline);
@@ -71,6 +74,8 @@ class Worker final : public ConnectionOwner {
   EventLoop loop_;
   HandlerLoop handler_loop_;
   ConnectionDeadlines deadlines_;
+  std::unique_ptr<detail::WorkerStore> store_;
+  Timer purge_timer_;
   ConnectionEnvironment environment_;
   std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
   std::vector<std::unique_ptr<Listener>> listeners_;

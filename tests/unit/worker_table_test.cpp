@@ -211,8 +211,19 @@ TEST(StatusLine, CountsRequestsOfLiveAndExitedWorkers) {
   table.find(100)->requests = 10;
   table.find(101)->requests = 5;
   PoolCounters counters{2, 1, 100, "worker 1 hung"};
-  EXPECT_EQ(status_line(table, counters),
-            "2/2 workers ready \u00b7 115 requests \u00b7 2 restarts \u00b7 1 recycled \u00b7 last: worker 1 hung");
+  EXPECT_EQ(status_line(table, counters, StoreView{"sqlite /s/store.sqlite3", 2, 0}),
+            "2/2 workers ready \u00b7 115 requests \u00b7 2 restarts \u00b7 1 recycled \u00b7 store sqlite "
+            "/s/store.sqlite3 up \u00b7 last: worker 1 hung");
+}
+
+TEST(StatusLine, NamesTheStoreAndHowManyWorkersCannotReachIt) {
+  const auto table = ready_pool(2);
+  const PoolCounters counters;
+  EXPECT_EQ(status_line(table, counters, StoreView{"redis 10.0.0.5:6379/0", 2, 1}),
+            "2/2 workers ready \u00b7 0 requests \u00b7 0 restarts \u00b7 store redis 10.0.0.5:6379/0 DOWN in 1/2 "
+            "workers");
+  EXPECT_EQ(status_line(table, counters, StoreView{"off", 0, 0}),
+            "2/2 workers ready \u00b7 0 requests \u00b7 0 restarts \u00b7 store off");
 }
 
 }  // namespace

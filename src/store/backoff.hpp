@@ -1,0 +1,27 @@
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+
+namespace corral::detail {
+
+// Delays between attempts to reach a store that failed: 100 ms, doubling to 5 s, back
+// to the start after a success. Pure; the caller keeps the clock.
+class Backoff {
+ public:
+  static constexpr std::chrono::milliseconds first{100};
+  static constexpr std::chrono::milliseconds longest{5000};
+
+  // The delay before the next attempt, after a failed one.
+  std::chrono::milliseconds next() {
+    const auto delay = current_;
+    current_ = std::min(current_ * 2, longest);
+    return delay;
+  }
+  void succeeded() { current_ = first; }
+
+ private:
+  std::chrono::milliseconds current_ = first;
+};
+
+}  // namespace corral::detail

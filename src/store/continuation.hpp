@@ -1,0 +1,54 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <utility>
+
+#include "corral/response.hpp"
+#include "store/outcome.hpp"
+#include "store/worker_store.hpp"
+
+namespace corral::detail {
+
+// Writes the answer for a store operation that failed: 503 with Retry-After when the
+// store is unavailable, 500 (and a log line) when the operation was wrong.
+void answer_failure(Response& response, const StoreFailure& failure);
+
+// Runs `fill` to make the answer of a request whose handler has returned, then sends it
+// through `responder`, unless `fill` deferred it again (another store call). A
+// ClientError becomes its 4xx; any other exception answers 500 and is reported on
+// `loop` like a handler's, so the worker is replaced.
+void answer_later(Loop& loop, const Responder& responder, const std::function<void(Response&)>& fill);
+
+// True while `response` can still be deferred: a handler's, or a continuation's.
+bool deferrable(const Response& response);
+
+// A store operation that continues `response`: `issue` starts it with a callback;
+// on success `then(value, response)` makes the answer, on failure answer_failure does.
+// With an inline backend all of it happens before this returns, on `response` itself.
+template <class T, class Issue, class Then>
+void continue_response(WorkerStore& store, Response& response, Issue issue, Then then) {
+  if (store.backend().answers_inline()) {
+    std::optional<Outcome<T>> result;
+    issue([&result](Outcome<T> outcome) { result.emplace(std::move(outcome)); });
+    if (result->ok()) {
+      then(std::move(result->value()), response);
+    } else {
+      answer_failure(response, result->failure());
+    }
+    return;
+  }
+  auto responder = response.defer();
+  issue([&loop = store.loop(), responder, then = std::move(then)](Outcome<T> outcome) mutable {
+    answer_later(loop, responder, [&](Response& answer) {
+      if (outcome.ok()) {
+        then(std::move(outcome.value()), answer);
+      } else {
+        answer_failure(answer, outcome.failure());
+      }
+    });
+  });
+}
+
+}  // namespace corral::detail

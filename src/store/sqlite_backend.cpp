@@ -1,0 +1,335 @@
+#include "store/sqlite_backend.hpp"
+
+#include <sqlite3.h>
+
+#include <charconv>
+#include <limits>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace corral::detail {
+namespace {
+
+constexpr const char* schema =
+    "CREATE TABLE IF NOT EXISTS corral_kv ("
+    " key BLOB PRIMARY KEY,"
+    " value BLOB NOT NULL,"
+    " expires_at INTEGER"  // ms since the Unix epoch; NULL: never
+    ") WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS corral_kv_expiry ON corral_kv (expires_at) WHERE expires_at IS NOT NULL;";
+
+// An SQLite call failed; `code` is its extended result code.
+class SqliteError : public std::runtime_error {
+ public:
+  SqliteError(int code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  int code() const { return code_; }
+
+ private:
+  int code_;
+};
+
+[[noreturn]] void fail(sqlite3* db, int code, const char* call, const std::string& what) {
+  throw SqliteError(code, fmt::format("{} ({}) failed: {}", call, what,
+                                      db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(code)));
+}
+
+void execute(sqlite3* db, const char* sql, const char* what) {
+  const int code = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
+  if (code != SQLITE_OK) fail(db, code, "sqlite3_exec", what);
+}
+
+// A prepared statement, reset after each use so that it never holds a read lock.
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) : db_(db) {
+    const int code = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &statement_, nullptr);
+    if (code != SQLITE_OK) fail(db, code, "sqlite3_prepare_v3", sql);
+  }
+  ~Statement() { sqlite3_finalize(statement_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  Statement& bind(int index, std::string_view bytes) {
+    check(sqlite3_bind_blob64(statement_, index, bytes.data(), bytes.size(), SQLITE_STATIC), "sqlite3_bind_blob64");
+    return *this;
+  }
+  Statement& bind(int index, std::int64_t number) {
+    check(sqlite3_bind_int64(statement_, index, number), "sqlite3_bind_int64");
+    return *this;
+  }
+  Statement& bind_null(int index) {
+    check(sqlite3_bind_null(statement_, index), "sqlite3_bind_null");
+    return *this;
+  }
+  // True while a row is there to read.
+  bool step() {
+    const int code = sqlite3_step(statement_);
+    if (code == SQLITE_ROW) return true;
+    if (code == SQLITE_DONE) return false;
+    fail(db_, code, "sqlite3_step", sqlite3_sql(statement_));
+  }
+  std::string_view column_bytes(int index) {
+    const auto* data = static_cast<const char*>(sqlite3_column_blob(statement_, index));
+    return {data == nullptr ? "" : data, static_cast<std::size_t>(sqlite3_column_bytes(statement_, index))};
+  }
+  // Done with the row: unbinds and releases the statement's locks.
+  void reset() {
+    sqlite3_reset(statement_);
+    sqlite3_clear_bindings(statement_);
+  }
+
+ private:
+  void check(int code, const char* call) {
+    if (code != SQLITE_OK) fail(db_, code, call, sqlite3_sql(statement_));
+  }
+  sqlite3* db_;
+  sqlite3_stmt* statement_ = nullptr;
+};
+
+// Resets a statement whatever happens to the operation that used it.
+struct Resetting {
+  Statement& statement;
+  ~Resetting() { statement.reset(); }
+};
+
+bool unavailable(int code) {
+  switch (code & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_PROTOCOL:
+    case SQLITE_NOMEM:
+      return true;
+    default:
+      return false;
+  }
+}
+
+sqlite3* open_database(const std::string& path, std::chrono::milliseconds busy_timeout) {
+  sqlite3* db = nullptr;
+  const int code = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                                   nullptr);
+  if (code != SQLITE_OK) {
+    const std::string message = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(code);
+    sqlite3_close_v2(db);
+    throw SqliteError(code, "sqlite3_open_v2 failed: " + message);
+  }
+  sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(db, static_cast<int>(busy_timeout.count()));
+  return db;
+}
+
+// The advice an administrator needs for a store file that cannot be used.
+std::string store_file_error(const std::string& path, const std::string& cause, int code) {
+  std::string advice;
+  switch (code & 0xff) {
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+      advice = "it is not a usable SQLite database: stop the service, move the file (and its -wal and -shm files) "
+               "away, and start again to create an empty store, or restore it from a backup";
+      break;
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+    case SQLITE_AUTH:
+      advice = "the service's user cannot write it or its directory: fix the owner and mode (under systemd, "
+               "StateDirectory= makes the directory the service's), or point --state-dir elsewhere";
+      break;
+    default:
+      advice = "check the disk and the file, then start again";
+  }
+  return fmt::format("the store file {} cannot be used: {}; {}", path, cause, advice);
+}
+
+}  // namespace
+
+struct SqliteBackend::Statements {
+  explicit Statements(sqlite3* db)
+      : select(db, "SELECT value FROM corral_kv WHERE key = ?1 AND (expires_at IS NULL OR expires_at > ?2)"),
+        upsert(db,
+               "INSERT INTO corral_kv (key, value, expires_at) VALUES (?1, ?2, ?3) "
+               "ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at"),
+        erase(db, "DELETE FROM corral_kv WHERE key = ?1"),
+        purge(db, "DELETE FROM corral_kv WHERE expires_at IS NOT NULL AND expires_at <= ?1"),
+        begin(db, "BEGIN IMMEDIATE"),
+        commit(db, "COMMIT"),
+        rollback(db, "ROLLBACK") {}
+  Statement select;
+  Statement upsert;
+  Statement erase;
+  Statement purge;
+  Statement begin;
+  Statement commit;
+  Statement rollback;
+};
+
+SqliteBackend::SqliteBackend(std::string path, std::chrono::milliseconds busy_timeout, WallClock now_ms)
+    : path_(std::move(path)), now_ms_(std::move(now_ms)) {
+  try {
+    db_ = open_database(path_, busy_timeout);
+    execute(db_, "PRAGMA journal_mode = WAL", "switching to write-ahead logging");
+    execute(db_, "PRAGMA synchronous = NORMAL", "setting synchronous");
+    execute(db_, schema, "creating the store's table");
+    statements_ = std::make_unique<Statements>(db_);
+  } catch (const SqliteError& error) {
+    statements_.reset();
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    throw std::runtime_error(store_file_error(path_, error.what(), error.code()));
+  }
+}
+
+SqliteBackend::~SqliteBackend() {
+  statements_.reset();
+  sqlite3_close_v2(db_);
+}
+
+template <class T, class Body>
+Outcome<T> SqliteBackend::attempt(const char* what, Body body) {
+  try {
+    Outcome<T> outcome = body();
+    if (!healthy_) spdlog::info("store: {} answers again", path_);
+    healthy_ = true;
+    return outcome;
+  } catch (const SqliteError& error) {
+    StoreFailure failure;
+    failure.message = fmt::format("store: {} on {}: {}", what, path_, error.what());
+    if (!unavailable(error.code())) {
+      failure.kind = StoreFailure::Kind::misuse;
+      return failure;
+    }
+    // Logged when the store goes down, not for every request that finds it down.
+    if (healthy_) spdlog::error("{}; answering 503 until it works again", failure.message);
+    healthy_ = false;
+    return failure;
+  }
+}
+
+template <class T, class Body>
+Outcome<T> SqliteBackend::write(const char* what, Body body) {
+  return attempt<T>(what, [&]() -> Outcome<T> {
+    {
+      Resetting reset{statements_->begin};
+      statements_->begin.step();
+    }
+    try {
+      Outcome<T> outcome = body();
+      Resetting reset{statements_->commit};
+      statements_->commit.step();
+      return outcome;
+    } catch (...) {
+      Resetting reset{statements_->rollback};
+      if (!sqlite3_get_autocommit(db_)) {
+        try {
+          statements_->rollback.step();
+        } catch (const SqliteError&) {
+          // The transaction is gone either way; the first error is the one to report.
+        }
+      }
+      throw;
+    }
+  });
+}
+
+void SqliteBackend::get(std::string_view key, Callback<std::optional<std::string>> done) {
+  done(attempt<std::optional<std::string>>("reading a key", [&]() -> Outcome<std::optional<std::string>> {
+    auto& select = statements_->select;
+    Resetting reset{select};
+    select.bind(1, key).bind(2, now_ms_());
+    if (!select.step()) return std::optional<std::string>();
+    return std::optional<std::string>(select.column_bytes(0));
+  }));
+}
+
+void SqliteBackend::set(std::string_view key, std::string_view value, std::optional<std::chrono::milliseconds> ttl,
+                        Callback<Done> done) {
+  done(write<Done>("writing a key", [&]() -> Outcome<Done> {
+    auto& upsert = statements_->upsert;
+    Resetting reset{upsert};
+    upsert.bind(1, key).bind(2, value);
+    if (ttl) {
+      upsert.bind(3, now_ms_() + ttl->count());
+    } else {
+      upsert.bind_null(3);
+    }
+    upsert.step();
+    return Done{};
+  }));
+}
+
+void SqliteBackend::erase(std::string_view key, Callback<Done> done) {
+  done(write<Done>("erasing a key", [&]() -> Outcome<Done> {
+    auto& erase = statements_->erase;
+    Resetting reset{erase};
+    erase.bind(1, key).step();
+    return Done{};
+  }));
+}
+
+void SqliteBackend::increment(std::string_view key, std::int64_t by, Callback<std::int64_t> done) {
+  done(write<std::int64_t>("incrementing a counter", [&]() -> Outcome<std::int64_t> {
+    // Read and written in one IMMEDIATE transaction, so no other worker writes between.
+    std::int64_t current = 0;
+    {
+      auto& select = statements_->select;
+      Resetting reset{select};
+      select.bind(1, key).bind(2, now_ms_());
+      if (select.step()) {
+        const auto text = select.column_bytes(0);
+        const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), current);
+        if (error != std::errc{} || end != text.data() + text.size()) {
+          return StoreFailure{StoreFailure::Kind::misuse,
+                              fmt::format("store: incrementing {:?}: its value is not an integer", key), {}};
+        }
+      }
+    }
+    std::int64_t next = 0;
+    if (__builtin_add_overflow(current, by, &next)) {
+      return StoreFailure{StoreFailure::Kind::misuse, fmt::format("store: incrementing {:?} overflows", key), {}};
+    }
+    const auto text = std::to_string(next);
+    auto& upsert = statements_->upsert;
+    Resetting reset{upsert};
+    // A counter keeps no expiry: a counter that was expired starts again from 0 above.
+    upsert.bind(1, key).bind(2, std::string_view(text)).bind_null(3).step();
+    return next;
+  }));
+}
+
+void SqliteBackend::purge_expired() {
+  auto outcome = write<std::int64_t>("purging expired keys", [&]() -> Outcome<std::int64_t> {
+    auto& purge = statements_->purge;
+    Resetting reset{purge};
+    purge.bind(1, now_ms_()).step();
+    return static_cast<std::int64_t>(sqlite3_changes(db_));
+  });
+  purged_ = outcome.ok() ? outcome.value() : 0;
+  if (purged_ > 0) spdlog::debug("store: purged {} expired keys", purged_);
+}
+
+void check_sqlite_store(const std::string& path) {
+  sqlite3* db = nullptr;
+  try {
+    db = open_database(path, std::chrono::milliseconds(5000));
+    if (sqlite3_db_readonly(db, "main") == 1) {
+      throw SqliteError(SQLITE_READONLY, "sqlite3_db_readonly: the file opened read-only");
+    }
+    execute(db, "PRAGMA journal_mode = WAL", "switching to write-ahead logging");
+    execute(db, schema, "creating the store's table");
+    // A write proves the file, its directory (for -wal and -shm) and the disk take one.
+    execute(db, "BEGIN IMMEDIATE; DELETE FROM corral_kv WHERE key = x''; COMMIT", "a test write");
+    sqlite3_close_v2(db);
+  } catch (const SqliteError& error) {
+    sqlite3_close_v2(db);
+    throw std::runtime_error(store_file_error(path, error.what(), error.code()));
+  }
+}
+
+}  // namespace corral::detail

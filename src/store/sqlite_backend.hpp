@@ -1,0 +1,68 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "store/store_backend.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace corral::detail {
+
+// The embedded store: one SQLite file in the state directory, shared by every worker,
+// each with its own connection opened after it started (a connection must never cross
+// a fork). WAL lets readers run while one worker writes; writes take the lock up front
+// (BEGIN IMMEDIATE) and wait up to busy_timeout for it, so a transaction never fails
+// half-way on a lock upgrade. synchronous=NORMAL: a committed write survives any
+// process crash; on power loss the last commits before the WAL's next checkpoint may
+// be lost (docs/reliability.md).
+class SqliteBackend final : public StoreBackend {
+ public:
+  using WallClock = std::function<std::int64_t()>;  // ms since the Unix epoch
+
+  // Opens (or creates) the file; throws std::runtime_error naming the file and what to
+  // do if it is not a database or cannot be written.
+  SqliteBackend(std::string path, std::chrono::milliseconds busy_timeout, WallClock now_ms);
+  ~SqliteBackend() override;
+
+  bool answers_inline() const override { return true; }
+  StoreHealth health() const override { return healthy_ ? StoreHealth::up : StoreHealth::down; }
+
+  void get(std::string_view key, Callback<std::optional<std::string>> done) override;
+  void set(std::string_view key, std::string_view value, std::optional<std::chrono::milliseconds> ttl,
+           Callback<Done> done) override;
+  void erase(std::string_view key, Callback<Done> done) override;
+  void increment(std::string_view key, std::int64_t by, Callback<std::int64_t> done) override;
+
+  // Deletes rows that expired (one worker only, slot 0, every minute).
+  void purge_expired() override;
+  // The rows the last purge deleted.
+  std::int64_t purged() const { return purged_; }
+
+  const std::string& path() const { return path_; }
+
+ private:
+  struct Statements;
+  template <class T, class Body>
+  Outcome<T> attempt(const char* what, Body body);
+  template <class T, class Body>
+  Outcome<T> write(const char* what, Body body);
+
+  std::string path_;
+  WallClock now_ms_;
+  sqlite3* db_ = nullptr;
+  std::unique_ptr<Statements> statements_;
+  bool healthy_ = true;
+  std::int64_t purged_ = 0;
+};
+
+// Checks at the supervisor's start that the store file can be opened, is a database and
+// is writable, creating it and its table if needed; throws std::runtime_error naming
+// the file and what to do. Workers then open it knowing it is sound.
+void check_sqlite_store(const std::string& path);
+
+}  // namespace corral::detail

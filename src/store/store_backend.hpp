@@ -1,0 +1,46 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "store/outcome.hpp"
+
+namespace corral::detail {
+
+// What the store looks like to its users in a worker: SQLite or Redis.
+enum class StoreHealth : std::uint32_t {
+  off = 0,   // no store configured (no state directory)
+  up = 1,
+  down = 2,  // the last attempt failed; reconnecting or retrying
+};
+const char* health_name(StoreHealth health);
+
+// A store backend. Every operation reports through its callback exactly once: before
+// it returns if answers_inline(), otherwise later, on the worker's event loop.
+class StoreBackend {
+ public:
+  template <class T>
+  using Callback = std::function<void(Outcome<T>)>;
+
+  virtual ~StoreBackend() = default;
+
+  virtual bool answers_inline() const = 0;
+  virtual StoreHealth health() const = 0;
+
+  virtual void get(std::string_view key, Callback<std::optional<std::string>> done) = 0;
+  // ttl: none, or how long the key lives.
+  virtual void set(std::string_view key, std::string_view value, std::optional<std::chrono::milliseconds> ttl,
+                   Callback<Done> done) = 0;
+  virtual void erase(std::string_view key, Callback<Done> done) = 0;
+  virtual void increment(std::string_view key, std::int64_t by, Callback<std::int64_t> done) = 0;
+
+  // Deletes what has expired, for a backend that does not do it itself; one worker
+  // calls it, every minute.
+  virtual void purge_expired() {}
+};
+
+}  // namespace corral::detail
