@@ -81,11 +81,15 @@ StoreView Supervisor::store_view() const {
 }
 
 int Supervisor::run() {
+  // Before any worker: a store file that cannot be used is an error an administrator
+  // must see at start, naming the file, not a 503 in every worker.
+  store_description_ = detail::check_store_at_start(settings_);
   std::vector<std::string> addresses;
   for (const int fd : listen_fd_numbers_) addresses.push_back(net::describe_local_address(fd));
   spdlog::info("supervisor started: {} workers on {}{} ({}corral {})", table_.slot_count(), fmt::join(addresses, ", "),
                socket_activated_ ? " (from systemd)" : "", program_.name == "corral" ? "" : program_.name + " on ",
                version);
+  spdlog::info("store: {}", store_description_);
   if (settings_.enable_debug_routes) {
     spdlog::warn("debug routes are enabled: any client can crash or stall workers; never use --enable-debug-routes "
                  "in production");
@@ -94,10 +98,6 @@ int Supervisor::run() {
     spdlog::info("systemd watchdog enabled: pinging every {} ms",
                  std::chrono::duration_cast<std::chrono::milliseconds>(watchdog_.interval()).count());
   }
-  // Before any worker: a store file that cannot be used is an error an administrator
-  // must see at start, naming the file, not a 503 in every worker.
-  store_description_ = detail::check_store_at_start(settings_);
-  spdlog::info("store: {}", store_description_);
   fill_vacant_slots();
   while (!(mode_ == Mode::stopping && table_.empty())) {
     wait_for_events();

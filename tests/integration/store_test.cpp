@@ -1,0 +1,340 @@
+// The seed's shared-state routes on the real binary, on SQLite and on a real
+// redis-server: sessions and the counter across workers, instances, restarts and
+// failures of the store.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "support/corral_instance.hpp"
+#include "support/http_client.hpp"
+#include "support/redis_server.hpp"
+#include "support/temp_dir.hpp"
+
+namespace corral::test {
+namespace {
+
+enum class Kind { sqlite, redis };
+
+std::string request_text(const std::string& method, const std::string& target, const std::string& cookie,
+                         const std::string& form, bool close) {
+  std::string text = method + " " + target + " HTTP/1.1\r\nHost: test\r\n";
+  if (close) text += "Connection: close\r\n";
+  if (!cookie.empty()) text += "Cookie: " + cookie + "\r\n";
+  if (method == "POST") {
+    text += "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " + std::to_string(form.size()) +
+            "\r\n";
+  }
+  return text + "\r\n" + form;
+}
+
+HttpResponse exchange(std::uint16_t port, const std::string& method, const std::string& target,
+                      const std::string& cookie = "", const std::string& form = "") {
+  RawConnection connection(port);
+  connection.send(request_text(method, target, cookie, form, true));
+  auto response = connection.read_response(10s);
+  if (!response) throw std::runtime_error(method + " " + target + ": no response");
+  return *response;
+}
+
+// "corral_session=ID" from a response's Set-Cookie, for the next request's Cookie.
+std::string session_cookie(const HttpResponse& response) {
+  const auto field = response.header("set-cookie");
+  return field.substr(0, field.find(';'));
+}
+
+std::string log_in(std::uint16_t port, const std::string& user) {
+  const auto response = exchange(port, "POST", "/login", "", "user=" + user);
+  EXPECT_EQ(response.status, 200) << response.body;
+  const auto cookie = session_cookie(response);
+  EXPECT_TRUE(cookie.starts_with("corral_session=")) << response.header("set-cookie");
+  return cookie;
+}
+
+// Counts answers to POST /visits from `clients` keep-alive connections until stopped.
+class VisitLoad {
+ public:
+  VisitLoad(std::uint16_t port, unsigned clients, std::uint64_t per_client = 0) {
+    for (unsigned i = 0; i < clients; ++i) {
+      threads_.emplace_back([this, port, per_client] { run(port, per_client); });
+    }
+  }
+  ~VisitLoad() { stop(); }
+  void stop() {
+    stopping_ = true;
+    join();
+  }
+  // Waits for clients that send a fixed number of requests.
+  void join() {
+    for (auto& thread : threads_) {
+      if (thread.joinable()) thread.join();
+    }
+  }
+  std::atomic<std::uint64_t> acknowledged{0};  // 200: the increment happened
+  std::atomic<std::uint64_t> unavailable{0};   // 503 with Retry-After
+  std::atomic<std::uint64_t> other{0};         // anything else, or no answer
+  std::atomic<std::uint64_t> attempted{0};
+
+ private:
+  void run(std::uint16_t port, std::uint64_t limit) {
+    std::unique_ptr<RawConnection> connection;
+    for (std::uint64_t sent = 0; !stopping_ && (limit == 0 || sent < limit); ++sent) {
+      try {
+        if (!connection) connection = std::make_unique<RawConnection>(port);
+        ++attempted;
+        connection->send(request_text("POST", "/visits", "", "", false));
+        const auto response = connection->read_response(10s);
+        if (!response) {
+          ++other;
+          connection.reset();
+        } else if (response->status == 200) {
+          ++acknowledged;
+        } else if (response->status == 503 && !response->header("retry-after").empty()) {
+          ++unavailable;
+        } else {
+          ++other;
+        }
+      } catch (const std::exception&) {
+        ++other;
+        connection.reset();
+      }
+    }
+  }
+  std::atomic<bool> stopping_{false};
+  std::vector<std::thread> threads_;
+};
+
+std::int64_t visits(std::uint16_t port) {
+  const auto response = exchange(port, "GET", "/visits");
+  EXPECT_EQ(response.status, 200);
+  return std::stoll(response.body);
+}
+
+class StoreRoutes : public ::testing::TestWithParam<Kind> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Kind::redis) redis_ = std::make_unique<RedisServer>();
+  }
+  std::vector<std::string> store_flags() const {
+    if (GetParam() == Kind::redis) return {"--store", redis_->address(), "--store-timeout", "2"};
+    return {"--state-dir", state_.path()};
+  }
+  std::unique_ptr<CorralInstance> start(unsigned workers = 2) { return CorralInstance::start(store_flags(), workers); }
+
+  TempDir state_;
+  std::unique_ptr<RedisServer> redis_;
+};
+
+TEST_P(StoreRoutes, ASessionMadeOnOneWorkerIsKnownToEveryWorker) {
+  auto corral = start(4);
+  const auto cookie = log_in(corral->port, "alice");
+  // New connections spread over the four workers; each must find the session.
+  for (int i = 0; i < 16; ++i) {
+    const auto me = exchange(corral->port, "GET", "/me", cookie);
+    EXPECT_EQ(me.status, 200);
+    EXPECT_EQ(me.body, "alice\n");
+  }
+  EXPECT_EQ(exchange(corral->port, "GET", "/me").status, 401);
+  EXPECT_EQ(exchange(corral->port, "POST", "/logout", cookie).status, 200);
+  EXPECT_EQ(exchange(corral->port, "GET", "/me", cookie).status, 401);
+}
+
+TEST_P(StoreRoutes, ALoginRegeneratesTheSessionId) {
+  auto corral = start();
+  const auto first = log_in(corral->port, "alice");
+  const auto again = exchange(corral->port, "POST", "/login", first, "user=bob");
+  const auto second = session_cookie(again);
+  EXPECT_NE(first, second);
+  EXPECT_EQ(exchange(corral->port, "GET", "/me", first).status, 401);
+  EXPECT_EQ(exchange(corral->port, "GET", "/me", second).body, "bob\n");
+}
+
+TEST_P(StoreRoutes, HostileCookiesAreNoSessionAndCrashNothing) {
+  auto corral = start();
+  const auto workers = corral->workers();
+  for (const std::string& cookie : std::vector<std::string>{
+           "corral_session=", "corral_session=x", "corral_session=" + std::string(6000, 'A'),
+           "corral_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "corral_session=\"\\\"\"; a=b",
+           "corral_session=%00%ff%0d%0a"}) {
+    EXPECT_EQ(exchange(corral->port, "GET", "/me", cookie).status, 401) << cookie;
+  }
+  EXPECT_EQ(corral->workers(), workers);
+}
+
+TEST_P(StoreRoutes, FourWorkersCountTwoThousandConcurrentVisitsExactly) {
+  auto corral = start(4);
+  {
+    VisitLoad load(corral->port, 20, 100);
+    load.join();
+    EXPECT_EQ(load.acknowledged, 2000u);
+    EXPECT_EQ(load.other + load.unavailable, 0u);
+  }
+  EXPECT_EQ(visits(corral->port), 2000);
+}
+
+TEST_P(StoreRoutes, ASessionSurvivesRestartsAndAKilledSupervisor) {
+  auto corral = start();
+  const auto cookie = log_in(corral->port, "alice");
+  ASSERT_EQ(exchange(corral->port, "POST", "/visits").status, 200);
+  // A worker killed outright: the session is in the store, not in the worker.
+  for (const auto pid : corral->workers()) ::kill(pid, SIGKILL);
+  corral->wait_worker_ready(corral->mark());
+  EXPECT_EQ(exchange(corral->port, "GET", "/me", cookie).body, "alice\n");
+  // A clean restart.
+  corral->process->signal(SIGTERM);
+  ASSERT_TRUE(corral->process->wait_exit(30s));
+  corral = start();
+  EXPECT_EQ(exchange(corral->port, "GET", "/me", cookie).body, "alice\n");
+  // The supervisor SIGKILLed: its workers follow it (parent-death signal).
+  const auto orphans = corral->workers();
+  corral->process->signal(SIGKILL);
+  ASSERT_TRUE(corral->process->wait_exit(10s));
+  for (const auto pid : orphans) ASSERT_TRUE(wait_gone(pid, 10s));
+  corral = start();
+  EXPECT_EQ(exchange(corral->port, "GET", "/me", cookie).body, "alice\n");
+  EXPECT_EQ(visits(corral->port), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreRoutes, ::testing::Values(Kind::sqlite, Kind::redis),
+                         [](const auto& info) { return info.param == Kind::sqlite ? "sqlite" : "redis"; });
+
+TEST(RedisStore, TwoInstancesOnOneRedisShareSessionsAndCountAsOne) {
+  RedisServer redis;
+  auto a = CorralInstance::start({"--store", redis.address()}, 2);
+  auto b = CorralInstance::start({"--store", redis.address()}, 2);
+  const auto cookie = log_in(a->port, "alice");
+  EXPECT_EQ(exchange(b->port, "GET", "/me", cookie).body, "alice\n");
+  {
+    VisitLoad on_a(a->port, 8, 100);
+    VisitLoad on_b(b->port, 8, 100);
+    on_a.join();
+    on_b.join();
+    EXPECT_EQ(on_a.acknowledged + on_b.acknowledged, 1600u);
+  }
+  EXPECT_EQ(visits(a->port), 1600);
+  EXPECT_EQ(visits(b->port), 1600);
+}
+
+TEST(RedisStore, StoreRoutesAnswer503WhileRedisIsDownAndRecoverWithoutARestart) {
+  RedisServer redis;
+  auto corral = CorralInstance::start({"--store", redis.address(), "--store-timeout", "1"}, 2);
+  const auto workers = corral->workers();
+  const auto cookie = log_in(corral->port, "alice");
+  ASSERT_TRUE(corral->notify.wait_for("store redis", 5s));
+  VisitLoad load(corral->port, 8);
+  auto wait_until = [](auto condition, std::chrono::seconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!condition() && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+    return condition();
+  };
+  ASSERT_TRUE(wait_until([&] { return load.acknowledged >= 200; }, 10s));
+  redis.stop();
+  ASSERT_TRUE(wait_until([&] { return load.unavailable >= 50; }, 10s));
+  // Every other route keeps serving, and the supervisor's status says why.
+  EXPECT_EQ(exchange(corral->port, "GET", "/healthz").status, 200);
+  EXPECT_EQ(exchange(corral->port, "GET", "/me", cookie).status, 503);
+  EXPECT_TRUE(corral->notify.wait_for("DOWN in", 5s));
+  redis.start();
+  const auto before = load.acknowledged.load();
+  EXPECT_TRUE(wait_until([&] { return load.acknowledged >= before + 200; }, 15s));
+  load.stop();
+  EXPECT_EQ(load.other, 0u);
+  // Nothing acknowledged was lost (an increment whose reply the outage cut may count too).
+  const auto counted = visits(corral->port);
+  EXPECT_GE(counted, static_cast<std::int64_t>(load.acknowledged.load()));
+  EXPECT_LE(counted, static_cast<std::int64_t>(load.attempted.load()));
+  EXPECT_EQ(exchange(corral->port, "GET", "/me", cookie).body, "alice\n");
+  EXPECT_EQ(corral->workers(), workers);  // recovered without a restart
+}
+
+TEST(SqliteStore, WorkersKilledMidWriteLoseNothingAcknowledged) {
+  TempDir state;
+  auto corral = CorralInstance::start({"--state-dir", state.path()}, 2);
+  VisitLoad load(corral->port, 8);
+  for (int kill = 0; kill < 3; ++kill) {
+    const auto mark = corral->mark();
+    const auto victims = corral->workers();
+    ASSERT_FALSE(victims.empty());
+    ::kill(victims.front(), SIGKILL);
+    corral->wait_worker_ready(mark);
+  }
+  load.stop();
+  const auto counted = visits(corral->port);
+  EXPECT_GE(counted, static_cast<std::int64_t>(load.acknowledged.load()));
+  EXPECT_LE(counted, static_cast<std::int64_t>(load.attempted.load()));
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((state / "store.sqlite3").c_str(), &db), SQLITE_OK);
+  std::string verdict;
+  sqlite3_exec(
+      db, "PRAGMA integrity_check",
+      [](void* out, int, char** values, char**) {
+        *static_cast<std::string*>(out) = values[0];
+        return 0;
+      },
+      &verdict, nullptr);
+  sqlite3_close(db);
+  EXPECT_EQ(verdict, "ok");
+}
+
+TEST(SqliteStore, ALockedDatabaseAnswers503AndTheRestServes) {
+  TempDir state;
+  auto corral = CorralInstance::start({"--state-dir", state.path(), "--store-timeout", "0.2"}, 2);
+  ASSERT_EQ(exchange(corral->port, "POST", "/visits").status, 200);
+  sqlite3* holder = nullptr;
+  ASSERT_EQ(sqlite3_open((state / "store.sqlite3").c_str(), &holder), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(holder, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  const auto refused = exchange(corral->port, "POST", "/visits");
+  EXPECT_EQ(refused.status, 503);
+  EXPECT_EQ(refused.header("retry-after"), "1");
+  EXPECT_EQ(exchange(corral->port, "GET", "/healthz").status, 200);
+  EXPECT_EQ(visits(corral->port), 1);  // readers are not blocked by a writer (WAL)
+  ASSERT_EQ(sqlite3_exec(holder, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(holder);
+  EXPECT_EQ(exchange(corral->port, "POST", "/visits").status, 200);
+  EXPECT_EQ(visits(corral->port), 2);
+}
+
+// Starts the binary expecting it to refuse; its output.
+std::string refused_start(const std::vector<std::string>& argv) {
+  ChildProcess process(argv);
+  const auto status = process.wait_exit(10s);
+  EXPECT_TRUE(status && WIFEXITED(*status) && WEXITSTATUS(*status) != 0) << process.output();
+  return process.output();
+}
+
+TEST(SqliteStore, ADatabaseFileThatIsNotADatabaseStopsTheStartNamingTheFile) {
+  TempDir state;
+  std::ofstream(state / "store.sqlite3") << std::string(8192, 'x');
+  const auto output = refused_start({corral_binary(), "--listen", "127.0.0.1:0", "--state-dir", state.path()});
+  EXPECT_NE(output.find(state / "store.sqlite3"), std::string::npos) << output;
+  EXPECT_NE(output.find("move the file"), std::string::npos) << output;
+}
+
+TEST(SqliteStore, ADatabaseFileTheServiceCannotWriteStopsTheStartSayingWhatToDo) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run corral as another user";
+  TempDir state;
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((state / "store.sqlite3").c_str(), &db), SQLITE_OK);
+    sqlite3_exec(db, "PRAGMA journal_mode = WAL; CREATE TABLE t (x)", nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+  }
+  // Owned by root and read-only, in a directory the service's user owns: the mistake
+  // of a database copied in by hand.
+  std::filesystem::permissions(state / "store.sqlite3", std::filesystem::perms::owner_read |
+                                                            std::filesystem::perms::group_read |
+                                                            std::filesystem::perms::others_read);
+  ASSERT_EQ(::chown(state.path().c_str(), 65534, 65534), 0);
+  ::chmod(state.path().c_str(), 0755);
+  const auto output = refused_start({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", corral_binary(),
+                                     "--listen", "127.0.0.1:0", "--state-dir", state.path()});
+  EXPECT_NE(output.find(state / "store.sqlite3"), std::string::npos) << output;
+  EXPECT_NE(output.find("fix the owner"), std::string::npos) << output;
+}
+
+}  // namespace
+}  // namespace corral::test
