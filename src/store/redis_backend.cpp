@@ -112,7 +112,6 @@ void RedisBackend::connect() {
         went_down(fmt::format("{} was refused: {}", what, *failed));
         auto* context = context_;
         context_ = nullptr;
-        connected_ = false;
         redisAsyncFree(context);
       }
     };
@@ -137,10 +136,9 @@ void RedisBackend::on_connected(bool ok, const std::string& error) {
     went_down(fmt::format("connecting: {}", error));
     return;
   }
-  connected_ = true;
   backoff_.succeeded();
-  if (down_logged_) spdlog::info("store: {} answers again", address_.describe());
-  down_logged_ = false;
+  if (down_) spdlog::info("store: {} answers again", address_.describe());
+  down_ = false;
 }
 
 void RedisBackend::on_disconnected(bool ok, const std::string& error) {
@@ -150,14 +148,13 @@ void RedisBackend::on_disconnected(bool ok, const std::string& error) {
 }
 
 void RedisBackend::went_down(const std::string& why) {
-  connected_ = false;
   if (closing_) return;
   next_retry_ = backoff_.next();
-  if (!down_logged_) {
+  if (!down_) {
     spdlog::error("store: {} is unavailable ({}); answering 503 for store routes and reconnecting",
                   address_.describe(), why);
   }
-  down_logged_ = true;
+  down_ = true;
   if (!reconnect_timer_.armed()) reconnect_timer_.expires_after(next_retry_, [this] { connect(); });
 }
 

@@ -35,7 +35,9 @@ class RedisBackend final : public StoreBackend {
   RedisBackend& operator=(const RedisBackend&) = delete;
 
   bool answers_inline() const override { return false; }
-  StoreHealth health() const override { return connected_ ? StoreHealth::up : StoreHealth::down; }
+  // Down from a failure until the next connection succeeds (not while the first one is
+  // being made).
+  StoreHealth health() const override { return down_ ? StoreHealth::down : StoreHealth::up; }
 
   void get(std::string_view key, Callback<std::optional<std::string>> done) override;
   void set(std::string_view key, std::string_view value, std::optional<std::chrono::milliseconds> ttl,
@@ -69,9 +71,8 @@ class RedisBackend final : public StoreBackend {
   std::string prefix_;
   std::chrono::milliseconds timeout_;
   redisAsyncContext* context_ = nullptr;
-  bool connected_ = false;
   bool closing_ = false;
-  bool down_logged_ = false;
+  bool down_ = false;
   int watched_fd_ = -1;
   std::uint32_t interest_ = 0;
   FunctionHandler socket_handler_;

@@ -76,11 +76,13 @@ readonly EXEC_FAILED=125           # `exec`: box.sh failed, not the command
 #    to loopback only; Debian already skips it in containers, masked to be sure).
 #  - console-getty.service, getty@tty1.service: a login prompt on the console
 #    that nobody uses; it only adds noise to console.log.
+#  - redis-server.service: installed for the store's tests; the tests that need
+#    Redis start their own, with the password and port they choose.
 readonly DEFAULT_MASKS='postgresql.service postgresql@.service
   apt-daily.timer apt-daily.service apt-daily-upgrade.timer apt-daily-upgrade.service
   man-db.timer man-db.service dpkg-db-backup.timer dpkg-db-backup.service
   e2scrub_all.timer e2scrub_all.service e2scrub_reap.service fstrim.timer fstrim.service
-  systemd-timesyncd.service console-getty.service getty@tty1.service'
+  systemd-timesyncd.service console-getty.service getty@tty1.service redis-server.service'
 
 die() { echo "box.sh: $*" >&2; exit 1; }
 log() { echo "box.sh: $*" >&2; }

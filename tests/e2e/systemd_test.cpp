@@ -130,6 +130,49 @@ TEST_F(UnderSystemd, JournalCarriesWorkerPidsAndFields) {
   EXPECT_TRUE(std::regex_search(short_view, std::regex(R"(corral\[\d+\]: worker \d+: )"))) << short_view;
 }
 
+TEST_F(UnderSystemd, ASessionLivesInTheStateDirectoryAndSurvivesRestartsAndAKilledSupervisor) {
+  EXPECT_EQ(box().must("curl -s --max-time 20 -c /tmp/jar -d user=alice http://127.0.0.1:3000/login"),
+            "logged in as alice\n");
+  const auto me = [&] { return box().must("curl -s --max-time 20 -b /tmp/jar http://127.0.0.1:3000/me"); };
+  EXPECT_EQ(me(), "alice\n");
+  EXPECT_NE(show("StatusText").find("store sqlite /var/lib/corral/store.sqlite3 up"), std::string::npos)
+      << show("StatusText");
+  // DynamicUser= keeps the state directory under /var/lib/private, the service's own.
+  box().must("test -s /var/lib/private/corral/store.sqlite3");
+  box().must("systemctl restart corral.service");
+  EXPECT_EQ(me(), "alice\n");
+  const auto killed = show("MainPID");
+  box().must("systemctl kill -s KILL --kill-whom=main corral.service");
+  box().must("for i in $(seq 100); do p=$(systemctl show -p MainPID --value corral.service); "
+             "[ \"$p\" != 0 ] && [ \"$p\" != " + killed + " ] && break; sleep 0.1; done");
+  EXPECT_EQ(me(), "alice\n");
+}
+
+TEST_F(UnderSystemd, RedisThroughTheDocumentedDropInWithThePasswordAsACredential) {
+  box().must("install -d -m 0755 /etc/corral && printf 's3cret\\n' > /etc/corral/store-password && "
+             "chmod 0600 /etc/corral/store-password");
+  box().must("redis-server --port 6379 --bind 127.0.0.1 --requirepass s3cret --daemonize yes --save '' "
+             "--dir /tmp --logfile /tmp/redis.log");
+  box().must("for i in $(seq 50); do redis-cli -a s3cret --no-auth-warning ping 2>/dev/null | grep -q PONG && "
+             "break; sleep 0.1; done");
+  write_config(good_config + "store = \"redis://127.0.0.1:6379/0\"\n");
+  box().install(source_path("units/redis-store.conf"), "/etc/systemd/system/corral.service.d/redis-store.conf");
+  box().must("systemctl daemon-reload");
+  EXPECT_EQ(box().must("curl -s --max-time 20 -c /tmp/jar -d user=bob http://127.0.0.1:3000/login"),
+            "logged in as bob\n");
+  EXPECT_EQ(box().must("curl -s --max-time 20 -b /tmp/jar http://127.0.0.1:3000/me"), "bob\n");
+  EXPECT_EQ(box().must("curl -s --max-time 20 -X POST http://127.0.0.1:3000/visits"), "1\n");
+  EXPECT_EQ(box().must("redis-cli -a s3cret --no-auth-warning get corral:visits"), "1\n");
+  // Workers report the store's state with their heartbeat, once a second.
+  const auto status = box().run("for i in $(seq 50); do systemctl show -p StatusText --value corral.service | "
+                                "grep -q 'store redis 127.0.0.1:6379/0 up' && exit 0; sleep 0.1; done; exit 1");
+  EXPECT_EQ(status.exit_code, 0) << show("StatusText");
+  // The password is nowhere in the configuration, the unit or the command line.
+  EXPECT_EQ(box().run("grep -rl s3cret /usr/local/etc/corral /etc/systemd/system").output, "");
+  EXPECT_EQ(box().must("ps -eo args").find("s3cret --"), std::string::npos);
+  box().run("redis-cli -a s3cret --no-auth-warning shutdown nosave");
+}
+
 TEST_F(UnderSystemd, ReloadUnderLoadFailsNothingAndReplacesEveryWorker) {
   get("/");
   const auto before = worker_pids();
