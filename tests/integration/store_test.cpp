@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -294,6 +295,36 @@ TEST(SqliteStore, ALockedDatabaseAnswers503AndTheRestServes) {
   EXPECT_EQ(visits(corral->port), 1);  // readers are not blocked by a writer (WAL)
   ASSERT_EQ(sqlite3_exec(holder, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(holder);
+  EXPECT_EQ(exchange(corral->port, "POST", "/visits").status, 200);
+  EXPECT_EQ(visits(corral->port), 2);
+}
+
+TEST(SqliteStore, AFullDiskAnswers503AndRecoversOnceThereIsRoom) {
+  TempDir state;
+  if (::geteuid() != 0 || std::system(("mount -t tmpfs -o size=1m corral-test " + state.path()).c_str()) != 0) {
+    GTEST_SKIP() << "needs root to mount a small file system";
+  }
+  struct Unmount {
+    std::string path;
+    ~Unmount() { std::system(("umount -l " + path).c_str()); }
+  } unmount{state.path()};
+  auto corral = CorralInstance::start({"--state-dir", state.path()}, 2);
+  ASSERT_EQ(exchange(corral->port, "POST", "/visits").status, 200);
+  // Fill what is left, then write sessions until SQLite needs a page it cannot get.
+  std::system(("dd if=/dev/zero of=" + (state / "filler") + " bs=4k 2>/dev/null").c_str());
+  int unavailable = 0;
+  for (int i = 0; i < 400 && unavailable == 0; ++i) {
+    const auto response = exchange(corral->port, "POST", "/login", "", "user=" + std::string(60, 'a'));
+    if (response.status == 503) {
+      ++unavailable;
+      EXPECT_EQ(response.header("retry-after"), "1");
+    } else {
+      ASSERT_EQ(response.status, 200) << response.body;
+    }
+  }
+  EXPECT_EQ(unavailable, 1) << "the disk never filled up";
+  EXPECT_EQ(exchange(corral->port, "GET", "/healthz").status, 200);
+  std::filesystem::remove(state / "filler");
   EXPECT_EQ(exchange(corral->port, "POST", "/visits").status, 200);
   EXPECT_EQ(visits(corral->port), 2);
 }

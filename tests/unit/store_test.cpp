@@ -429,6 +429,28 @@ TEST_P(StoreTest, DestroyRemovesTheSessionAndExpiresTheCookie) {
   EXPECT_EQ(user_of(*id), "-");
 }
 
+TEST_P(StoreTest, ErasedFieldsAreSavedAndErasingTheLastEndsTheSession) {
+  const auto id = session_cookie(log_in("", "alice"));
+  ASSERT_TRUE(id);
+  const auto cookie = "test_session=" + *id;
+  auto change = [&](std::function<void(Session&)> edit) {
+    return serve(cookie, [edit](const Request& request, Response& response) {
+      request.session(response, [edit](Session& session, Response& response) {
+        edit(session);
+        std::string names;
+        for (const auto& [key, value] : session.fields()) names += key + "=" + value + ",";
+        response.text(200, names);
+      });
+    });
+  };
+  EXPECT_EQ(change([](Session& session) { session.set("cart", "3 apples"); }).body(), "cart=3 apples,user=alice,");
+  EXPECT_EQ(change([](Session& session) { session.erase("cart"); }).body(), "user=alice,");
+  EXPECT_EQ(change([](Session& session) { session.erase("absent"); }).body(), "user=alice,");
+  const auto last = change([](Session& session) { session.erase("user"); });
+  EXPECT_EQ(session_cookie(last), "");  // nothing left: the session and its cookie end
+  EXPECT_EQ(user_of(*id), "-");
+}
+
 TEST_P(StoreTest, AnExpiredSessionIsGone) {
   if (GetParam() == Kind::sqlite) {
     open(3'600'000ms);
