@@ -13,10 +13,16 @@ struct sqlite3_stmt;
 
 namespace corral::detail {
 
+// How long a connection waits for another's lock, and since when it has been waiting.
+struct BusyWait {
+  std::chrono::milliseconds timeout{1000};
+  std::chrono::steady_clock::time_point since;
+};
+
 // The embedded store: one SQLite file in the state directory, shared by every worker,
 // each with its own connection opened after it started (a connection must never cross
 // a fork). WAL lets readers run while one worker writes; writes take the lock up front
-// (BEGIN IMMEDIATE) and wait up to busy_timeout for it, so a transaction never fails
+// (BEGIN IMMEDIATE) and wait up to the store timeout for it, so a transaction never fails
 // half-way on a lock upgrade. synchronous=NORMAL: a committed write survives any
 // process crash; on power loss the last commits before the WAL's next checkpoint may
 // be lost (docs/reliability.md).
@@ -26,7 +32,7 @@ class SqliteBackend final : public StoreBackend {
 
   // Opens (or creates) the file; throws std::runtime_error naming the file and what to
   // do if it is not a database or cannot be written.
-  SqliteBackend(std::string path, std::chrono::milliseconds busy_timeout, WallClock now_ms);
+  SqliteBackend(std::string path, std::chrono::milliseconds lock_timeout, WallClock now_ms);
   ~SqliteBackend() override;
 
   bool answers_inline() const override { return true; }
@@ -54,6 +60,7 @@ class SqliteBackend final : public StoreBackend {
 
   std::string path_;
   WallClock now_ms_;
+  std::unique_ptr<BusyWait> busy_wait_;  // where SQLite's busy handler finds its state
   sqlite3* db_ = nullptr;
   std::unique_ptr<Statements> statements_;
   bool healthy_ = true;
