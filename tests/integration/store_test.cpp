@@ -252,6 +252,24 @@ TEST(RedisStore, StoreRoutesAnswer503WhileRedisIsDownAndRecoverWithoutARestart) 
   EXPECT_EQ(corral->workers(), workers);  // recovered without a restart
 }
 
+TEST(RedisStore, ARedisThatIsDownAtStartIsReachedOnceItIsUp) {
+  RedisServer redis;
+  redis.stop();
+  auto corral = CorralInstance::start({"--store", redis.address()}, 2);
+  const auto refused = exchange(corral->port, "POST", "/visits");
+  EXPECT_EQ(refused.status, 503);
+  EXPECT_FALSE(refused.header("retry-after").empty());
+  EXPECT_EQ(exchange(corral->port, "GET", "/healthz").status, 200);
+  redis.start();
+  int status = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 15s;
+  while (status != 200 && std::chrono::steady_clock::now() < deadline) {
+    status = exchange(corral->port, "POST", "/visits").status;
+  }
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(visits(corral->port), 1);
+}
+
 TEST(SqliteStore, WorkersKilledMidWriteLoseNothingAcknowledged) {
   TempDir state;
   auto corral = CorralInstance::start({"--state-dir", state.path()}, 2);
