@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "config/store_address.hpp"
+#include "net/endpoint.hpp"
 
 namespace corral {
 namespace {
@@ -133,6 +134,23 @@ std::vector<SettingRow> core_rows() {
   rows.push_back(boolean_row("session.secure_cookie", "--session-secure-cookie",
                              "mark the session cookie Secure (sent over HTTPS only, behind a TLS proxy)",
                              [](auto& s) -> auto& { return s.store.secure_cookie; }));
+  rows.push_back(text_row("control_socket", "--control-socket",
+                          "unix socket for `status`; empty: $RUNTIME_DIRECTORY/control.sock, or /run/NAME/control.sock "
+                          "as root",
+                          [](auto& s) -> auto& { return s.control_socket; }));
+  auto metrics = text_row("metrics_listen", "--metrics-listen",
+                          "HOST:PORT serving GET /metrics (Prometheus) when systemd passes no metrics socket; empty: off",
+                          [](auto& s) -> auto& { return s.metrics_listen; });
+  metrics.check = [](std::string_view text) {
+    if (!text.empty()) (void)net::parse_endpoint(text);
+  };
+  rows.push_back(std::move(metrics));
+  rows.push_back(boolean_row("access_log", "--access-log",
+                             "one log entry per request (journal fields CORRAL_METHOD, CORRAL_PATH, CORRAL_STATUS, ...)",
+                             [](auto& s) -> auto& { return s.access_log; }));
+  rows.push_back(whole_row("access_log_rate", "--access-log-rate",
+                           "access log entries per second per worker, at most; the rest are counted, not written", 1,
+                           1000000, [](auto& s) -> auto& { return s.access_log_rate; }));
   const Settings defaults;
   for (auto& row : rows) row.default_value = row.get(defaults);
   return rows;

@@ -63,6 +63,10 @@ struct Settings {
   spdlog::level::level_enum log_level = spdlog::level::info;
   HttpLimits http;
   StoreSettings store;
+  std::string control_socket;   // empty: control/socket_path.hpp's default
+  std::string metrics_listen;   // HOST:PORT for GET /metrics when systemd passes no metrics socket; empty: off
+  bool access_log = false;
+  unsigned access_log_rate = 1000;  // entries per second per worker, at most
   // The service's own settings (Service::text_setting and the like), by key.
   std::map<std::string, SettingValue, std::less<>> service_values;
 };

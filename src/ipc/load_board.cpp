@@ -69,10 +69,26 @@ LoadBoard::Entry* LoadBoard::claim(pid_t pid) {
     entry.connections.store(0, std::memory_order_relaxed);
     entry.accepting.store(0, std::memory_order_relaxed);
     entry.busy_since_ms.store(0, std::memory_order_relaxed);
+    entry.store_health.store(0, std::memory_order_relaxed);
+    entry.requests.reset();
     auto high = memory_->high_water.load();
     while (high < i + 1 && !memory_->high_water.compare_exchange_weak(high, static_cast<std::uint32_t>(i + 1))) {
     }
     return &entry;
+  }
+  return nullptr;
+}
+
+LoadBoard::Entry* LoadBoard::find(pid_t pid) {
+  for (Entry& entry : entries()) {
+    if (entry.pid.load(std::memory_order_relaxed) == pid) return &entry;
+  }
+  return nullptr;
+}
+
+const LoadBoard::Entry* LoadBoard::find(pid_t pid) const {
+  for (const Entry& entry : entries()) {
+    if (entry.pid.load(std::memory_order_relaxed) == pid) return &entry;
   }
   return nullptr;
 }

@@ -8,6 +8,7 @@
 #include <span>
 
 #include "common/unique_fd.hpp"
+#include "ipc/request_counters.hpp"
 
 namespace corral::ipc {
 
@@ -29,6 +30,9 @@ class LoadBoard {
     std::atomic<std::int64_t> busy_since_ms{0};
     // The worker's view of the store: 0 off, 1 up, 2 down (store/store_backend.hpp).
     std::atomic<std::uint32_t> store_health{0};
+    // What it has served, for metrics; the supervisor folds it into the pool's totals
+    // when the worker exits, before it frees the entry.
+    RequestCounters requests;
   };
   // Workers at once, counting those still draining after a reload.
   static constexpr std::size_t capacity = 4096;
@@ -45,9 +49,13 @@ class LoadBoard {
 
   int fd() const { return fd_.get(); }
   bool valid() const { return memory_ != nullptr; }
-  // A free entry for this worker's pid; nullptr if the board is full.
+  // A free entry for this worker's pid, zeroed; nullptr if the board is full.
   Entry* claim(pid_t pid);
-  // Frees the entry of a worker that exited (it may have died without freeing it).
+  // The entry of `pid`; nullptr if it has none.
+  Entry* find(pid_t pid);
+  const Entry* find(pid_t pid) const;
+  // Frees the entry of a worker that exited. Only the supervisor frees entries, after
+  // it has read the worker's last counts.
   void release(pid_t pid);
   // Every entry that was ever claimed; free ones have pid 0.
   std::span<Entry> entries();

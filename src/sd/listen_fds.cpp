@@ -35,10 +35,20 @@ std::string what_fd_is(int fd) {
 
 }  // namespace
 
-std::vector<UniqueFd> adopt_listen_fds() {
+ListenFds adopt_listen_fds() {
   const char* listen_pid = std::getenv("LISTEN_PID");
   const std::string expected_pid = listen_pid ? listen_pid : "";
-  const int count = sd_listen_fds(1);
+  char** names = nullptr;
+  const int count = sd_listen_fds_with_names(1, &names);
+  // The names are ours to free, whatever happens below.
+  std::vector<std::string> fd_names;
+  if (names != nullptr) {
+    for (int i = 0; i < count; ++i) {
+      fd_names.emplace_back(names[i] ? names[i] : "");
+      std::free(names[i]);
+    }
+    std::free(names);
+  }
   if (count < 0) throw_system_error(-count, "sd_listen_fds", "reading LISTEN_FDS from systemd");
   if (count == 0) {
     if (!expected_pid.empty() && expected_pid != std::to_string(::getpid())) {
@@ -48,9 +58,15 @@ std::vector<UniqueFd> adopt_listen_fds() {
     return {};
   }
 
-  std::vector<UniqueFd> fds;
+  ListenFds fds;
   for (int fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + count; ++fd) {
-    fds.emplace_back(fd);
+    const auto index = static_cast<std::size_t>(fd - SD_LISTEN_FDS_START);
+    const bool metrics = index < fd_names.size() && fd_names[index] == "metrics";
+    if (metrics) {
+      fds.metrics.emplace(fd);
+    } else {
+      fds.http.emplace_back(fd);
+    }
     const int is_inet = sd_is_socket_inet(fd, AF_UNSPEC, SOCK_STREAM, 1, 0);
     if (is_inet <= 0) {
       throw std::runtime_error(fmt::format(

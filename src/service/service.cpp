@@ -8,6 +8,7 @@
 #include "config/command_line.hpp"
 #include "config/config_check.hpp"
 #include "config/config_file.hpp"
+#include "control/status_command.hpp"
 #include "http/router.hpp"
 #include "service/service_definition.hpp"
 #include "supervisor/run_supervisor.hpp"
@@ -109,6 +110,9 @@ Setting<std::chrono::milliseconds> Service::duration_setting(std::string key, st
 
 int Service::run(int argc, char** argv) {
   auto& definition = *definition_;
+  if (argc >= 2 && std::string_view(argv[1]) == "status") {
+    return control::run_status_command(argc - 1, argv + 1, definition.name);
+  }
   process_title::init(argc, argv);
   const ProgramDescription program{definition.name, "a service on corral, a socket-activated prefork HTTP server.",
                                    &definition.settings};

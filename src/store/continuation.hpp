@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -29,9 +30,11 @@ bool deferrable(const Response& response);
 // With an inline backend all of it happens before this returns, on `response` itself.
 template <class T, class Issue, class Then>
 void continue_response(WorkerStore& store, Response& response, Issue issue, Then then) {
+  const auto started = std::chrono::steady_clock::now();
   if (store.backend().answers_inline()) {
     std::optional<Outcome<T>> result;
     issue([&result](Outcome<T> outcome) { result.emplace(std::move(outcome)); });
+    store.observe(result->ok(), started);
     if (result->ok()) {
       then(std::move(result->value()), response);
     } else {
@@ -40,8 +43,9 @@ void continue_response(WorkerStore& store, Response& response, Issue issue, Then
     return;
   }
   auto responder = response.defer();
-  issue([&loop = store.loop(), responder, then = std::move(then)](Outcome<T> outcome) mutable {
-    answer_later(loop, responder, [&](Response& answer) {
+  issue([&store, started, responder, then = std::move(then)](Outcome<T> outcome) mutable {
+    store.observe(outcome.ok(), started);
+    answer_later(store.loop(), responder, [&](Response& answer) {
       if (outcome.ok()) {
         then(std::move(outcome.value()), answer);
       } else {

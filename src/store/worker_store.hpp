@@ -27,6 +27,15 @@ class WorkerStore {
   // `loop`: where a continuation that throws is reported, like a handler that throws.
   WorkerStore(std::shared_ptr<StoreBackend> backend, SessionOptions sessions, Loop& loop, WallClock now_ms);
 
+  // Told the outcome and duration of every operation (metrics).
+  using Observer = std::function<void(bool ok, std::chrono::microseconds duration)>;
+  void set_observer(Observer observer) { observer_ = std::move(observer); }
+  void observe(bool ok, std::chrono::steady_clock::time_point started) const {
+    if (observer_) {
+      observer_(ok, std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started));
+    }
+  }
+
   Store& store() { return store_; }
   StoreBackend& backend() { return *backend_; }
   const SessionOptions& sessions() const { return sessions_; }
@@ -39,6 +48,7 @@ class WorkerStore {
   SessionOptions sessions_;
   Loop& loop_;
   WallClock now_ms_;
+  Observer observer_;
 };
 
 // The wall clock as the store keeps expiry: ms since the Unix epoch.

@@ -17,8 +17,14 @@ int run_supervisor(const ProgramDescription& program, CommandLine command_line) 
   init_logging({"supervisor", program.name}, command_line.settings.log_level);
   process_title::set(program.name + ": supervisor");
   try {
-    auto listen_fds = sd::adopt_listen_fds();
+    auto adopted = sd::adopt_listen_fds();
+    auto listen_fds = std::move(adopted.http);
     const bool socket_activated = !listen_fds.empty();
+    // corral-metrics.socket's, or --metrics-listen: never one of the public sockets.
+    auto metrics_listener = std::move(adopted.metrics);
+    if (!metrics_listener && !command_line.settings.metrics_listen.empty()) {
+      metrics_listener = net::bind_listening_socket(net::parse_endpoint(command_line.settings.metrics_listen), 64);
+    }
     if (!socket_activated) {
       net::Endpoint endpoint;
       try {
@@ -29,7 +35,8 @@ int run_supervisor(const ProgramDescription& program, CommandLine command_line) 
       }
       listen_fds.push_back(net::bind_listening_socket(endpoint, command_line.settings.backlog));
     }
-    Supervisor supervisor(program, std::move(command_line), std::move(listen_fds), socket_activated);
+    Supervisor supervisor(program, std::move(command_line), std::move(listen_fds), socket_activated,
+                          std::move(metrics_listener));
     return supervisor.run();
   } catch (const std::exception& error) {
     spdlog::critical("supervisor failed: {}", error.what());

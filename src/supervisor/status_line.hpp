@@ -1,8 +1,11 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <map>
 #include <string>
 
+#include "metrics/pool_metrics.hpp"
 #include "supervisor/worker_table.hpp"
 
 namespace corral {
@@ -13,6 +16,11 @@ struct PoolCounters {
   std::uint64_t recycled = 0;
   std::uint64_t retired_requests = 0;  // requests of workers that have exited
   std::string last_event;              // "worker 2 hung", "reloaded", ...
+  // For metrics: replacements by cause (metrics::RestartCause), and what exited
+  // workers had counted, so that the pool's counters never go backwards.
+  std::array<std::uint64_t, metrics::restart_cause_names.size()> restarts_by_cause{};
+  ipc::RequestTotals retired_totals;
+  std::map<unsigned, double> retired_cpu_seconds;  // by slot
 };
 
 // The store as the workers see it.

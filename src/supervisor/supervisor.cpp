@@ -45,7 +45,7 @@ void earliest(std::optional<Clock::time_point>& current, T candidate) {
 }  // namespace
 
 Supervisor::Supervisor(const ProgramDescription& program, CommandLine command_line, std::vector<UniqueFd> listen_fds,
-                       bool socket_activated)
+                       bool socket_activated, std::optional<UniqueFd> metrics_listener)
     : program_(program),
       command_line_(std::move(command_line)),
       settings_(command_line_.settings),
@@ -55,7 +55,8 @@ Supervisor::Supervisor(const ProgramDescription& program, CommandLine command_li
       now_(Clock::now()),
       started_at_(now_),
       watchdog_(sd::Notifier::watchdog_interval() / 2),
-      budget_(settings_.restart_limit, settings_.restart_window) {
+      budget_(settings_.restart_limit, settings_.restart_window),
+      metrics_listener_(std::move(metrics_listener)) {
   for (const auto& fd : listen_fds_) listen_fd_numbers_.push_back(fd.get());
   try {
     load_board_ = ipc::LoadBoard::create();
@@ -80,10 +81,13 @@ StoreView Supervisor::store_view() const {
   return view;
 }
 
+Supervisor::~Supervisor() = default;
+
 int Supervisor::run() {
   // Before any worker: a store file that cannot be used is an error an administrator
   // must see at start, naming the file, not a 503 in every worker.
   store_description_ = detail::check_store_at_start(settings_);
+  open_local_servers(std::move(metrics_listener_));
   std::vector<std::string> addresses;
   for (const int fd : listen_fd_numbers_) addresses.push_back(net::describe_local_address(fd));
   spdlog::info("supervisor started: {} workers on {}{} ({}corral {})", table_.slot_count(), fmt::join(addresses, ", "),
@@ -115,6 +119,9 @@ void Supervisor::wait_for_events() {
     polled.push_back(pollfd{worker.channel.fd(), POLLIN, 0});
     owners.push_back(pid);
   }
+  const auto workers_end = polled.size();
+  if (control_) control_->add_to(polled);
+  if (scrape_) scrape_->add_to(polled);
   int timeout = -1;
   if (const auto deadline = next_deadline()) {
     const auto wait = std::chrono::ceil<std::chrono::milliseconds>(*deadline - Clock::now());
@@ -124,11 +131,15 @@ void Supervisor::wait_for_events() {
     throw_system_error("poll", "waiting for signals and worker messages");
   }
   now_ = Clock::now();
-  for (std::size_t i = 1; i < polled.size(); ++i) {
+  for (std::size_t i = 1; i < workers_end; ++i) {
     if (polled[i].revents == 0) continue;
     if (auto* worker = table_.find(owners[i])) read_messages(*worker);
   }
   if (polled[0].revents & POLLIN) handle_signals();
+  // Local clients come last: what they are told includes this turn's messages.
+  const std::vector<pollfd> local(polled.begin() + static_cast<std::ptrdiff_t>(workers_end), polled.end());
+  if (control_) control_->handle(local, now_);
+  if (scrape_) scrape_->handle(local, now_);
 }
 
 void Supervisor::turn() {
@@ -147,6 +158,7 @@ void Supervisor::turn() {
   check_start();
   check_terminal();
   reconcile();
+  sample_workers();
   publish_status();
   ping_watchdog();
 }
@@ -336,6 +348,13 @@ std::optional<Clock::time_point> Supervisor::next_deadline() const {
   for (const auto& [pid, worker] : table_) {
     if (const auto hang = hang_deadline(worker, settings_.hang_timeout)) earliest(next, *hang);
   }
+  if (control_) {
+    if (const auto idle = control_->next_deadline()) earliest(next, *idle);
+  }
+  if (scrape_) {
+    if (const auto idle = scrape_->next_deadline()) earliest(next, *idle);
+  }
+  if (!table_.empty()) earliest(next, next_sample_);
   return next;
 }
 

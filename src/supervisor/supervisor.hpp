@@ -2,12 +2,17 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "common/unique_fd.hpp"
+#include "control/control_server.hpp"
+#include "control/pool_view.hpp"
+#include "metrics/pool_metrics.hpp"
+#include "metrics/scrape_server.hpp"
 #include "config/command_line.hpp"
 #include "ipc/load_board.hpp"
 #include "sd/notifier.hpp"
@@ -26,8 +31,10 @@ namespace corral {
 // It never accepts a connection and never polls a listening socket.
 class Supervisor {
  public:
+  // `metrics_listener`: where GET /metrics is served, if anywhere.
   Supervisor(const ProgramDescription& program, CommandLine command_line, std::vector<UniqueFd> listen_fds,
-             bool socket_activated);
+             bool socket_activated, std::optional<UniqueFd> metrics_listener);
+  ~Supervisor();
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
 
@@ -70,6 +77,18 @@ class Supervisor {
   void publish_status();
   std::optional<Clock::time_point> next_deadline() const;
 
+  // Seeing the pool (pool_observer.cpp): the control socket, metrics and the samples
+  // behind them.
+  void open_local_servers(std::optional<UniqueFd> metrics_listener);
+  void sample_workers();
+  // `cpu_seconds`: all it used, from wait4().
+  void fold_exited_worker(pid_t pid, double cpu_seconds);
+  void note_restart(metrics::RestartCause cause, unsigned slot);
+  control::PoolView pool_view() const;
+  metrics::PoolMetrics pool_metrics() const;
+  std::string answer_control(const std::string& line) const;
+  const char* mode_name() const;
+
   const ProgramDescription& program_;
   CommandLine command_line_;
   Settings& settings_;  // command_line_.settings, replaced on reload
@@ -99,6 +118,10 @@ class Supervisor {
   std::mt19937_64 random_{std::random_device{}()};
   PoolCounters counters_;
   std::string store_description_;  // checked at start and on reload
+  std::optional<UniqueFd> metrics_listener_;  // until run() serves it
+  std::unique_ptr<control::ControlServer> control_;
+  std::unique_ptr<metrics::ScrapeServer> scrape_;
+  Clock::time_point next_sample_{};
 };
 
 }  // namespace corral

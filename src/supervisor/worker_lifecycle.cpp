@@ -1,6 +1,7 @@
 // The supervisor's dealings with its workers: starting them, reading their messages,
 // reaping and replacing them, recycling and aborting hung ones. supervisor.cpp has the
 // loop, the modes and what systemd sees.
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -73,10 +74,19 @@ void Supervisor::fill_vacant_slots() {
 void Supervisor::note_failure(const WorkerRecord& worker, const std::string& how, bool start_failed) {
   ++counters_.restarts;
   counters_.last_event = fmt::format("worker {} {}", worker.slot, how);
+  const bool failed_start =
+      start_failed || failed_to_start(worker.was_ready, worker.requests, now_ - worker.started_at, settings_.min_uptime);
+  using metrics::RestartCause;
+  note_restart(worker.drain_reason == "suicide notice" ? RestartCause::suicide_notice
+               : worker.abort_sent_at                  ? RestartCause::hang
+               : failed_start                          ? RestartCause::failed_start
+               : how.starts_with("exited")             ? RestartCause::exit
+                                                       : RestartCause::signal,
+               worker.slot);
   if (worker.slot >= table_.slot_count()) return;  // its slot went away in a reload
   auto& slot = table_.slot(worker.slot);
   slot.replacing_after_failure = true;
-  if (start_failed || failed_to_start(worker.was_ready, worker.requests, now_ - worker.started_at, settings_.min_uptime)) {
+  if (failed_start) {
     const auto delay = slot.backoff.on_failed_start();
     table_.hold_slot(worker.slot, now_ + delay);
     spdlog::error("worker {} (pid {}) failed to start: it {}; next start in {} ms (backoff)", worker.slot,
@@ -87,9 +97,13 @@ void Supervisor::note_failure(const WorkerRecord& worker, const std::string& how
 void Supervisor::reap_children() {
   for (;;) {
     int status = 0;
-    const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    rusage usage{};
+    const pid_t pid = ::wait4(-1, &status, WNOHANG, &usage);
     if (pid <= 0) return;
-    // A worker that died without freeing its entry would count as a peer forever.
+    // Its last counts join the pool's before its entry is freed (a worker never frees
+    // its own), so counters never go backwards.
+    fold_exited_worker(pid, static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+                                static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6);
     load_board_.release(pid);
     auto* worker = table_.find(pid);
     if (worker == nullptr) continue;
@@ -157,6 +171,10 @@ void Supervisor::handle_message(WorkerRecord& worker, const ipc::Message& messag
 void Supervisor::on_worker_exit(WorkerRecord worker, int wait_status) {
   counters_.retired_requests += worker.requests;
   const auto how = describe_wait_status(wait_status);
+  if (worker.slot < table_.slot_count()) {
+    table_.slot(worker.slot).last_exit =
+        worker.state == WorkerState::draining ? fmt::format("{} ({})", how, worker.drain_reason) : how;
+  }
   if (worker.state == WorkerState::draining) {
     const auto log_level = exited_cleanly(wait_status) ? spdlog::level::info : spdlog::level::warn;
     spdlog::log(log_level, "worker {} (pid {}, generation {}) {} after {}", worker.slot, worker.pid,
@@ -199,6 +217,7 @@ void Supervisor::maybe_recycle(WorkerRecord& worker) {
   worker.state = WorkerState::retiring;
   worker.retire_reason = "recycle";
   ++counters_.recycled;
+  note_restart(metrics::RestartCause::recycle, worker.slot);
   counters_.last_event = fmt::format("worker {} recycled", worker.slot);
   spdlog::info("recycling worker {} (pid {}): {}; its successor starts now", worker.slot, worker.pid, *reason);
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ipc/channel.hpp"
+#include "supervisor/rate_window.hpp"
 #include "supervisor/restart_policy.hpp"
 
 namespace corral {
@@ -41,6 +42,10 @@ struct WorkerRecord {
   std::optional<Clock::time_point> kill_sent_at;   // still hung after SIGABRT: SIGKILL sent then
   std::string drain_reason;      // why it is draining, for the exit log line
   ipc::Channel channel;          // the supervisor's end
+  // Sampled about once a second, for corral status and metrics.
+  RateWindow request_rate;       // requests served
+  RateWindow cpu_rate;           // CPU seconds used
+  std::uint64_t rss_bytes = 0;
 };
 
 // What the supervisor keeps per slot, whichever worker holds it.
@@ -49,6 +54,8 @@ struct SlotRecord {
   std::optional<Clock::time_point> hold;   // no start before this (backoff, spawn retry, budget)
   StartBackoff backoff;
   bool replacing_after_failure = false;    // the next start is a restart (counts against the budget)
+  std::uint64_t restarts = 0;              // replacements after a failure, for corral status
+  std::string last_exit;                   // how its last worker ended: "killed by signal 9"
 };
 
 // The supervisor's view of the pool: a number of slots, each meant to hold one serving

@@ -60,6 +60,10 @@ class ConnectionOwner {
   virtual bool draining() const = 0;
   // The connection closed; it may be destroyed once this wake-up's events are handled.
   virtual void on_closed(Connection& connection) = 0;
+  // A response was queued: for metrics and the access log. `request` may be partial
+  // (a request refused before it was whole).
+  virtual void on_response(const Request& /*request*/, int /*status*/, std::size_t /*bytes*/,
+                           EventLoop::Clock::duration /*duration*/) {}
 
  protected:
   ~ConnectionOwner() = default;
@@ -131,6 +135,7 @@ class Connection final : public EventLoop::Handler, public Deadline, private det
   // The parser stopped at the end of `in_` and needs more bytes.
   bool need_more_ = false;
   bool request_deadline_set_ = false;
+  EventLoop::Clock::time_point request_started_{};  // when the current request's parsing began
   bool close_after_response_ = false;
   // The answer in `out_` is the connection's last.
   bool last_response_ = false;

@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/exit_code.hpp"
+#include "common/journal_sink.hpp"
 #include "common/logging.hpp"
 #include "common/process_title.hpp"
 #include "common/system_error.hpp"
@@ -74,6 +75,10 @@ Worker::Worker(const Settings& settings, const WorkerIdentity& identity, const h
       heartbeat_timer_(loop_),
       drain_timer_(loop_),
       balance_timer_(loop_) {
+  if (settings_.access_log) {
+    access_log_.emplace(settings_.access_log_rate, stderr_is_journal(), std::string(service_name), identity_.slot,
+                        identity_.generation);
+  }
   if (identity_.load_board_fd >= 0) {
     load_board_ = ipc::LoadBoard::attach(identity_.load_board_fd);
     load_entry_ = load_board_.claim(::getpid());
@@ -81,6 +86,9 @@ Worker::Worker(const Settings& settings, const WorkerIdentity& identity, const h
       spdlog::warn("the load board is full; this worker takes connections without balancing");
     } else {
       loop_.set_activity_marker(&load_entry_->busy_since_ms);
+      store_->set_observer([entry = load_entry_](bool ok, std::chrono::microseconds duration) {
+        entry->requests.record_store(ok, duration);
+      });
     }
   }
   for (const int fd : identity_.listen_fds) {
@@ -92,7 +100,12 @@ Worker::Worker(const Settings& settings, const WorkerIdentity& identity, const h
 }
 
 Worker::~Worker() {
-  if (load_entry_ != nullptr) load_board_.release(::getpid());
+  // The entry stays ours until the supervisor has read its last counts and frees it;
+  // until then it only says that this worker takes nothing.
+  if (load_entry_ != nullptr) {
+    load_entry_->accepting.store(0, std::memory_order_relaxed);
+    load_entry_->connections.store(0, std::memory_order_relaxed);
+  }
 }
 
 int Worker::run() {
@@ -125,6 +138,13 @@ void Worker::on_closed(Connection& connection) {
     balance();
     stop_if_drained();
   });
+}
+
+void Worker::on_response(const Request& request, int status, std::size_t bytes, EventLoop::Clock::duration duration) {
+  if (load_entry_ != nullptr) {
+    load_entry_->requests.record(status, std::chrono::duration_cast<std::chrono::microseconds>(duration), bytes);
+  }
+  if (access_log_) access_log_->record(request, status, bytes, duration, loop_.now());
 }
 
 void Worker::on_accept_error(int error) {

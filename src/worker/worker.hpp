@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <ctime>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -20,6 +21,7 @@
 #include "worker/http_date.hpp"
 #include "event/deadline_queue.hpp"
 #include "event/event_loop.hpp"
+#include "worker/access_log.hpp"
 #include "worker/listener.hpp"
 #include "store/worker_store.hpp"
 
@@ -48,6 +50,7 @@ class Worker final : public ConnectionOwner {
   void on_handler_exception(const std::string& what) override;
   bool draining() const override { return draining_; }
   void on_closed(Connection& connection) override;
+  void on_response(const Request& request, int status, std::size_t bytes, EventLoop::Clock::duration duration) override;
 
   void on_connection(UniqueFd socket);
   void on_accept_error(int error);
@@ -75,6 +78,7 @@ class Worker final : public ConnectionOwner {
   HandlerLoop handler_loop_;
   ConnectionDeadlines deadlines_;
   std::unique_ptr<detail::WorkerStore> store_;
+  std::optional<AccessLog> access_log_;
   Timer purge_timer_;
   ConnectionEnvironment environment_;
   std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;

@@ -76,13 +76,19 @@ readonly EXEC_FAILED=125           # `exec`: box.sh failed, not the command
 #    to loopback only; Debian already skips it in containers, masked to be sure).
 #  - console-getty.service, getty@tty1.service: a login prompt on the console
 #    that nobody uses; it only adds noise to console.log.
-#  - redis-server.service: installed for the store's tests; the tests that need
-#    Redis start their own, with the password and port they choose.
+#  - redis-server.service, prometheus.service: installed for the tests; the tests
+#    that need them start their own, with the settings they choose.
+#  - prometheus-node-exporter*, smartmontools, nvmf*: what prometheus's recommended
+#    packages enable on a developer's machine; nothing corral needs.
 readonly DEFAULT_MASKS='postgresql.service postgresql@.service
   apt-daily.timer apt-daily.service apt-daily-upgrade.timer apt-daily-upgrade.service
   man-db.timer man-db.service dpkg-db-backup.timer dpkg-db-backup.service
   e2scrub_all.timer e2scrub_all.service e2scrub_reap.service fstrim.timer fstrim.service
-  systemd-timesyncd.service console-getty.service getty@tty1.service redis-server.service'
+  systemd-timesyncd.service console-getty.service getty@tty1.service redis-server.service
+  prometheus.service prometheus-node-exporter.service prometheus-node-exporter-apt.timer
+  prometheus-node-exporter-ipmitool-sensor.timer prometheus-node-exporter-mellanox-hca-temp.timer
+  prometheus-node-exporter-nvme.timer prometheus-node-exporter-smartmon.timer smartmontools.service
+  nvmefc-boot-connections.service nvmf-autoconnect.service'
 
 die() { echo "box.sh: $*" >&2; exit 1; }
 log() { echo "box.sh: $*" >&2; }

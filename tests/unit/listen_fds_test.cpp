@@ -37,7 +37,7 @@ int make_socket(int type, bool listening) {
   ::setenv("LISTEN_PID", listen_pid.c_str(), 1);
   ::setenv("LISTEN_FDS", "1", 1);
   try {
-    const auto fds = adopt_listen_fds();
+    const auto fds = adopt_listen_fds().http;
     if (std::getenv("LISTEN_FDS") != nullptr) std::_Exit(kept_environment);
     if (fds.empty()) std::_Exit(adopted_none);
     if (fds.size() != 1 || fds[0].get() != 3) std::_Exit(1);
@@ -67,7 +67,7 @@ TEST_F(ListenFds, NothingPassedMeansNothingAdopted) {
       {
         ::unsetenv("LISTEN_PID");
         ::unsetenv("LISTEN_FDS");
-        std::_Exit(adopt_listen_fds().empty() ? adopted_none : 1);
+        std::_Exit(adopt_listen_fds().http.empty() ? adopted_none : 1);
       },
       ::testing::ExitedWithCode(adopted_none), "");
 }

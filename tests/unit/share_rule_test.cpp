@@ -37,3 +37,24 @@ TEST(LoadShare, AloneOrAmongHungPeersAWorkerAlwaysAccepts) {
 
 }  // namespace
 }  // namespace corral
+
+#include "worker/token_bucket.hpp"
+
+namespace corral {
+namespace {
+
+TEST(TokenBucket, AllowsTheRateInBurstsOfAtMostTheRate) {
+  TokenBucket bucket(10);
+  const auto t0 = TokenBucket::Clock::time_point{} + std::chrono::hours(1);
+  int taken = 0;
+  for (int i = 0; i < 100; ++i) taken += bucket.take(t0) ? 1 : 0;
+  EXPECT_EQ(taken, 10);  // the burst
+  EXPECT_FALSE(bucket.take(t0 + std::chrono::milliseconds(50)));
+  EXPECT_TRUE(bucket.take(t0 + std::chrono::milliseconds(100)));  // one token a tenth of a second
+  taken = 0;
+  for (int i = 0; i < 100; ++i) taken += bucket.take(t0 + std::chrono::seconds(60)) ? 1 : 0;
+  EXPECT_EQ(taken, 10);  // never more than a burst, however long it was idle
+}
+
+}  // namespace
+}  // namespace corral

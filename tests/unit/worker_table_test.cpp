@@ -228,3 +228,23 @@ TEST(StatusLine, NamesTheStoreAndHowManyWorkersCannotReachIt) {
 
 }  // namespace
 }  // namespace corral
+
+namespace corral {
+namespace {
+
+TEST(RateWindow, IsTheRateOverTheLastTenSeconds) {
+  RateWindow rate;
+  const auto t0 = RateWindow::Clock::time_point{} + std::chrono::hours(1);
+  EXPECT_EQ(rate.per_second(), 0);
+  rate.add(t0, 0);
+  EXPECT_EQ(rate.per_second(), 0);  // one sample is no rate
+  for (int second = 1; second <= 20; ++second) {
+    rate.add(t0 + std::chrono::seconds(second), second <= 10 ? second * 100.0 : 1000 + (second - 10) * 10.0);
+  }
+  // The last ten seconds went from 1000 to 1100: 10 a second, whatever came before.
+  EXPECT_DOUBLE_EQ(rate.per_second(), 10);
+  EXPECT_DOUBLE_EQ(rate.latest(), 1100);
+}
+
+}  // namespace
+}  // namespace corral

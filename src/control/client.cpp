@@ -1,0 +1,65 @@
+#include "control/client.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "common/unique_fd.hpp"
+
+namespace corral::control {
+
+std::string exchange(const std::string& socket_path, const std::string& command, std::chrono::milliseconds timeout) {
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (socket_path.size() >= sizeof address.sun_path) {
+    throw ControlError(fmt::format("{}: the path is too long for a unix socket", socket_path));
+  }
+  std::memcpy(address.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  UniqueFd socket(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!socket.valid()) throw ControlError(fmt::format("socket(): {}", std::strerror(errno)));
+  if (::connect(socket.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+    const int error = errno;
+    if (error == ENOENT || error == ECONNREFUSED) {
+      throw ControlError(fmt::format("not running: nothing answers at {} (start it, e.g. systemctl start corral; "
+                                     "or name the socket with --control-socket PATH)",
+                                     socket_path));
+    }
+    if (error == EACCES || error == EPERM) {
+      throw ControlError(fmt::format("permission denied on {}: run as root or as the service's user (sudo)",
+                                     socket_path));
+    }
+    throw ControlError(fmt::format("connect({}): {}", socket_path, std::strerror(error)));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto wait = [&](short events) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    pollfd polled{socket.get(), events, 0};
+    if (left.count() <= 0 || ::poll(&polled, 1, static_cast<int>(left.count())) <= 0) {
+      throw ControlError(fmt::format("{}: no answer within {} ms", socket_path, timeout.count()));
+    }
+  };
+  std::size_t sent = 0;
+  while (sent < command.size()) {
+    wait(POLLOUT);
+    const auto written = ::send(socket.get(), command.data() + sent, command.size() - sent, MSG_NOSIGNAL);
+    if (written < 0) throw ControlError(fmt::format("send({}): {}", socket_path, std::strerror(errno)));
+    sent += static_cast<std::size_t>(written);
+  }
+  std::string answer;
+  for (;;) {
+    wait(POLLIN);
+    char buffer[16384];
+    const auto got = ::recv(socket.get(), buffer, sizeof buffer, 0);
+    if (got <= 0) throw ControlError(fmt::format("{}: the supervisor closed the connection", socket_path));
+    answer.append(buffer, static_cast<std::size_t>(got));
+    if (const auto newline = answer.find('\n'); newline != std::string::npos) return answer.substr(0, newline);
+  }
+}
+
+}  // namespace corral::control

@@ -1,0 +1,184 @@
+#include "control/control_server.hpp"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/system_error.hpp"
+#include "control/protocol.hpp"
+
+namespace corral::control {
+namespace {
+
+constexpr std::size_t max_clients = 16;
+constexpr auto idle_limit = std::chrono::seconds(10);
+
+sockaddr_un address_of(const std::string& path) {
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.size() >= sizeof address.sun_path) {
+    throw std::runtime_error(fmt::format("control socket {}: the path is longer than {} bytes", path,
+                                         sizeof address.sun_path - 1));
+  }
+  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  return address;
+}
+
+// True if a supervisor answers at `path` (a live socket, not a stale file).
+bool someone_listens(const sockaddr_un& address) {
+  UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  return probe.valid() && ::connect(probe.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
+}
+
+}  // namespace
+
+struct ControlServer::Client {
+  UniqueFd socket;
+  std::string in;
+  std::string out;
+  Clock::time_point last_active;
+  bool closing = false;  // close once `out` is sent
+};
+
+ControlServer::ControlServer(std::string path, Handler handler) : path_(std::move(path)), handler_(std::move(handler)) {
+  const auto address = address_of(path_);
+  const auto directory = std::filesystem::path(path_).parent_path();
+  std::error_code error;
+  if (!directory.empty() && !std::filesystem::exists(directory, error)) {
+    std::filesystem::create_directories(directory, error);
+    ::chmod(directory.c_str(), 0700);
+  }
+  if (someone_listens(address)) {
+    throw std::runtime_error(fmt::format("control socket {}: another supervisor answers there (pass "
+                                         "--control-socket PATH to run a second one)",
+                                         path_));
+  }
+  ::unlink(path_.c_str());  // a stale file of a supervisor that died
+  listener_ = UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!listener_.valid()) throw_system_error("socket(AF_UNIX)", "creating the control socket " + path_);
+  // Created 0600 (no window in which another user could connect), then bound.
+  const mode_t old_mask = ::umask(0177);
+  const int bound = ::bind(listener_.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address);
+  ::umask(old_mask);
+  if (bound != 0) throw_system_error("bind", "creating the control socket " + path_);
+  if (::listen(listener_.get(), 16) != 0) throw_system_error("listen", "on the control socket " + path_);
+}
+
+ControlServer::~ControlServer() {
+  ::unlink(path_.c_str());
+}
+
+void ControlServer::add_to(std::vector<pollfd>& polled) const {
+  if (clients_.size() < max_clients) polled.push_back(pollfd{listener_.get(), POLLIN, 0});
+  for (const auto& client : clients_) {
+    polled.push_back(pollfd{client->socket.get(), static_cast<short>(client->out.empty() ? POLLIN : POLLOUT), 0});
+  }
+}
+
+std::optional<ControlServer::Clock::time_point> ControlServer::next_deadline() const {
+  std::optional<Clock::time_point> next;
+  for (const auto& client : clients_) {
+    const auto deadline = client->last_active + idle_limit;
+    if (!next || deadline < *next) next = deadline;
+  }
+  return next;
+}
+
+void ControlServer::handle(const std::vector<pollfd>& polled, Clock::time_point now) {
+  for (const auto& entry : polled) {
+    if (entry.revents == 0) continue;
+    if (entry.fd == listener_.get()) {
+      accept_clients(now);
+      continue;
+    }
+    for (auto& client : clients_) {
+      if (client->socket.get() == entry.fd) serve(*client, entry.revents, now);
+    }
+  }
+  std::erase_if(clients_, [&](const auto& client) {
+    return !client->socket.valid() || now - client->last_active >= idle_limit;
+  });
+}
+
+void ControlServer::accept_clients(Clock::time_point now) {
+  while (clients_.size() < max_clients) {
+    UniqueFd socket(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (!socket.valid()) return;
+    ucred peer{};
+    socklen_t length = sizeof peer;
+    if (::getsockopt(socket.get(), SOL_SOCKET, SO_PEERCRED, &peer, &length) != 0 ||
+        (peer.uid != 0 && peer.uid != ::geteuid())) {
+      // The file's mode keeps others out; this covers a socket reached another way.
+      spdlog::warn("control socket: refused a client of uid {}: only root and uid {} may connect", peer.uid,
+                   ::geteuid());
+      const auto answer = error_answer("permission denied: only root and the service's user may connect");
+      [[maybe_unused]] const auto ignored = ::send(socket.get(), answer.data(), answer.size(), MSG_NOSIGNAL);
+      continue;
+    }
+    auto client = std::make_unique<Client>();
+    client->socket = std::move(socket);
+    client->last_active = now;
+    clients_.push_back(std::move(client));
+  }
+}
+
+void ControlServer::serve(Client& client, short revents, Clock::time_point now) {
+  client.last_active = now;
+  if ((revents & POLLIN) != 0 && !client.closing) {
+    char buffer[4096];
+    for (;;) {
+      const auto got = ::recv(client.socket.get(), buffer, sizeof buffer, 0);
+      if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) {
+        client.socket = UniqueFd();
+        return;
+      }
+      if (got < 0) break;
+      client.in.append(buffer, static_cast<std::size_t>(got));
+      std::size_t newline;
+      while ((newline = client.in.find('\n')) != std::string::npos) {
+        const auto line = client.in.substr(0, newline);
+        client.in.erase(0, newline + 1);
+        if (line.size() > max_command_bytes) {
+          client.in = std::string(max_command_bytes + 1, ' ');  // answered as too long below
+          break;
+        }
+        try {
+          client.out += handler_(line);
+        } catch (const std::exception& error) {
+          client.out += error_answer(error.what());
+        }
+      }
+      if (client.in.size() > max_command_bytes) {
+        client.out += error_answer(fmt::format("the command is longer than {} bytes", max_command_bytes));
+        client.in.clear();
+        client.closing = true;
+        break;
+      }
+    }
+  } else if ((revents & (POLLHUP | POLLERR)) != 0 && client.out.empty()) {
+    client.socket = UniqueFd();
+    return;
+  }
+  while (!client.out.empty()) {
+    const auto sent = ::send(client.socket.get(), client.out.data(), client.out.size(), MSG_NOSIGNAL);
+    if (sent < 0) {
+      if (errno == EAGAIN || errno == EINTR) return;
+      client.socket = UniqueFd();
+      return;
+    }
+    client.out.erase(0, static_cast<std::size_t>(sent));
+  }
+  if (client.closing) client.socket = UniqueFd();
+}
+
+}  // namespace corral::control

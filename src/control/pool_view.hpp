@@ -1,0 +1,49 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace corral::control {
+
+// One worker as `corral status` shows it. Documented field by field in
+// docs/operations.md ("corral status --json").
+struct WorkerView {
+  unsigned slot = 0;
+  int pid = 0;
+  std::uint32_t generation = 0;
+  std::string state;  // starting, ready, retiring, draining, hung
+  double uptime_seconds = 0;
+  std::uint64_t requests = 0;
+  double requests_per_second = 0;  // over the last 10 s
+  std::uint32_t connections = 0;
+  std::uint64_t restarts = 0;      // of its slot, since the supervisor started
+  std::string last_exit;           // of its slot's previous worker: "killed by signal 9", ...
+  std::uint64_t rss_bytes = 0;
+  double cpu_percent = 0;          // of one CPU, over the last 10 s
+};
+
+// The pool, as the supervisor sees it at one moment.
+struct PoolView {
+  std::string service;
+  std::string version;
+  int supervisor_pid = 0;
+  double uptime_seconds = 0;
+  unsigned pool_size = 0;
+  std::string mode;         // starting, serving, reloading, stopping
+  std::string store;        // "sqlite /var/lib/corral/store.sqlite3", "redis 10.0.0.5:6379/0", "off"
+  std::string store_state;  // up, down (in at least one worker), off
+  std::uint64_t requests = 0;
+  std::uint64_t restarts = 0;
+  std::vector<WorkerView> workers;
+};
+
+// JSON, as the control socket sends it and `corral status --json` prints it.
+std::string to_json(const PoolView& view);
+// Throws std::invalid_argument if `json` is not a pool view.
+PoolView pool_view_from_json(const std::string& json);
+
+// The table `corral status` prints, like `pm2 list`.
+std::string render_table(const PoolView& view);
+
+}  // namespace corral::control

@@ -1,0 +1,174 @@
+// How the supervisor shows its pool: the control socket (corral status), the metrics
+// endpoint, and the per-worker samples behind them.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "control/protocol.hpp"
+#include "net/endpoint.hpp"
+#include "control/socket_path.hpp"
+#include "store/store_backend.hpp"
+#include "supervisor/process_usage.hpp"
+#include "supervisor/supervisor.hpp"
+#include "version.hpp"
+
+namespace corral {
+namespace {
+
+constexpr auto sample_interval = std::chrono::seconds(1);
+
+const char* state_name(const WorkerRecord& worker) {
+  if (worker.abort_sent_at) return "hung";
+  switch (worker.state) {
+    case WorkerState::starting: return "starting";
+    case WorkerState::ready: return "ready";
+    case WorkerState::retiring: return "retiring";
+    case WorkerState::draining: return "draining";
+  }
+  return "unknown";
+}
+
+std::size_t state_index(const WorkerRecord& worker) {
+  if (worker.abort_sent_at) return 4;
+  return static_cast<std::size_t>(worker.state);
+}
+
+}  // namespace
+
+void Supervisor::open_local_servers(std::optional<UniqueFd> metrics_listener) {
+  const auto path = settings_.control_socket.empty() ? control::default_socket_path(program_.name)
+                                                     : settings_.control_socket;
+  try {
+    control_ = std::make_unique<control::ControlServer>(path, [this](const std::string& line) {
+      return answer_control(line);
+    });
+    spdlog::info("control socket: {} ({} status)", path, program_.name);
+  } catch (const std::exception& error) {
+    // Serving matters more than being watched: say so and carry on.
+    spdlog::error("{}; `{} status` will not work", error.what(), program_.name);
+  }
+  if (metrics_listener) {
+    spdlog::info("metrics: GET /metrics on {}", net::describe_local_address(metrics_listener->get()));
+    scrape_ = std::make_unique<metrics::ScrapeServer>(std::move(*metrics_listener),
+                                                      [this] { return metrics::render(pool_metrics()); });
+  }
+}
+
+void Supervisor::sample_workers() {
+  if (now_ < next_sample_) return;
+  next_sample_ = now_ + sample_interval;
+  for (auto& [pid, worker] : table_) {
+    const auto usage = read_process_usage(pid);
+    if (!usage) continue;
+    worker.rss_bytes = usage->rss_bytes;
+    worker.cpu_rate.add(now_, usage->cpu_seconds);
+    std::uint64_t requests = worker.requests;
+    if (const auto* entry = load_board_.find(pid)) requests = ipc::read(entry->requests).requests();
+    worker.request_rate.add(now_, static_cast<double>(requests));
+  }
+}
+
+void Supervisor::fold_exited_worker(pid_t pid, double cpu_seconds) {
+  if (const auto* entry = load_board_.find(pid)) counters_.retired_totals += ipc::read(entry->requests);
+  if (const auto* worker = table_.find(pid)) counters_.retired_cpu_seconds[worker->slot] += cpu_seconds;
+}
+
+void Supervisor::note_restart(metrics::RestartCause cause, unsigned slot) {
+  ++counters_.restarts_by_cause[static_cast<std::size_t>(cause)];
+  if (cause != metrics::RestartCause::recycle && slot < table_.slot_count()) ++table_.slot(slot).restarts;
+}
+
+const char* Supervisor::mode_name() const {
+  switch (mode_) {
+    case Mode::starting: return "starting";
+    case Mode::serving: return "serving";
+    case Mode::reloading: return "reloading";
+    case Mode::stopping: return "stopping";
+  }
+  return "unknown";
+}
+
+control::PoolView Supervisor::pool_view() const {
+  control::PoolView view;
+  view.service = program_.name;
+  view.version = version;
+  view.supervisor_pid = ::getpid();
+  view.uptime_seconds = std::chrono::duration<double>(now_ - started_at_).count();
+  view.pool_size = table_.slot_count();
+  view.mode = mode_name();
+  const auto store = store_view();
+  view.store = store.description;
+  view.store_state = store.description == "off" ? "off" : store.down > 0 ? "down" : "up";
+  view.requests = counters_.retired_requests;
+  view.restarts = counters_.restarts;
+  for (const auto& [pid, worker] : table_) {
+    control::WorkerView row;
+    row.slot = worker.slot;
+    row.pid = pid;
+    row.generation = worker.generation;
+    row.state = state_name(worker);
+    row.uptime_seconds = std::chrono::duration<double>(now_ - worker.started_at).count();
+    row.requests = worker.requests;
+    if (const auto* entry = load_board_.find(pid)) {
+      row.requests = std::max(row.requests, ipc::read(entry->requests).requests());
+      row.connections = entry->connections.load(std::memory_order_relaxed);
+    }
+    view.requests += row.requests;
+    row.requests_per_second = worker.request_rate.per_second();
+    row.cpu_percent = worker.cpu_rate.per_second() * 100;
+    row.rss_bytes = worker.rss_bytes;
+    if (worker.slot < table_.slot_count()) {
+      row.restarts = table_.slot(worker.slot).restarts;
+      row.last_exit = table_.slot(worker.slot).last_exit;
+    }
+    view.workers.push_back(std::move(row));
+  }
+  std::sort(view.workers.begin(), view.workers.end(), [](const auto& a, const auto& b) {
+    return a.slot != b.slot ? a.slot < b.slot : a.generation < b.generation;
+  });
+  return view;
+}
+
+metrics::PoolMetrics Supervisor::pool_metrics() const {
+  metrics::PoolMetrics m;
+  m.service = program_.name;
+  m.version = version;
+  m.requests = counters_.retired_totals;
+  m.restarts = counters_.restarts_by_cause;
+  std::map<unsigned, metrics::SlotMetrics> slots;
+  for (unsigned slot = 0; slot < table_.slot_count(); ++slot) slots[slot].slot = slot;
+  for (const auto& [slot, seconds] : counters_.retired_cpu_seconds) {
+    slots[slot].slot = slot;
+    slots[slot].cpu_seconds += seconds;
+  }
+  for (const auto& [pid, worker] : table_) {
+    ++m.workers_by_state[state_index(worker)];
+    auto& slot = slots[worker.slot];
+    slot.slot = worker.slot;
+    slot.rss_bytes += worker.rss_bytes;
+    // Read now, not from the last sample: a counter must not lag what it already showed.
+    const auto usage = read_process_usage(pid);
+    slot.cpu_seconds += usage ? usage->cpu_seconds : worker.cpu_rate.latest();
+    if (const auto* entry = load_board_.find(pid)) {
+      m.requests += ipc::read(entry->requests);
+      slot.connections += entry->connections.load(std::memory_order_relaxed);
+    }
+  }
+  for (auto& [number, slot] : slots) m.slots.push_back(slot);
+  const auto store = store_view();
+  m.store_configured = store.description != "off" && !store.description.empty();
+  m.store_up = store.down == 0;
+  if (const auto self = read_process_usage(::getpid())) {
+    m.supervisor = {self->cpu_seconds, self->rss_bytes, self->virtual_bytes, self->start_time_seconds, 0, 0};
+  }
+  m.supervisor.open_fds = open_fd_count();
+  m.supervisor.max_fds = max_fd_count();
+  return m;
+}
+
+std::string Supervisor::answer_control(const std::string& line) const {
+  const auto command = control::parse_command(line);  // throws the error the client gets
+  if (command.name == "status") return control::ok_answer("status", control::to_json(pool_view()));
+  return control::error_answer("unknown command");
+}
+
+}  // namespace corral

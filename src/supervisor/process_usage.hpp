@@ -1,0 +1,25 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+
+namespace corral {
+
+// What /proc says about a process: for `corral status`, metrics and recycling.
+struct ProcessUsage {
+  double cpu_seconds = 0;          // user + system
+  std::uint64_t rss_bytes = 0;
+  std::uint64_t virtual_bytes = 0;
+  double start_time_seconds = 0;   // since the Unix epoch
+};
+
+// nullopt once the process is gone.
+std::optional<ProcessUsage> read_process_usage(pid_t pid);
+
+// This process's open descriptors and their limit (process_open_fds, process_max_fds).
+std::uint64_t open_fd_count();
+std::uint64_t max_fd_count();
+
+}  // namespace corral

@@ -1,0 +1,190 @@
+// The control socket: its protocol, the status view, and the server driven like the
+// supervisor drives it.
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <future>
+#include <thread>
+
+#include "control/client.hpp"
+#include "control/control_server.hpp"
+#include "control/pool_view.hpp"
+#include "control/protocol.hpp"
+#include "control/socket_path.hpp"
+#include "support/temp_dir.hpp"
+
+namespace corral::control {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(ControlProtocol, ReadsAStatusCommand) {
+  EXPECT_EQ(parse_command(R"({"version": 1, "command": "status"})").name, "status");
+  EXPECT_EQ(parse_command(command_line("status")).name, "status");
+}
+
+TEST(ControlProtocol, RefusesWhatIsNotACommandSayingWhy) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"hello", "not JSON"},
+      {"[1, 2]", "JSON object"},
+      {R"({"command": "status"})", "version 1"},
+      {R"({"version": 2, "command": "status"})", "version 1"},
+      {R"({"version": 1})", "no \"command\""},
+      {R"({"version": 1, "command": "reboot"})", "unknown command \"reboot\""},
+  };
+  for (const auto& [line, reason] : cases) {
+    try {
+      parse_command(line);
+      ADD_FAILURE() << line << " was accepted";
+    } catch (const std::invalid_argument& error) {
+      EXPECT_NE(std::string(error.what()).find(reason), std::string::npos) << error.what();
+    }
+  }
+}
+
+TEST(ControlProtocol, AnswersCarryTheVersionAndTheResultOrTheError) {
+  const auto ok = ok_answer("status", R"({"a":1})");
+  EXPECT_EQ(ok, "{\"version\":1,\"ok\":true,\"status\":{\"a\":1}}\n");
+  EXPECT_EQ(answer_result(ok, "status"), R"({"a":1})");
+  const auto error = error_answer("no such \"thing\"");
+  EXPECT_EQ(error.back(), '\n');
+  try {
+    answer_result(error, "status");
+    ADD_FAILURE() << "an error answer gave a result";
+  } catch (const std::runtime_error& refused) {
+    EXPECT_STREQ(refused.what(), "no such \"thing\"");
+  }
+  EXPECT_THROW(answer_result("garbage", "status"), std::invalid_argument);
+}
+
+PoolView sample_view() {
+  PoolView view;
+  view.service = "corral";
+  view.version = "0.1.0";
+  view.supervisor_pid = 100;
+  view.uptime_seconds = 3725;
+  view.pool_size = 2;
+  view.mode = "serving";
+  view.store = "sqlite /var/lib/corral/store.sqlite3";
+  view.store_state = "up";
+  view.requests = 12345;
+  view.restarts = 1;
+  view.workers.push_back({0, 101, 1, "ready", 3725, 10000, 120.5, 12, 0, "", 8 << 20, 3.5});
+  view.workers.push_back({1, 105, 2, "ready", 65, 2345, 30.0, 4, 1, "killed by signal 9", 7 << 20, 1.0});
+  return view;
+}
+
+TEST(PoolView, RoundTripsThroughJson) {
+  const auto view = sample_view();
+  const auto back = pool_view_from_json(to_json(view));
+  EXPECT_EQ(back.service, "corral");
+  EXPECT_EQ(back.store_state, "up");
+  ASSERT_EQ(back.workers.size(), 2u);
+  EXPECT_EQ(back.workers[1].pid, 105);
+  EXPECT_EQ(back.workers[1].last_exit, "killed by signal 9");
+  EXPECT_DOUBLE_EQ(back.workers[0].requests_per_second, 120.5);
+  EXPECT_THROW(pool_view_from_json("{\"service\": 3}"), std::invalid_argument);
+}
+
+TEST(PoolView, PrintsATableWithAHeaderAndARowPerWorker) {
+  const auto table = render_table(sample_view());
+  EXPECT_NE(table.find("corral (pid 100, 0.1.0) · serving · 2/2 workers ready · store sqlite "
+                       "/var/lib/corral/store.sqlite3 up · 12345 requests · 1 restarts · up 1h 02m"),
+            std::string::npos)
+      << table;
+  EXPECT_NE(table.find("killed by signal 9"), std::string::npos) << table;
+  EXPECT_NE(table.find("8.0 MiB"), std::string::npos) << table;
+  EXPECT_EQ(std::count(table.begin(), table.end(), '\n'), 4);
+}
+
+TEST(SocketPath, FollowsTheRuntimeDirectoryOfSystemd) {
+  ::setenv("RUNTIME_DIRECTORY", "/run/hello:/run/other", 1);
+  EXPECT_EQ(default_socket_path("hello"), "/run/hello/control.sock");
+  ::unsetenv("RUNTIME_DIRECTORY");
+  if (::geteuid() == 0) EXPECT_EQ(default_socket_path("hello"), "/run/hello/control.sock");
+}
+
+// A ControlServer served by a thread the way the supervisor's loop serves it.
+class ServedControl {
+ public:
+  explicit ServedControl(std::string path)
+      : server_(std::move(path), [](const std::string& line) {
+          parse_command(line);
+          return ok_answer("status", "{\"fine\":true}");
+        }) {
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        std::vector<pollfd> polled;
+        server_.add_to(polled);
+        ::poll(polled.data(), polled.size(), 10);
+        server_.handle(polled, std::chrono::steady_clock::now());
+      }
+    });
+  }
+  ~ServedControl() {
+    stop_ = true;
+    thread_.join();
+  }
+  const std::string& path() const { return server_.path(); }
+
+ private:
+  ControlServer server_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+TEST(ControlServer, AnswersCommandsAndOnlyItsOwnerMayUseTheSocket) {
+  test::TempDir directory;
+  ServedControl served(directory / "run/control.sock");
+  struct stat status {};
+  ASSERT_EQ(::stat(served.path().c_str(), &status), 0);
+  EXPECT_TRUE(S_ISSOCK(status.st_mode));
+  EXPECT_EQ(status.st_mode & 0777, 0600u);
+  EXPECT_EQ(status.st_uid, ::geteuid());
+  EXPECT_EQ(answer_result(exchange(served.path(), command_line("status"), 2s), "status"), "{\"fine\":true}");
+  // A garbage command gets an error answer; the next one on the same connection works.
+  EXPECT_NE(exchange(served.path(), "hello\n", 2s).find("\"ok\":false"), std::string::npos);
+}
+
+TEST(ControlServer, AnOversizedCommandGetsAnErrorAndTheConnectionCloses) {
+  test::TempDir directory;
+  ServedControl served(directory / "control.sock");
+  const auto answer = exchange(served.path(), std::string(10000, 'x'), 2s);
+  EXPECT_NE(answer.find("longer than 4096 bytes"), std::string::npos) << answer;
+  EXPECT_EQ(answer_result(exchange(served.path(), command_line("status"), 2s), "status"), "{\"fine\":true}");
+}
+
+TEST(ControlServer, RefusesToTakeOverALiveSocketButReplacesAStaleOne) {
+  test::TempDir directory;
+  const auto path = directory / "control.sock";
+  {
+    ServedControl first(path);
+    EXPECT_THROW(ControlServer(path, [](const std::string&) { return std::string(); }), std::runtime_error);
+  }
+  // A stale file, as a supervisor killed with SIGKILL leaves it.
+  const int stale = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strcpy(address.sun_path, path.c_str());
+  ASSERT_EQ(::bind(stale, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ::close(stale);
+  ServedControl second(path);
+  EXPECT_EQ(answer_result(exchange(path, command_line("status"), 2s), "status"), "{\"fine\":true}");
+}
+
+TEST(ControlClient, SaysWhenNothingRunsThere) {
+  try {
+    exchange("/nonexistent/control.sock", command_line("status"), 1s);
+    FAIL() << "connected to nothing";
+  } catch (const ControlError& error) {
+    EXPECT_NE(std::string(error.what()).find("not running"), std::string::npos) << error.what();
+  }
+}
+
+}  // namespace
+}  // namespace corral::control
