@@ -115,7 +115,8 @@ control::PoolView Supervisor::pool_view() const {
     view.requests += row.requests;
     row.requests_per_second = worker.request_rate.per_second();
     row.cpu_percent = worker.cpu_rate.per_second() * 100;
-    row.rss_bytes = worker.rss_bytes;
+    const auto usage = read_process_usage(pid);
+    row.rss_bytes = usage ? usage->rss_bytes : worker.rss_bytes;
     if (worker.slot < table_.slot_count()) {
       row.restarts = table_.slot(worker.slot).restarts;
       row.last_exit = table_.slot(worker.slot).last_exit;

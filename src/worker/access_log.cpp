@@ -30,10 +30,7 @@ AccessLog::AccessLog(unsigned rate_per_second, bool to_journal, const std::strin
 
 void AccessLog::record(const Request& request, int status, std::uint64_t bytes, Clock::duration duration,
                        Clock::time_point now) {
-  if (dropped_ > 0 && now >= next_report_) {
-    spdlog::warn("access log: {} entries over the limit of --access-log-rate were not written", dropped_);
-    dropped_ = 0;
-  }
+  report_dropped(now);
   if (!bucket_.take(now)) {
     if (dropped_ == 0) next_report_ = now + std::chrono::seconds(1);
     ++dropped_;
@@ -41,6 +38,12 @@ void AccessLog::record(const Request& request, int status, std::uint64_t bytes, 
     return;
   }
   write(request, status, bytes, duration);
+}
+
+void AccessLog::report_dropped(Clock::time_point now) {
+  if (dropped_ == 0 || now < next_report_) return;
+  spdlog::warn("access log: {} entries over the limit of --access-log-rate were not written", dropped_);
+  dropped_ = 0;
 }
 
 void AccessLog::write(const Request& request, int status, std::uint64_t bytes, Clock::duration duration) {

@@ -22,6 +22,9 @@ class AccessLog {
             std::uint32_t generation);
 
   void record(const Request& request, int status, std::uint64_t bytes, Clock::duration duration, Clock::time_point now);
+  // Logs how many entries the limit held back, once a second (the worker's heartbeat
+  // calls it, so a burst's count is told even if no request follows).
+  void report_dropped(Clock::time_point now);
   std::uint64_t dropped() const { return dropped_total_; }
 
  private:

@@ -164,6 +164,7 @@ void Worker::on_heartbeat() {
   if (load_entry_ != nullptr) {
     load_entry_->store_health.store(static_cast<std::uint32_t>(store_->backend().health()), std::memory_order_relaxed);
   }
+  if (access_log_) access_log_->report_dropped(loop_.now());
   heartbeat_timer_.expires_after(heartbeat_interval, [this] { on_heartbeat(); });
 }
 
