@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <iterator>
 #include <memory>
@@ -34,12 +35,14 @@ class UnderSystemd : public ::testing::Test {
     box.install(build_path("src/corral"), "/usr/local/bin/corral", "0755");
     box.install(build_path("units/corral.socket"), "/etc/systemd/system/corral.socket");
     box.install(build_path("units/corral.service"), "/etc/systemd/system/corral.service");
+    box.install(build_path("units/corral-metrics.socket"), "/etc/systemd/system/corral-metrics.socket");
     box.install(source_path("docs/corral.8"), "/usr/local/share/man/man8/corral.8");
     box.must("mkdir -p /usr/local/etc/corral && systemctl daemon-reload");
   }
 
   void SetUp() override {
-    box().run("systemctl stop corral.socket corral.service; systemctl reset-failed corral.socket corral.service; "
+    box().run("systemctl stop corral.socket corral-metrics.socket corral.service test-prometheus.service; "
+              "systemctl reset-failed corral.socket corral-metrics.socket corral.service test-prometheus.service; "
               "rm -rf /etc/systemd/system/corral.service.d; systemctl daemon-reload");
     write_config(good_config);
     box().must("systemctl start corral.socket");
@@ -269,6 +272,76 @@ TEST_F(UnderSystemd, KilledSupervisorUnderLoadIsRestartedRefusingNothingAndLeave
     EXPECT_NE(box().run("kill -0 " + pid).exit_code, 0) << "worker " << pid << " of the killed supervisor survives";
   }
   EXPECT_TRUE(get("/").starts_with("I am worker"));
+}
+
+// One Prometheus query's first value, through the HTTP API.
+double prometheus_value(const Box& box, const std::string& query) {
+  // Not up yet (curl fails) or no such series: nan, and the caller waits.
+  const auto answer = box.run("curl -sf --max-time 10 -G http://127.0.0.1:9090/api/v1/query --data-urlencode 'query=" +
+                              query + "'");
+  if (answer.exit_code != 0) return std::nan("");
+  const auto& json = answer.output;
+  const auto value = box.run("python3 -c 'import json,sys; r=json.load(sys.stdin)[\"data\"][\"result\"]; "
+                             "print(r[0][\"value\"][1] if r else \"nan\")' <<'EOF'\n" + json + "\nEOF");
+  try {
+    return std::stod(value.output);
+  } catch (const std::exception&) {
+    return std::nan("");
+  }
+}
+
+TEST_F(UnderSystemd, PrometheusScrapesThePoolThroughTheMetricsSocket) {
+  box().must("systemctl start corral-metrics.socket");
+  get("/");  // starts corral.service, which is handed both sockets
+  box().must("mkdir -p /tmp/prometheus && cat > /tmp/prometheus/prometheus.yml <<'EOF'\n"
+             "global:\n  scrape_interval: 1s\n"
+             "scrape_configs:\n  - job_name: corral\n    static_configs:\n      - targets: ['127.0.0.1:9464']\n"
+             "EOF");
+  box().must("systemd-run --unit=test-prometheus --property=Type=exec prometheus "
+             "--config.file=/tmp/prometheus/prometheus.yml --storage.tsdb.path=/tmp/prometheus/data "
+             "--web.listen-address=127.0.0.1:9090");
+  auto wait_for = [&](const std::string& query, auto accept, const char* what) {
+    double value = std::nan("");
+    for (int attempt = 0; attempt < 300; ++attempt) {
+      value = prometheus_value(box(), query);
+      if (accept(value)) return value;
+      box().must("sleep 0.1");
+    }
+    ADD_FAILURE() << what << ": " << query << " = " << value;
+    return value;
+  };
+  wait_for("up{job=\"corral\"}", [](double v) { return v == 1; }, "corral is up");
+  const auto query_total = "sum(corral_http_requests_total{code=\"2xx\"})";
+  const auto before = wait_for(query_total, [](double v) { return v >= 1; }, "a first count");
+  // 1000 requests, counted by the test; then Prometheus must have counted as many.
+  box().must("for i in $(seq 100); do curl -s -o /dev/null -w '%{http_code}\\n' "
+             "$(printf 'http://127.0.0.1:3000/healthz %.0s' $(seq 10)); done | grep -c 200 | grep -qx 1000");
+  const auto after = wait_for(query_total, [&](double v) { return v >= before + 1000; }, "the load counted");
+  EXPECT_NEAR(after - before, 1000, 50);  // within 5 %
+  // A worker killed outright is counted as a restart by signal.
+  const auto victim = *worker_pids().begin();
+  box().must("kill -9 " + victim);
+  wait_for("corral_worker_restarts_total{cause=\"signal\"}", [](double v) { return v == 1; }, "the restart counted");
+  // The counters did not go back when the worker's own counts left with it.
+  EXPECT_GE(prometheus_value(box(), query_total), after);
+  // `corral status` reads the same pool over its control socket, /run/corral/control.sock.
+  const auto status = box().must("/usr/local/bin/corral status");
+  EXPECT_NE(status.find("2/2 workers ready"), std::string::npos) << status;
+  EXPECT_NE(status.find("was killed by SIGKILL"), std::string::npos) << status;
+  EXPECT_EQ(box().must("stat -c %a /run/corral/control.sock"), "600\n");
+}
+
+TEST_F(UnderSystemd, TheAccessLogPutsEachRequestsFieldsInTheJournal) {
+  write_config(good_config + "access_log = true\n");
+  auto journal = follow_journal("-u corral -o cat");
+  EXPECT_EQ(box().must("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:3000/no/such/page"), "404");
+  ASSERT_TRUE(journal->wait_for_line(std::regex("GET /no/such/page 404"), 20s)) << journal->output();
+  const auto entry = box().must("journalctl -u corral --no-pager -o json CORRAL_STATUS=404");
+  EXPECT_NE(entry.find("\"CORRAL_PATH\":\"/no/such/page\""), std::string::npos) << entry;
+  EXPECT_NE(entry.find("\"CORRAL_METHOD\":\"GET\""), std::string::npos) << entry;
+  EXPECT_NE(entry.find("127.0.0.1\""), std::string::npos) << entry;  // CORRAL_PEER, maybe as ::ffff:127.0.0.1
+  EXPECT_NE(entry.find("\"CORRAL_DURATION_US\""), std::string::npos) << entry;
+  EXPECT_NE(entry.find("\"CORRAL_SLOT\""), std::string::npos) << entry;
 }
 
 }  // namespace
