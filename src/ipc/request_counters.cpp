@@ -3,23 +3,32 @@
 #include <algorithm>
 
 namespace corral::ipc {
+namespace {
+
+// Each counter has one writer, its worker: a plain load and store are enough (no
+// locked read-modify-write on the request path), and the supervisor's relaxed loads
+// see whole values.
+void add(std::atomic<std::uint64_t>& counter, std::uint64_t amount) {
+  counter.store(counter.load(std::memory_order_relaxed) + amount, std::memory_order_relaxed);
+}
+
+}  // namespace
 
 void RequestCounters::record(int status, std::chrono::microseconds duration, std::uint64_t bytes) {
   const auto us = static_cast<std::uint64_t>(std::max<std::int64_t>(duration.count(), 0));
   const auto status_class = static_cast<std::size_t>(std::clamp(status / 100, 1, 5) - 1);
   const auto bucket = static_cast<std::size_t>(
       std::lower_bound(duration_bounds_us.begin(), duration_bounds_us.end(), us) - duration_bounds_us.begin());
-  by_class[status_class].fetch_add(1, std::memory_order_relaxed);
-  duration_buckets[bucket].fetch_add(1, std::memory_order_relaxed);
-  duration_sum_us.fetch_add(us, std::memory_order_relaxed);
-  response_bytes.fetch_add(bytes, std::memory_order_relaxed);
+  add(by_class[status_class], 1);
+  add(duration_buckets[bucket], 1);
+  add(duration_sum_us, us);
+  add(response_bytes, bytes);
 }
 
 void RequestCounters::record_store(bool ok, std::chrono::microseconds duration) {
-  store_operations.fetch_add(1, std::memory_order_relaxed);
-  if (!ok) store_failures.fetch_add(1, std::memory_order_relaxed);
-  store_sum_us.fetch_add(static_cast<std::uint64_t>(std::max<std::int64_t>(duration.count(), 0)),
-                         std::memory_order_relaxed);
+  add(store_operations, 1);
+  if (!ok) add(store_failures, 1);
+  add(store_sum_us, static_cast<std::uint64_t>(std::max<std::int64_t>(duration.count(), 0)));
 }
 
 void RequestCounters::reset() {

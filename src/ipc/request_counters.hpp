@@ -14,7 +14,7 @@ inline constexpr std::array<std::uint64_t, 14> duration_bounds_us{
     10'000'000};
 
 // A worker's request counts, in the memory it shares with the supervisor: written by
-// the worker alone, with relaxed atomic adds, and read by the supervisor at any time
+// the worker alone, without locked instructions, and read by the supervisor at any time
 // (a scrape never waits for a worker, nor a worker for a scrape).
 struct RequestCounters {
   std::array<std::atomic<std::uint64_t>, 5> by_class{};  // 1xx .. 5xx
