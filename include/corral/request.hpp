@@ -90,8 +90,8 @@ class Request {
   // Loads the session named by this request's session cookie (a new, empty one if
   // there is none, or it is malformed, forged or expired) and calls `then` with it,
   // like a store operation: on success only, else the client gets 503. Changes are
-  // saved when `then` returns; the response then carries the cookie if it is new,
-  // regenerated, refreshed or destroyed. The expiry rolls: each use keeps a session
+  // saved when the answer is sent, before it goes; it then carries the cookie if the
+  // session is new, regenerated, refreshed or destroyed. The expiry rolls: each use keeps a session
   // alive for session.lifetime more (written at most once per tenth of it).
   void session(Response& response, std::function<void(Session& session, Response& response)> then) const;
 

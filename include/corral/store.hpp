@@ -34,8 +34,10 @@ struct SessionAccess;
 //   });
 //
 // With SQLite the function runs before the call returns; with Redis it runs when the
-// reply arrives, and the worker serves other connections meanwhile. Keys are any bytes
-// up to 512; values up to 1 MiB.
+// reply arrives, and the worker serves other connections meanwhile (and not at all if
+// the client has gone by then). A response is continued once: make the next call from
+// the function, with the Response it was given (std::logic_error otherwise, on either
+// backend). Keys are any bytes up to 512; values up to 1 MiB.
 class Store {
  public:
   using Then = std::function<void(Response&)>;
@@ -64,10 +66,12 @@ class Store {
 };
 
 // A visitor's session: string fields kept in the store under a random id that only its
-// cookie carries. Reach it with Request::session(); changes are saved when that
-// function returns, before the response is sent, so a client that got an answer has
-// its session saved. Two requests of one session that change it at once: the one saved
-// last wins, as a whole.
+// cookie carries. Reach it with Request::session(). Changes are saved when the answer
+// is sent, and before it is: a client that got an answer has its session saved (a
+// failed save answers 503). The Session lives until then, so functions of store calls
+// made from the session's function may use it too. Two requests of one session that
+// change it at once: the one saved last wins, as a whole; but a session destroyed
+// (logout) stays destroyed, whatever another request saves after.
 class Session {
  public:
   // A field; nullopt if not set.

@@ -123,7 +123,7 @@ std::vector<SettingRow> core_rows() {
                           "directory of the SQLite store; empty: $STATE_DIRECTORY (systemd's StateDirectory=)",
                           [](auto& s) -> auto& { return s.store.state_dir; }));
   rows.push_back(seconds_row("store_timeout", "--store-timeout",
-                             "seconds a store operation may wait (a SQLite lock, a Redis reply) before 503", 0.01, 60,
+                             "seconds a store operation may wait (a SQLite lock, a Redis reply) before 503", 0.01, 10,
                              [](auto& s) -> auto& { return s.store.timeout; }));
   rows.push_back(text_row("store_password_file", "--store-password-file",
                           "file holding the Redis password; empty: the store-password credential (LoadCredential=)",

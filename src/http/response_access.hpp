@@ -22,6 +22,7 @@ struct ResponseAccess {
   // The response can still be deferred: it is a handler's (or a store continuation's)
   // and defer() was not called yet.
   static bool deferrable(const Response& response) { return response.deferrer_.value != nullptr; }
+  static Deferrer* deferrer(const Response& response) { return response.deferrer_.value; }
   // Replaces what the response holds; whether it can be deferred stays as it was.
   static void replace_keeping_deferrer(Response& response, Response&& with) {
     auto* deferrer = response.deferrer_.value;

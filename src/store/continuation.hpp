@@ -24,6 +24,8 @@ void answer_later(Loop& loop, const Responder& responder, const std::function<vo
 
 // True while `response` can still be deferred: a handler's, or a continuation's.
 bool deferrable(const Response& response);
+// Marks `response` as continued: it can no longer be deferred or continued.
+void consume(Response& response);
 
 // A store operation that continues `response`: `issue` starts it with a callback;
 // on success `then(value, response)` makes the answer, on failure answer_failure does.
@@ -40,6 +42,8 @@ void continue_response(WorkerStore& store, Response& response, Issue issue, Then
     } else {
       answer_failure(response, result->failure());
     }
+    // Continued once, as on Redis: a second call on this response is refused the same.
+    consume(response);
     return;
   }
   auto responder = response.defer();

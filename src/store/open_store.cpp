@@ -83,8 +83,8 @@ std::unique_ptr<WorkerStore> open_worker_store(const Settings& settings, std::st
   const auto address = parse_store_address(settings.store.address);
   std::shared_ptr<StoreBackend> backend;
   if (address.kind != StoreAddress::Kind::sqlite) {
-    backend = std::make_shared<RedisBackend>(loop, address, store_password(settings.store),
-                                             fmt::format("{}:", service_name), settings.store.timeout);
+    backend = std::make_shared<RedisBackend>(loop, address, store_password(settings.store), service_name,
+                                             settings.store.timeout);
   } else if (const auto directory = state_directory(settings.store); directory.empty()) {
     backend = unconfigured_store(no_state_directory());
   } else {

@@ -19,11 +19,26 @@ struct RedisBackend::Hooks {
     return context->errstr[0] != '\0' ? std::string(context->errstr) : std::string("connection closed");
   }
 
-  static void add_read(void* data) { of(data).watch(EPOLLIN, true); }
-  static void del_read(void* data) { of(data).watch(EPOLLIN, false); }
-  static void add_write(void* data) { of(data).watch(EPOLLOUT, true); }
-  static void del_write(void* data) { of(data).watch(EPOLLOUT, false); }
-  static void cleanup(void* data) { of(data).watch(EPOLLIN | EPOLLOUT, false); }
+  // epoll_ctl can fail (no memory): never through hiredis's frames; the connection is
+  // dropped from the loop instead, as if it had failed.
+  static void watch(void* data, std::uint32_t events, bool on) {
+    auto& backend = of(data);
+    try {
+      backend.watch(events, on);
+    } catch (const std::exception& error) {
+      backend.loop_.defer([&backend, what = std::string(error.what())] {
+        if (backend.context_ == nullptr) return;
+        auto* context = std::exchange(backend.context_, nullptr);
+        backend.went_down(what);
+        redisAsyncFree(context);
+      });
+    }
+  }
+  static void add_read(void* data) { watch(data, EPOLLIN, true); }
+  static void del_read(void* data) { watch(data, EPOLLIN, false); }
+  static void add_write(void* data) { watch(data, EPOLLOUT, true); }
+  static void del_write(void* data) { watch(data, EPOLLOUT, false); }
+  static void cleanup(void* data) { watch(data, EPOLLIN | EPOLLOUT, false); }
 
   static void connected(const redisAsyncContext* context, int status) {
     of(context->data).on_connected(status == REDIS_OK, error_of(context));
@@ -40,6 +55,8 @@ struct RedisBackend::Hooks {
     std::unique_ptr<Pending> pending(static_cast<Pending*>(data));
     auto& backend = *pending->backend;
     if (!backend.sent_at_.empty()) backend.sent_at_.pop_front();
+    // The worker is exiting: nothing that would answer a request is alive any more.
+    if (backend.closing_) return;
     try {
       pending->on_reply(static_cast<redisReply*>(reply), reply == nullptr ? error_of(context) : std::string());
     } catch (...) {
@@ -57,14 +74,24 @@ std::optional<std::string> reply_error(redisReply* reply, const std::string& err
   return std::nullopt;
 }
 
+// Error replies that say Redis cannot serve now, as opposed to a wrong command.
+bool unavailable_error(std::string_view text) {
+  for (const std::string_view prefix : {"LOADING", "READONLY", "MASTERDOWN", "NOAUTH", "WRONGPASS", "OOM", "BUSY",
+                                        "TRYAGAIN", "CLUSTERDOWN", "NOREPLICAS", "MISCONF", "ERR max number of clients"}) {
+    if (text.starts_with(prefix)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 RedisBackend::RedisBackend(EventLoop& loop, StoreAddress address, std::optional<std::string> password,
-                           std::string key_prefix, std::chrono::milliseconds timeout)
+                           std::string_view service_name, std::chrono::milliseconds timeout)
     : loop_(loop),
       address_(std::move(address)),
       password_(std::move(password)),
-      prefix_(std::move(key_prefix)),
+      data_prefix_(fmt::format("{}:", service_name)),
+      session_prefix_(fmt::format("{}@session:", service_name)),
       timeout_(timeout),
       socket_handler_([this](std::uint32_t events) { on_socket_events(events); }),
       deadline_timer_(loop),
@@ -105,6 +132,11 @@ void RedisBackend::connect() {
   context->ev.cleanup = Hooks::cleanup;
   redisAsyncSetConnectCallback(context, Hooks::connected);
   redisAsyncSetDisconnectCallback(context, Hooks::disconnected);
+  // hiredis 0.14 finishes a non-blocking connect when the socket turns writable: watch
+  // for that now, or an idle worker would never learn that Redis is back.
+  Hooks::add_write(this);
+  // A TCP connection that dies silently (a host gone, a firewall) is noticed.
+  if (address_.kind == StoreAddress::Kind::redis_tcp) redisEnableKeepAlive(&context->c);
   // Sent first, ahead of anything queued while connecting.
   auto check = [this](const char* what) {
     return [this, what](redisReply* reply, const std::string& error) {
@@ -149,7 +181,10 @@ void RedisBackend::on_disconnected(bool ok, const std::string& error) {
 
 void RedisBackend::went_down(const std::string& why) {
   if (closing_) return;
-  next_retry_ = backoff_.next();
+  // A connection that was up is tried again at once (an idle timeout, a failover):
+  // only a failed attempt waits.
+  next_retry_ = up_ ? std::chrono::milliseconds(0) : backoff_.next();
+  up_ = false;
   if (!down_) {
     spdlog::error("store: {} is unavailable ({}); answering 503 for store routes and reconnecting",
                   address_.describe(), why);
@@ -226,68 +261,70 @@ void RedisBackend::on_deadline() {
   sent_at_.clear();
 }
 
-StoreFailure RedisBackend::unavailable(const std::string& what, const std::string& error) const {
+StoreFailure RedisBackend::failure(const char* command, redisReply* reply, const std::string& error) const {
+  const auto text = reply_error(reply, error).value_or("an unexpected reply");
+  const auto message = fmt::format("store: {} on {}: {}", command, address_.describe(), text);
+  if (reply != nullptr && !unavailable_error(text)) return StoreFailure{StoreFailure::Kind::misuse, message, {}};
   const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(next_retry_ + std::chrono::milliseconds(999));
-  return StoreFailure{StoreFailure::Kind::unavailable,
-                      fmt::format("store: {} on {}: {}", what, address_.describe(), error),
-                      std::max(seconds, std::chrono::seconds(1))};
+  return StoreFailure{StoreFailure::Kind::unavailable, message, std::max(seconds, std::chrono::seconds(1))};
 }
 
-std::string RedisBackend::key(std::string_view key) const {
-  std::string full = prefix_;
+std::string RedisBackend::key(KeySpace space, std::string_view key) const {
+  std::string full = space == KeySpace::data ? data_prefix_ : session_prefix_;
   full += key;
   return full;
 }
 
-void RedisBackend::get(std::string_view key, Callback<std::optional<std::string>> done) {
-  const auto full = this->key(key);
+void RedisBackend::get(KeySpace space, std::string_view key, Callback<std::optional<std::string>> done) {
+  const auto full = this->key(space, key);
   command({"GET", full}, [this, done = std::move(done)](redisReply* reply, const std::string& error) {
-    if (const auto failed = reply_error(reply, error)) return done(unavailable("GET", *failed));
+    if (reply == nullptr || reply->type == REDIS_REPLY_ERROR) return done(failure("GET", reply, error));
     if (reply->type == REDIS_REPLY_NIL) return done(std::optional<std::string>());
-    if (reply->type != REDIS_REPLY_STRING) {
-      return done(StoreFailure{StoreFailure::Kind::misuse, "store: GET: the key holds another Redis type", {}});
-    }
+    if (reply->type != REDIS_REPLY_STRING) return done(failure("GET", reply, error));
     return done(std::optional<std::string>(std::string(reply->str, reply->len)));
   });
 }
 
-void RedisBackend::set(std::string_view key, std::string_view value, std::optional<std::chrono::milliseconds> ttl,
-                       Callback<Done> done) {
-  const auto full = this->key(key);
+void RedisBackend::set(KeySpace space, std::string_view key, std::string_view value,
+                       std::optional<std::chrono::milliseconds> ttl, Callback<Done> done) {
+  const auto full = this->key(space, key);
   auto on_reply = [this, done = std::move(done)](redisReply* reply, const std::string& error) {
-    if (const auto failed = reply_error(reply, error)) return done(unavailable("SET", *failed));
+    if (reply == nullptr || reply->type == REDIS_REPLY_ERROR) return done(failure("SET", reply, error));
     return done(Done{});
   };
   if (ttl) {
-    const auto milliseconds = std::to_string(ttl->count());
+    const auto milliseconds = std::to_string(std::max<std::int64_t>(ttl->count(), 1));
     command({"SET", full, value, "PX", milliseconds}, std::move(on_reply));
   } else {
     command({"SET", full, value}, std::move(on_reply));
   }
 }
 
-void RedisBackend::erase(std::string_view key, Callback<Done> done) {
-  const auto full = this->key(key);
+void RedisBackend::replace(KeySpace space, std::string_view key, std::string_view value,
+                           std::chrono::milliseconds ttl, Callback<bool> done) {
+  const auto full = this->key(space, key);
+  const auto milliseconds = std::to_string(std::max<std::int64_t>(ttl.count(), 1));
+  // XX: only if the key is there, so a session destroyed meanwhile is not brought back.
+  command({"SET", full, value, "PX", milliseconds, "XX"},
+          [this, done = std::move(done)](redisReply* reply, const std::string& error) {
+            if (reply == nullptr || reply->type == REDIS_REPLY_ERROR) return done(failure("SET XX", reply, error));
+            return done(reply->type != REDIS_REPLY_NIL);
+          });
+}
+
+void RedisBackend::erase(KeySpace space, std::string_view key, Callback<Done> done) {
+  const auto full = this->key(space, key);
   command({"DEL", full}, [this, done = std::move(done)](redisReply* reply, const std::string& error) {
-    if (const auto failed = reply_error(reply, error)) return done(unavailable("DEL", *failed));
+    if (reply == nullptr || reply->type == REDIS_REPLY_ERROR) return done(failure("DEL", reply, error));
     return done(Done{});
   });
 }
 
 void RedisBackend::increment(std::string_view key, std::int64_t by, Callback<std::int64_t> done) {
-  const auto full = this->key(key);
+  const auto full = this->key(KeySpace::data, key);
   const auto amount = std::to_string(by);
-  command({"INCRBY", full, amount}, [this, full, done = std::move(done)](redisReply* reply, const std::string& error) {
-    if (reply != nullptr && reply->type == REDIS_REPLY_ERROR &&
-        std::string_view(reply->str, reply->len).starts_with("ERR value is not an integer")) {
-      return done(StoreFailure{StoreFailure::Kind::misuse,
-                               fmt::format("store: INCRBY {}: {}", full, std::string(reply->str, reply->len)),
-                               {}});
-    }
-    if (const auto failed = reply_error(reply, error)) return done(unavailable("INCRBY", *failed));
-    if (reply->type != REDIS_REPLY_INTEGER) {
-      return done(StoreFailure{StoreFailure::Kind::misuse, "store: INCRBY: not an integer reply", {}});
-    }
+  command({"INCRBY", full, amount}, [this, done = std::move(done)](redisReply* reply, const std::string& error) {
+    if (reply == nullptr || reply->type != REDIS_REPLY_INTEGER) return done(failure("INCRBY", reply, error));
     return done(static_cast<std::int64_t>(reply->integer));
   });
 }

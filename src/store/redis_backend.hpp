@@ -28,8 +28,9 @@ namespace corral::detail {
 // and reconnects.
 class RedisBackend final : public StoreBackend {
  public:
-  RedisBackend(EventLoop& loop, StoreAddress address, std::optional<std::string> password, std::string key_prefix,
-               std::chrono::milliseconds timeout);
+  // Keys are "SERVICE:key"; sessions "SERVICE@session:id", which no key can name.
+  RedisBackend(EventLoop& loop, StoreAddress address, std::optional<std::string> password,
+               std::string_view service_name, std::chrono::milliseconds timeout);
   ~RedisBackend() override;
   RedisBackend(const RedisBackend&) = delete;
   RedisBackend& operator=(const RedisBackend&) = delete;
@@ -39,10 +40,12 @@ class RedisBackend final : public StoreBackend {
   // being made).
   StoreHealth health() const override { return down_ ? StoreHealth::down : StoreHealth::up; }
 
-  void get(std::string_view key, Callback<std::optional<std::string>> done) override;
-  void set(std::string_view key, std::string_view value, std::optional<std::chrono::milliseconds> ttl,
+  void get(KeySpace space, std::string_view key, Callback<std::optional<std::string>> done) override;
+  void set(KeySpace space, std::string_view key, std::string_view value, std::optional<std::chrono::milliseconds> ttl,
            Callback<Done> done) override;
-  void erase(std::string_view key, Callback<Done> done) override;
+  void replace(KeySpace space, std::string_view key, std::string_view value, std::chrono::milliseconds ttl,
+               Callback<bool> done) override;
+  void erase(KeySpace space, std::string_view key, Callback<Done> done) override;
   void increment(std::string_view key, std::int64_t by, Callback<std::int64_t> done) override;
 
   // For the hiredis callbacks and event hooks (C functions).
@@ -62,17 +65,21 @@ class RedisBackend final : public StoreBackend {
   void on_socket_events(std::uint32_t events);
   void arm_deadline();
   void on_deadline();
-  StoreFailure unavailable(const std::string& what, const std::string& error) const;
-  std::string key(std::string_view key) const;
+  // A failed reply: misuse (a wrong type, an overflow) or unavailable (no reply,
+  // loading, read-only replica, no memory ...).
+  StoreFailure failure(const char* command, redisReply* reply, const std::string& error) const;
+  std::string key(KeySpace space, std::string_view key) const;
 
   EventLoop& loop_;
   StoreAddress address_;
   std::optional<std::string> password_;
-  std::string prefix_;
+  std::string data_prefix_;
+  std::string session_prefix_;
   std::chrono::milliseconds timeout_;
   redisAsyncContext* context_ = nullptr;
   bool closing_ = false;
   bool down_ = false;
+  bool up_ = false;  // connected, and nothing failed since
   int watched_fd_ = -1;
   std::uint32_t interest_ = 0;
   FunctionHandler socket_handler_;

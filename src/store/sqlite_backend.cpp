@@ -163,6 +163,21 @@ std::string store_file_error(const std::string& path, const std::string& cause, 
   return fmt::format("the store file {} cannot be used: {}; {}", path, cause, advice);
 }
 
+// Data keys and session ids in one table, apart: no data key can name a session.
+std::string stored_key(KeySpace space, std::string_view key) {
+  std::string stored(space == KeySpace::data ? "d:" : "s:");
+  stored += key;
+  return stored;
+}
+
+// now + ttl, without overflowing for an absurd ttl.
+std::int64_t expiry(std::int64_t now_ms, std::chrono::milliseconds ttl) {
+  std::int64_t at = 0;
+  return __builtin_add_overflow(now_ms, static_cast<std::int64_t>(ttl.count()), &at)
+             ? std::numeric_limits<std::int64_t>::max()
+             : at;
+}
+
 }  // namespace
 
 struct SqliteBackend::Statements {
@@ -171,13 +186,25 @@ struct SqliteBackend::Statements {
         upsert(db,
                "INSERT INTO corral_kv (key, value, expires_at) VALUES (?1, ?2, ?3) "
                "ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at"),
+        update_live(db,
+                    "UPDATE corral_kv SET value = ?2, expires_at = ?3 "
+                    "WHERE key = ?1 AND (expires_at IS NULL OR expires_at > ?4)"),
+        // A counter keeps its key's expiry; one that had expired starts again without.
+        count(db,
+              "INSERT INTO corral_kv (key, value, expires_at) VALUES (?1, ?2, NULL) "
+              "ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = "
+              "CASE WHEN expires_at IS NOT NULL AND expires_at <= ?3 THEN NULL ELSE expires_at END"),
         erase(db, "DELETE FROM corral_kv WHERE key = ?1"),
-        purge(db, "DELETE FROM corral_kv WHERE expires_at IS NOT NULL AND expires_at <= ?1"),
+        purge(db,
+              "DELETE FROM corral_kv WHERE key IN "
+              "(SELECT key FROM corral_kv WHERE expires_at IS NOT NULL AND expires_at <= ?1 LIMIT 1000)"),
         begin(db, "BEGIN IMMEDIATE"),
         commit(db, "COMMIT"),
         rollback(db, "ROLLBACK") {}
   Statement select;
   Statement upsert;
+  Statement update_live;
+  Statement count;
   Statement erase;
   Statement purge;
   Statement begin;
@@ -254,24 +281,26 @@ Outcome<T> SqliteBackend::write(const char* what, Body body) {
   });
 }
 
-void SqliteBackend::get(std::string_view key, Callback<std::optional<std::string>> done) {
+void SqliteBackend::get(KeySpace space, std::string_view key, Callback<std::optional<std::string>> done) {
   done(attempt<std::optional<std::string>>("reading a key", [&]() -> Outcome<std::optional<std::string>> {
+    const auto stored = stored_key(space, key);
     auto& select = statements_->select;
     Resetting reset{select};
-    select.bind(1, key).bind(2, now_ms_());
+    select.bind(1, std::string_view(stored)).bind(2, now_ms_());
     if (!select.step()) return std::optional<std::string>();
     return std::optional<std::string>(select.column_bytes(0));
   }));
 }
 
-void SqliteBackend::set(std::string_view key, std::string_view value, std::optional<std::chrono::milliseconds> ttl,
-                        Callback<Done> done) {
+void SqliteBackend::set(KeySpace space, std::string_view key, std::string_view value,
+                        std::optional<std::chrono::milliseconds> ttl, Callback<Done> done) {
   done(write<Done>("writing a key", [&]() -> Outcome<Done> {
+    const auto stored = stored_key(space, key);
     auto& upsert = statements_->upsert;
     Resetting reset{upsert};
-    upsert.bind(1, key).bind(2, value);
+    upsert.bind(1, std::string_view(stored)).bind(2, value);
     if (ttl) {
-      upsert.bind(3, now_ms_() + ttl->count());
+      upsert.bind(3, expiry(now_ms_(), *ttl));
     } else {
       upsert.bind_null(3);
     }
@@ -280,11 +309,24 @@ void SqliteBackend::set(std::string_view key, std::string_view value, std::optio
   }));
 }
 
-void SqliteBackend::erase(std::string_view key, Callback<Done> done) {
+void SqliteBackend::replace(KeySpace space, std::string_view key, std::string_view value,
+                            std::chrono::milliseconds ttl, Callback<bool> done) {
+  done(write<bool>("rewriting a key", [&]() -> Outcome<bool> {
+    const auto stored = stored_key(space, key);
+    const auto now = now_ms_();
+    auto& update = statements_->update_live;
+    Resetting reset{update};
+    update.bind(1, std::string_view(stored)).bind(2, value).bind(3, expiry(now, ttl)).bind(4, now).step();
+    return sqlite3_changes(db_) > 0;
+  }));
+}
+
+void SqliteBackend::erase(KeySpace space, std::string_view key, Callback<Done> done) {
   done(write<Done>("erasing a key", [&]() -> Outcome<Done> {
+    const auto stored = stored_key(space, key);
     auto& erase = statements_->erase;
     Resetting reset{erase};
-    erase.bind(1, key).step();
+    erase.bind(1, std::string_view(stored)).step();
     return Done{};
   }));
 }
@@ -292,11 +334,13 @@ void SqliteBackend::erase(std::string_view key, Callback<Done> done) {
 void SqliteBackend::increment(std::string_view key, std::int64_t by, Callback<std::int64_t> done) {
   done(write<std::int64_t>("incrementing a counter", [&]() -> Outcome<std::int64_t> {
     // Read and written in one IMMEDIATE transaction, so no other worker writes between.
+    const auto stored = stored_key(KeySpace::data, key);
+    const auto now = now_ms_();
     std::int64_t current = 0;
     {
       auto& select = statements_->select;
       Resetting reset{select};
-      select.bind(1, key).bind(2, now_ms_());
+      select.bind(1, std::string_view(stored)).bind(2, now);
       if (select.step()) {
         const auto text = select.column_bytes(0);
         const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), current);
@@ -311,15 +355,14 @@ void SqliteBackend::increment(std::string_view key, std::int64_t by, Callback<st
       return StoreFailure{StoreFailure::Kind::misuse, fmt::format("store: incrementing {:?} overflows", key), {}};
     }
     const auto text = std::to_string(next);
-    auto& upsert = statements_->upsert;
-    Resetting reset{upsert};
-    // A counter keeps no expiry: a counter that was expired starts again from 0 above.
-    upsert.bind(1, key).bind(2, std::string_view(text)).bind_null(3).step();
+    auto& count = statements_->count;
+    Resetting reset{count};
+    count.bind(1, std::string_view(stored)).bind(2, std::string_view(text)).bind(3, now).step();
     return next;
   }));
 }
 
-void SqliteBackend::purge_expired() {
+bool SqliteBackend::purge_expired() {
   auto outcome = write<std::int64_t>("purging expired keys", [&]() -> Outcome<std::int64_t> {
     auto& purge = statements_->purge;
     Resetting reset{purge};
@@ -328,6 +371,7 @@ void SqliteBackend::purge_expired() {
   });
   purged_ = outcome.ok() ? outcome.value() : 0;
   if (purged_ > 0) spdlog::debug("store: purged {} expired keys", purged_);
+  return purged_ >= 1000;
 }
 
 void check_sqlite_store(const std::string& path) {

@@ -38,14 +38,16 @@ class SqliteBackend final : public StoreBackend {
   bool answers_inline() const override { return true; }
   StoreHealth health() const override { return healthy_ ? StoreHealth::up : StoreHealth::down; }
 
-  void get(std::string_view key, Callback<std::optional<std::string>> done) override;
-  void set(std::string_view key, std::string_view value, std::optional<std::chrono::milliseconds> ttl,
+  void get(KeySpace space, std::string_view key, Callback<std::optional<std::string>> done) override;
+  void set(KeySpace space, std::string_view key, std::string_view value, std::optional<std::chrono::milliseconds> ttl,
            Callback<Done> done) override;
-  void erase(std::string_view key, Callback<Done> done) override;
+  void replace(KeySpace space, std::string_view key, std::string_view value, std::chrono::milliseconds ttl,
+               Callback<bool> done) override;
+  void erase(KeySpace space, std::string_view key, Callback<Done> done) override;
   void increment(std::string_view key, std::int64_t by, Callback<std::int64_t> done) override;
 
-  // Deletes rows that expired (one worker only, slot 0, every minute).
-  void purge_expired() override;
+  // Deletes up to 1,000 expired rows per call (one worker only, slot 0).
+  bool purge_expired() override;
   // The rows the last purge deleted.
   std::int64_t purged() const { return purged_; }
 

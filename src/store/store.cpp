@@ -54,10 +54,6 @@ class ChainedDeferrer final : public Deferrer {
 
 }  // namespace
 
-std::string session_key(std::string_view id) {
-  return fmt::format("session:{}", id);
-}
-
 void answer_failure(Response& response, const StoreFailure& failure) {
   Response answer;
   if (failure.kind == StoreFailure::Kind::misuse) {
@@ -72,6 +68,10 @@ void answer_failure(Response& response, const StoreFailure& failure) {
 
 bool deferrable(const Response& response) {
   return ResponseAccess::deferrable(response);
+}
+
+void consume(Response& response) {
+  ResponseAccess::set_deferrer(response, nullptr);
 }
 
 void answer_later(Loop& loop, const Responder& responder, const std::function<void(Response&)>& fill) {
@@ -101,11 +101,11 @@ void answer_later(Loop& loop, const Responder& responder, const std::function<vo
 }
 
 struct SessionAccess {
-  static Session fresh() { return Session(); }
-  static Session loaded(SessionFields fields) {
-    Session session;
-    session.fields_ = std::move(fields);
-    session.is_new_ = false;
+  static std::shared_ptr<Session> fresh() { return std::shared_ptr<Session>(new Session()); }
+  static std::shared_ptr<Session> loaded(SessionFields fields) {
+    std::shared_ptr<Session> session(new Session());
+    session->fields_ = std::move(fields);
+    session->is_new_ = false;
     return session;
   }
   static bool changed(const Session& s) { return s.changed_; }
@@ -115,16 +115,30 @@ struct SessionAccess {
 
 namespace {
 
-// What saving a session takes once the handler's function has returned.
-struct SessionSave {
-  std::string erase_id;                  // the old id, when regenerated or destroyed
-  std::optional<std::string> write_id;   // the id written, with the record
-  std::string record;
-  std::optional<Cookie> cookie;          // the Set-Cookie the response carries
+// A session while its request is answered: kept alive until the answer is sent, which
+// may be long after the function that was given it returned.
+struct SessionState {
+  WorkerStore& store;
+  std::shared_ptr<Session> session;
+  std::string id;  // empty: a new session
+  bool refresh_due = false;
 };
 
-SessionSave plan_save(const Session& session, const std::string& id, bool refresh_due, WorkerStore& store) {
-  const auto& options = store.sessions();
+// What saving a session takes, decided when its answer is sent.
+struct SessionSave {
+  std::optional<std::string> new_id;  // written whatever is there (a new or regenerated session)
+  std::string rewrite_id;             // written only if still there (it may have been destroyed meanwhile)
+  std::string erase_id;               // erased after the write (regenerated, destroyed, emptied)
+  std::string record;
+  std::optional<Cookie> cookie;       // sent if the save keeps the session (or ends it)
+
+  bool nothing() const { return !new_id && rewrite_id.empty() && erase_id.empty(); }
+};
+
+SessionSave plan_save(const SessionState& state) {
+  const auto& session = *state.session;
+  const auto& options = state.store.sessions();
+  const auto& id = state.id;
   SessionSave save;
   auto cookie_for = [&](std::string value, std::chrono::seconds max_age) {
     Cookie cookie(options.cookie_name, std::move(value));
@@ -132,81 +146,167 @@ SessionSave plan_save(const Session& session, const std::string& id, bool refres
     cookie.max_age = max_age;
     return cookie;
   };
-  if (SessionAccess::destroyed(session)) {
+  const bool ends = SessionAccess::destroyed(session) || (session.fields().empty() && !id.empty() &&
+                                                           (SessionAccess::changed(session)));
+  if (ends) {
     if (!id.empty()) {
       save.erase_id = id;
       save.cookie = cookie_for("", std::chrono::seconds(0));
     }
     return save;
   }
-  const bool keep = !session.fields().empty();
-  const bool new_id = id.empty() || SessionAccess::regenerate(session);
   // An empty new session is not stored (no cookie for a visitor who has nothing).
-  if (!keep && id.empty()) return save;
-  if (!SessionAccess::changed(session) && !SessionAccess::regenerate(session) && !refresh_due) return save;
-  if (new_id && !id.empty()) save.erase_id = id;
-  if (!keep) {
-    // Everything was erased from a stored session: it is gone.
+  if (session.fields().empty()) return save;
+  const bool regenerate = id.empty() || SessionAccess::regenerate(session);
+  if (!regenerate && !SessionAccess::changed(session) && !state.refresh_due) return save;
+  save.record = encode_session({session.fields(), state.store.now_ms()});
+  if (regenerate) {
+    save.new_id = new_session_id();
     save.erase_id = id;
-    save.cookie = cookie_for("", std::chrono::seconds(0));
-    return save;
+  } else {
+    save.rewrite_id = id;
   }
-  save.write_id = new_id ? new_session_id() : id;
-  save.record = encode_session({session.fields(), store.now_ms()});
-  save.cookie = cookie_for(*save.write_id,
+  save.cookie = cookie_for(save.new_id.value_or(id),
                            std::chrono::duration_cast<std::chrono::seconds>(options.lifetime));
   return save;
 }
 
-// Erases, then writes: reports once, with the first failure.
-void issue_save(WorkerStore& store, const SessionSave& save, StoreBackend::Callback<Done> done) {
+// Writes, then erases (a failed write leaves the old session in place); reports once:
+// the first failure, or whether the session is still there to send a cookie for.
+void issue_save(WorkerStore& store, const SessionSave& save, StoreBackend::Callback<bool> done) {
   struct Progress {
-    int remaining;
+    int remaining = 0;
+    bool kept = true;
     std::optional<StoreFailure> failure;
-    StoreBackend::Callback<Done> done;
-  };
-  auto progress = std::make_shared<Progress>(
-      Progress{(save.erase_id.empty() ? 0 : 1) + (save.write_id ? 1 : 0), std::nullopt, std::move(done)});
-  auto step = [progress](Outcome<Done> outcome) {
-    if (!outcome.ok() && !progress->failure) progress->failure = outcome.failure();
-    if (--progress->remaining > 0) return;
-    if (progress->failure) {
-      progress->done(*progress->failure);
-    } else {
-      progress->done(Done{});
+    StoreBackend::Callback<bool> done;
+    void step(const StoreFailure* failed) {
+      if (failed != nullptr && !failure) failure = *failed;
+      if (--remaining > 0) return;
+      if (failure) {
+        done(*failure);
+      } else {
+        done(kept);
+      }
     }
   };
+  auto progress = std::make_shared<Progress>();
+  progress->remaining = (save.new_id ? 1 : 0) + (save.rewrite_id.empty() ? 0 : 1) + (save.erase_id.empty() ? 0 : 1);
+  progress->done = std::move(done);
   auto& backend = store.backend();
-  if (!save.erase_id.empty()) backend.erase(session_key(save.erase_id), step);
-  if (save.write_id) backend.set(session_key(*save.write_id), save.record, store.sessions().lifetime, step);
+  const auto lifetime = store.sessions().lifetime;
+  auto written = [progress](Outcome<Done> outcome) { progress->step(outcome.ok() ? nullptr : &outcome.failure()); };
+  if (save.new_id) backend.set(KeySpace::session, *save.new_id, save.record, lifetime, written);
+  if (!save.rewrite_id.empty()) {
+    backend.replace(KeySpace::session, save.rewrite_id, save.record, lifetime, [progress](Outcome<bool> outcome) {
+      if (outcome.ok() && !outcome.value()) progress->kept = false;
+      progress->step(outcome.ok() ? nullptr : &outcome.failure());
+    });
+  }
+  if (!save.erase_id.empty()) backend.erase(KeySpace::session, save.erase_id, written);
 }
+
+using Send = std::function<void(Response&&)>;
+
+// Saves the session as it is now, then sends `answer` with its cookie; a failed save
+// sends 503 instead. A session destroyed by another request meanwhile stays destroyed,
+// and its cookie is not sent again.
+void save_then_send(const std::shared_ptr<SessionState>& state, Response answer, Send send) {
+  auto save = plan_save(*state);
+  if (save.nothing()) {
+    send(std::move(answer));
+    return;
+  }
+  auto cookie = save.cookie;
+  issue_save(state->store, save,
+             [state, cookie = std::move(cookie), answer = std::move(answer), send = std::move(send)](
+                 Outcome<bool> outcome) mutable {
+               if (!outcome.ok()) {
+                 Response failure;
+                 answer_failure(failure, outcome.failure());
+                 send(std::move(failure));
+                 return;
+               }
+               if (outcome.value() && cookie) answer.set_cookie(*cookie);
+               send(std::move(answer));
+             });
+}
+
+// An answer deferred from a session's function: saves the session when it is sent.
+class SavingAnswer final : public PendingAnswer {
+ public:
+  SavingAnswer(std::shared_ptr<SessionState> state, std::shared_ptr<PendingAnswer> target)
+      : state_(std::move(state)), target_(std::move(target)) {}
+  void answer(Response&& response) override {
+    save_then_send(state_, std::move(response), [target = target_](Response&& saved) {
+      target->answer(std::move(saved));
+    });
+  }
+  bool client_connected() const override { return target_->client_connected(); }
+
+ private:
+  std::shared_ptr<SessionState> state_;
+  std::shared_ptr<PendingAnswer> target_;
+};
+
+// What a session's function defers through: its answer passes by the session's save.
+class SessionDeferrer final : public Deferrer {
+ public:
+  SessionDeferrer(std::shared_ptr<SessionState> state, Deferrer* original)
+      : state_(std::move(state)), original_(original) {}
+  std::shared_ptr<PendingAnswer> defer() override {
+    if (original_ == nullptr) {
+      throw std::logic_error("corral::Response::defer: this session's response cannot be deferred");
+    }
+    deferred_ = true;
+    return std::make_shared<SavingAnswer>(state_, original_->defer());
+  }
+  bool deferred() const { return deferred_; }
+
+ private:
+  std::shared_ptr<SessionState> state_;
+  Deferrer* original_;
+  bool deferred_ = false;
+};
 
 using SessionThen = std::function<void(Session&, Response&)>;
 
-void run_session(WorkerStore& store, Response& response, Session session, const std::string& id, bool refresh_due,
-                 const SessionThen& then) {
-  then(session, response);
-  const auto save = plan_save(session, id, refresh_due, store);
-  if (save.erase_id.empty() && !save.write_id) return;
-  if (!deferrable(response)) {
-    // The function deferred the answer itself; it cannot be sent before this save is
-    // issued, and Redis answers in order, so the save is still ahead of it.
-    issue_save(store, save, [](Outcome<Done> outcome) {
-      if (!outcome.ok()) spdlog::warn("{} (saving a session whose answer was deferred)", outcome.failure().message);
+void run_session(Response& response, const std::shared_ptr<SessionState>& state, const SessionThen& then) {
+  auto* original = ResponseAccess::deferrer(response);
+  SessionDeferrer deferrer(state, original);
+  ResponseAccess::set_deferrer(response, &deferrer);
+  try {
+    then(*state->session, response);
+  } catch (...) {
+    ResponseAccess::set_deferrer(response, deferrer.deferred() ? nullptr : original);
+    throw;
+  }
+  if (deferrer.deferred()) {
+    ResponseAccess::set_deferrer(response, nullptr);
+    return;  // the session is saved when the deferred answer is sent
+  }
+  ResponseAccess::set_deferrer(response, original);
+  if (plan_save(*state).nothing()) return;
+  if (state->store.backend().answers_inline()) {
+    // Saved before this returns, and the response rewritten with its cookie (or 503).
+    save_then_send(state, response, [&response](Response&& saved) {
+      ResponseAccess::replace_keeping_deferrer(response, std::move(saved));
     });
-    if (save.cookie) spdlog::warn("a session changed after its answer was deferred; its cookie is not sent");
     return;
   }
-  if (save.cookie) response.set_cookie(*save.cookie);
-  auto issue = [&](StoreBackend::Callback<Done> done) { issue_save(store, save, std::move(done)); };
-  if (store.backend().answers_inline()) {
-    continue_response<Done>(store, response, issue, [](Done, Response&) {});
-    return;
+  Response answer = response;  // defer() discards what the response holds
+  const auto target = ResponseAccess::target(response.defer());
+  save_then_send(state, std::move(answer), [target](Response&& saved) { target->answer(std::move(saved)); });
+}
+
+// A store call may continue a response once: from its handler, or from the function of
+// the call before (the same on SQLite and on Redis).
+void check_continuable(const char* call, const Response& response) {
+  if (!deferrable(response)) {
+    throw std::logic_error(fmt::format(
+        "corral::{}: this response was already continued or deferred; make the next store call from the "
+        "previous call's function, with the Response it was given",
+        call));
   }
-  // The answer is sent once the save is done: it is made now and kept until then.
-  continue_response<Done>(store, response, issue, [answer = response](Done, Response& response) mutable {
-    ResponseAccess::replace_keeping_deferrer(response, std::move(answer));
-  });
 }
 
 }  // namespace
@@ -214,17 +314,21 @@ void run_session(WorkerStore& store, Response& response, Session session, const 
 
 void Store::get(std::string_view key, Response& response, ThenValue then) {
   detail::check_key("get", key);
+  detail::check_continuable("Store::get", response);
   auto& store = *owner_;
   detail::continue_response<std::optional<std::string>>(
-      store, response, [&](auto done) { store.backend().get(key, std::move(done)); }, std::move(then));
+      store, response, [&](auto done) { store.backend().get(detail::KeySpace::data, key, std::move(done)); },
+      std::move(then));
 }
 
 void Store::set(std::string_view key, std::string_view value, Response& response, Then then) {
   detail::check_key("set", key);
   detail::check_value("set", value);
+  detail::check_continuable("Store::set", response);
   auto& store = *owner_;
   detail::continue_response<detail::Done>(
-      store, response, [&](auto done) { store.backend().set(key, value, std::nullopt, std::move(done)); },
+      store, response,
+      [&](auto done) { store.backend().set(detail::KeySpace::data, key, value, std::nullopt, std::move(done)); },
       [then = std::move(then)](detail::Done, Response& response) { then(response); });
 }
 
@@ -233,22 +337,25 @@ void Store::set(std::string_view key, std::string_view value, std::chrono::milli
   detail::check_key("set", key);
   detail::check_value("set", value);
   if (ttl.count() < 1) throw std::invalid_argument("corral::Store::set: the ttl must be 1 ms or more");
+  detail::check_continuable("Store::set", response);
   auto& store = *owner_;
   detail::continue_response<detail::Done>(
-      store, response, [&](auto done) { store.backend().set(key, value, ttl, std::move(done)); },
+      store, response, [&](auto done) { store.backend().set(detail::KeySpace::data, key, value, ttl, std::move(done)); },
       [then = std::move(then)](detail::Done, Response& response) { then(response); });
 }
 
 void Store::erase(std::string_view key, Response& response, Then then) {
   detail::check_key("erase", key);
+  detail::check_continuable("Store::erase", response);
   auto& store = *owner_;
   detail::continue_response<detail::Done>(
-      store, response, [&](auto done) { store.backend().erase(key, std::move(done)); },
+      store, response, [&](auto done) { store.backend().erase(detail::KeySpace::data, key, std::move(done)); },
       [then = std::move(then)](detail::Done, Response& response) { then(response); });
 }
 
 void Store::increment(std::string_view key, std::int64_t by, Response& response, ThenCount then) {
   detail::check_key("increment", key);
+  detail::check_continuable("Store::increment", response);
   auto& store = *owner_;
   detail::continue_response<std::int64_t>(
       store, response, [&](auto done) { store.backend().increment(key, by, std::move(done)); }, std::move(then));
@@ -284,26 +391,31 @@ Store& Request::store() const {
 
 void Request::session(Response& response, std::function<void(Session&, Response&)> then) const {
   if (store_ == nullptr) throw std::logic_error("corral::Request::session: this request is not served by a worker");
+  detail::check_continuable("Request::session", response);
   auto& store = *store_;
   const auto cookie = this->cookie(store.sessions().cookie_name);
   if (!cookie || !detail::valid_session_id(*cookie)) {
-    detail::run_session(store, response, detail::SessionAccess::fresh(), "", false, then);
+    auto state = std::make_shared<detail::SessionState>(detail::SessionState{store, detail::SessionAccess::fresh(), {}});
+    detail::run_session(response, state, then);
     return;
   }
   std::string id(*cookie);
   detail::continue_response<std::optional<std::string>>(
       store, response,
-      [&](auto done) { store.backend().get(detail::session_key(id), std::move(done)); },
+      [&](auto done) { store.backend().get(detail::KeySpace::session, id, std::move(done)); },
       [&store, id, then = std::move(then)](std::optional<std::string> stored, Response& response) {
         const auto record = stored ? detail::decode_session(*stored) : std::nullopt;
+        auto state = std::make_shared<detail::SessionState>(detail::SessionState{store, nullptr, {}});
         if (!record) {
           // Unknown, expired or not ours: a new session, never under the id the client chose.
-          detail::run_session(store, response, detail::SessionAccess::fresh(), "", false, then);
-          return;
+          state->session = detail::SessionAccess::fresh();
+        } else {
+          state->session = detail::SessionAccess::loaded(record->fields);
+          state->id = id;
+          state->refresh_due =
+              detail::needs_refresh(record->refreshed_at_ms, store.now_ms(), store.sessions().lifetime);
         }
-        const bool refresh_due =
-            detail::needs_refresh(record->refreshed_at_ms, store.now_ms(), store.sessions().lifetime);
-        detail::run_session(store, response, detail::SessionAccess::loaded(record->fields), id, refresh_due, then);
+        detail::run_session(response, state, then);
       });
 }
 

@@ -19,6 +19,10 @@ enum class StoreHealth : std::uint32_t {
 };
 const char* health_name(StoreHealth health);
 
+// What a key belongs to: the service's own keys (Store), or sessions. The two never
+// meet: no Store key can name a session.
+enum class KeySpace { data, session };
+
 // A store backend. Every operation reports through its callback exactly once: before
 // it returns if answers_inline(), otherwise later, on the worker's event loop.
 class StoreBackend {
@@ -31,16 +35,22 @@ class StoreBackend {
   virtual bool answers_inline() const = 0;
   virtual StoreHealth health() const = 0;
 
-  virtual void get(std::string_view key, Callback<std::optional<std::string>> done) = 0;
+  virtual void get(KeySpace space, std::string_view key, Callback<std::optional<std::string>> done) = 0;
   // ttl: none, or how long the key lives.
-  virtual void set(std::string_view key, std::string_view value, std::optional<std::chrono::milliseconds> ttl,
-                   Callback<Done> done) = 0;
-  virtual void erase(std::string_view key, Callback<Done> done) = 0;
+  virtual void set(KeySpace space, std::string_view key, std::string_view value,
+                   std::optional<std::chrono::milliseconds> ttl, Callback<Done> done) = 0;
+  // Like set(), but only over a key that exists and has not expired; false if none did
+  // (a session destroyed meanwhile stays destroyed).
+  virtual void replace(KeySpace space, std::string_view key, std::string_view value, std::chrono::milliseconds ttl,
+                       Callback<bool> done) = 0;
+  virtual void erase(KeySpace space, std::string_view key, Callback<Done> done) = 0;
+  // A data key's integer; its expiry, if it has one, is kept.
   virtual void increment(std::string_view key, std::int64_t by, Callback<std::int64_t> done) = 0;
 
-  // Deletes what has expired, for a backend that does not do it itself; one worker
-  // calls it, every minute.
-  virtual void purge_expired() {}
+  // Deletes some of what has expired, for a backend that does not do it itself; one
+  // worker calls it every minute, then again at once while it returns true (more left),
+  // so that no single call holds the store for long.
+  virtual bool purge_expired() { return false; }
 };
 
 }  // namespace corral::detail

@@ -16,12 +16,16 @@ class UnconfiguredStore final : public StoreBackend {
 
   bool answers_inline() const override { return true; }
   StoreHealth health() const override { return StoreHealth::off; }
-  void get(std::string_view, Callback<std::optional<std::string>> done) override { done(failure()); }
-  void set(std::string_view, std::string_view, std::optional<std::chrono::milliseconds>,
+  void get(KeySpace, std::string_view, Callback<std::optional<std::string>> done) override { done(failure()); }
+  void set(KeySpace, std::string_view, std::string_view, std::optional<std::chrono::milliseconds>,
            Callback<Done> done) override {
     done(failure());
   }
-  void erase(std::string_view, Callback<Done> done) override { done(failure()); }
+  void replace(KeySpace, std::string_view, std::string_view, std::chrono::milliseconds,
+               Callback<bool> done) override {
+    done(failure());
+  }
+  void erase(KeySpace, std::string_view, Callback<Done> done) override { done(failure()); }
   void increment(std::string_view, std::int64_t, Callback<std::int64_t> done) override { done(failure()); }
 
  private:
@@ -38,11 +42,11 @@ class UnconfiguredStore final : public StoreBackend {
 
 WorkerStore::WorkerStore(std::shared_ptr<StoreBackend> backend, SessionOptions sessions, Loop& loop,
                          WallClock now_ms)
-    : backend_(std::move(backend)),
-      store_(StoreAccess::make(*this)),
+    : store_(StoreAccess::make(*this)),
       sessions_(std::move(sessions)),
       loop_(loop),
-      now_ms_(std::move(now_ms)) {}
+      now_ms_(std::move(now_ms)),
+      backend_(std::move(backend)) {}
 
 std::int64_t system_now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())

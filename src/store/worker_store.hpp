@@ -43,12 +43,14 @@ class WorkerStore {
   std::int64_t now_ms() const { return now_ms_(); }
 
  private:
-  std::shared_ptr<StoreBackend> backend_;
   Store store_;
   SessionOptions sessions_;
   Loop& loop_;
   WallClock now_ms_;
   Observer observer_;
+  // Last, so destroyed first: a backend that fails what still waits when it goes finds
+  // everything else here alive.
+  std::shared_ptr<StoreBackend> backend_;
 };
 
 // The wall clock as the store keeps expiry: ms since the Unix epoch.

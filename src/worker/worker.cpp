@@ -100,6 +100,9 @@ Worker::Worker(const Settings& settings, const WorkerIdentity& identity, const h
 }
 
 Worker::~Worker() {
+  // The store first, while the connections, the loop and the load board it may touch
+  // as it fails what still waits are all there.
+  store_.reset();
   // The entry stays ours until the supervisor has read its last counts and frees it;
   // until then it only says that this worker takes nothing.
   if (load_entry_ != nullptr) {
@@ -170,9 +173,10 @@ void Worker::on_heartbeat() {
 
 void Worker::purge_store() {
   // Slot 0 only, so that expired rows are deleted once, not by every worker (the
-  // scheduled-tasks work will make this a task).
-  store_->backend().purge_expired();
-  purge_timer_.expires_after(store_purge_interval, [this] { purge_store(); });
+  // scheduled-tasks work will make this a task). A batch at a time, with the loop
+  // turning between batches, so neither this worker nor the store is held for long.
+  const bool more = store_->backend().purge_expired();
+  purge_timer_.expires_after(more ? std::chrono::milliseconds(10) : store_purge_interval, [this] { purge_store(); });
 }
 
 void Worker::read_channel() {

@@ -170,7 +170,7 @@ class StoreTest : public ::testing::TestWithParam<Kind> {
       backend_ = std::make_shared<detail::SqliteBackend>(directory_ / "store.sqlite3", 100ms, [this] { return now_ms_; });
     } else {
       backend_ = std::make_shared<detail::RedisBackend>(loop_, detail::parse_store_address(redis_->address()),
-                                                        std::nullopt, "test:", 2s);
+                                                        std::nullopt, "test", 2s);
     }
     worker_store_ = std::make_unique<detail::WorkerStore>(
         backend_, detail::SessionOptions{"test_session", lifetime, false}, handler_loop_, [this] { return now_ms_; });
@@ -186,11 +186,11 @@ class StoreTest : public ::testing::TestWithParam<Kind> {
     return std::move(*result);
   }
   Outcome<std::optional<std::string>> get(const std::string& key) {
-    return wait<std::optional<std::string>>([&](auto done) { backend_->get(key, std::move(done)); });
+    return wait<std::optional<std::string>>([&](auto done) { backend_->get(detail::KeySpace::data, key, std::move(done)); });
   }
   Outcome<Done> set(const std::string& key, const std::string& value,
                     std::optional<std::chrono::milliseconds> ttl = std::nullopt) {
-    return wait<Done>([&](auto done) { backend_->set(key, value, ttl, std::move(done)); });
+    return wait<Done>([&](auto done) { backend_->set(detail::KeySpace::data, key, value, ttl, std::move(done)); });
   }
   Outcome<std::int64_t> increment(const std::string& key, std::int64_t by) {
     return wait<std::int64_t>([&](auto done) { backend_->increment(key, by, std::move(done)); });
@@ -270,7 +270,7 @@ TEST_P(StoreTest, SetsGetsAndErasesBinaryKeysAndValues) {
   EXPECT_EQ(get(key).value(), value);
   ASSERT_TRUE(set(key, "second").ok());
   EXPECT_EQ(get(key).value(), "second");
-  ASSERT_TRUE(wait<Done>([&](auto done) { backend_->erase(key, std::move(done)); }).ok());
+  ASSERT_TRUE(wait<Done>([&](auto done) { backend_->erase(detail::KeySpace::data, key, std::move(done)); }).ok());
   EXPECT_FALSE(get(key).value());
   EXPECT_EQ(backend_->health(), detail::StoreHealth::up);
 }
@@ -583,6 +583,82 @@ TEST_P(StoreTest, AnUnavailableStoreAnswers503WithRetryAfterAndRecovers) {
   EXPECT_EQ(increment("visits", 0).value(), 2);
 }
 
+TEST_P(StoreTest, ASessionFunctionThatCallsTheStoreStillSavesBeforeTheAnswerAndSendsTheCookie) {
+  const auto response = serve("", [](const Request& request, Response& response) {
+    request.session(response, [&request](Session& session, Response& response) {
+      session.set("user", "alice");
+      request.store().increment("logins", 1, response, [&session](std::int64_t logins, Response& response) {
+        // The session outlives the function it was given to, until the answer is sent.
+        session.set("login", std::to_string(logins));
+        response.text(200, "welcome");
+      });
+    });
+  });
+  EXPECT_EQ(response.status(), 200);
+  const auto id = session_cookie(response);
+  ASSERT_TRUE(id) << "no cookie";
+  EXPECT_EQ(user_of(*id), "alice");
+  const auto fields = serve("test_session=" + *id, [](const Request& request, Response& response) {
+    request.session(response, [](Session& session, Response& response) {
+      response.text(200, std::string(session.get("login").value_or("-")));
+    });
+  });
+  EXPECT_EQ(fields.body(), "1");
+}
+
+TEST_P(StoreTest, ALogoutSticksWhenAnotherRequestOfTheSessionSavesAfterIt) {
+  const auto id = session_cookie(log_in("", "alice"));
+  ASSERT_TRUE(id);
+  const auto cookie = "test_session=" + *id;
+  auto log_out = [](const Request& request, Response& response) {
+    request.session(response, [](Session& session, Response& response) {
+      session.destroy();
+      response.text(200, "bye");
+    });
+  };
+  // A loads the session and changes it; B logs out before A's save.
+  const auto late = serve(cookie, [&](const Request& request, Response& response) {
+    request.session(response, [&](Session& session, Response& response) {
+      EXPECT_FALSE(session.is_new());
+      session.set("cart", "3 apples");
+      EXPECT_EQ(session_cookie(serve(cookie, log_out)), "");
+      response.text(200, "added");
+    });
+  });
+  EXPECT_EQ(late.status(), 200);
+  EXPECT_FALSE(session_cookie(late)) << "the logged-out session's cookie was sent again";
+  EXPECT_EQ(user_of(*id), "-");
+}
+
+TEST_P(StoreTest, NoStoreKeyCanBecomeASession) {
+  const auto id = detail::new_session_id();
+  const auto forged = detail::encode_session({{{"user", "admin"}}, now_ms_});
+  for (const auto& key : {"session:" + id, "s:" + id, "test@session:" + id, id}) ASSERT_TRUE(set(key, forged).ok());
+  EXPECT_EQ(user_of(id), "-");
+}
+
+TEST_P(StoreTest, IncrementKeepsAKeysExpiry) {
+  ASSERT_TRUE(set("hits", "0", 3'600'000ms).ok());
+  EXPECT_EQ(increment("hits", 1).value(), 1);
+  if (GetParam() == Kind::sqlite) {
+    now_ms_ += 3'600'001;
+    EXPECT_FALSE(get("hits").value());  // expired with its key, not kept forever
+    EXPECT_EQ(increment("hits", 1).value(), 1);
+  } else {
+    const auto command = "test \"$(redis-cli -s " + redis_->socket_path() + " pttl test:hits)\" -gt 3000000";
+    const auto ttl = std::system(command.c_str());
+    EXPECT_EQ(ttl, 0) << "INCRBY dropped the expiry";
+  }
+}
+
+TEST_P(StoreTest, AResponseIsContinuedOnceOnEitherBackend) {
+  EXPECT_THROW(serve("", [](const Request& request, Response& response) {
+                 request.store().get("a", response, [](auto, Response& response) { response.text(200, "a"); });
+                 request.store().get("b", response, [](auto, Response& response) { response.text(200, "b"); });
+               }),
+               std::logic_error);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values(Kind::sqlite, Kind::redis),
                          [](const auto& info) { return info.param == Kind::sqlite ? "sqlite" : "redis"; });
 
@@ -594,10 +670,26 @@ TEST(UnconfiguredStore, Answers503SayingHowToConfigureOne) {
   detail::RequestAccess::set_request_line(request, "GET", "/", 1);
   detail::RequestAccess::finish_head(request);
   detail::RequestAccess::bind_store(request, &store);
+  std::optional<Response> unused;
+  TestDeferrer deferrer(unused);
   Response response;
+  detail::ResponseAccess::set_deferrer(response, &deferrer);
   request.store().increment("visits", 1, response, [](std::int64_t, Response& response) { response.text(200, ""); });
   EXPECT_EQ(response.status(), 503);
   EXPECT_EQ(store.backend().health(), detail::StoreHealth::off);
+}
+
+TEST(RedisStore, AWrongTypeIsTheHandlersBugNotAnOutage) {
+  test::RedisServer redis;
+  EventLoop loop;
+  detail::RedisBackend backend(loop, detail::parse_store_address(redis.address()), std::nullopt, "test", 2s);
+  ASSERT_EQ(std::system(("redis-cli -s " + redis.socket_path() + " rpush test:list a >/dev/null").c_str()), 0);
+  std::optional<Outcome<std::optional<std::string>>> result;
+  backend.get(detail::KeySpace::data, "list", [&](auto outcome) { result.emplace(std::move(outcome)); });
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (!result && std::chrono::steady_clock::now() < deadline) loop.run_once(10ms);
+  ASSERT_TRUE(result && !result->ok());
+  EXPECT_EQ(result->failure().kind, StoreFailure::Kind::misuse) << result->failure().message;
 }
 
 TEST(SqliteStore, AFileThatIsNotADatabaseIsAnErrorNamingItAndWhatToDo) {
