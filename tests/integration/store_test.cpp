@@ -267,6 +267,13 @@ TEST(RedisStore, ARedisThatIsDownAtStartIsReachedOnceItIsUp) {
     status = exchange(corral->port, "POST", "/visits").status;
   }
   EXPECT_EQ(status, 200);
+  // Each worker reconnects on its own backoff: wait until reads on new connections
+  // (spread over both workers) succeed ten times in a row.
+  int in_a_row = 0;
+  while (in_a_row < 10 && std::chrono::steady_clock::now() < deadline) {
+    in_a_row = exchange(corral->port, "GET", "/visits").status == 200 ? in_a_row + 1 : 0;
+  }
+  EXPECT_EQ(in_a_row, 10);
   EXPECT_EQ(visits(corral->port), 1);
 }
 
