@@ -66,7 +66,7 @@ struct Settings {
   std::string control_socket;   // empty: control/socket_path.hpp's default
   std::string metrics_listen;   // HOST:PORT for GET /metrics when systemd passes no metrics socket; empty: off
   bool access_log = false;
-  unsigned access_log_rate = 1000;  // entries per second per worker, at most
+  unsigned access_log_rate = 100;  // entries per second per worker, at most
   // The service's own settings (Service::text_setting and the like), by key.
   std::map<std::string, SettingValue, std::less<>> service_values;
 };

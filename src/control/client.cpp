@@ -21,7 +21,9 @@ std::string exchange(const std::string& socket_path, const std::string& command,
     throw ControlError(fmt::format("{}: the path is too long for a unix socket", socket_path));
   }
   std::memcpy(address.sun_path, socket_path.c_str(), socket_path.size() + 1);
-  UniqueFd socket(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  // Non-blocking from the start: a supervisor whose backlog is full must not make
+  // connect() wait without limit.
+  UniqueFd socket(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!socket.valid()) throw ControlError(fmt::format("socket(): {}", std::strerror(errno)));
   if (::connect(socket.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
     const int error = errno;
@@ -29,6 +31,9 @@ std::string exchange(const std::string& socket_path, const std::string& command,
       throw ControlError(fmt::format("not running: nothing answers at {} (start it, e.g. systemctl start corral; "
                                      "or name the socket with --control-socket PATH)",
                                      socket_path));
+    }
+    if (error == EAGAIN) {
+      throw ControlError(fmt::format("{}: the supervisor is not accepting (its queue is full); try again", socket_path));
     }
     if (error == EACCES || error == EPERM) {
       throw ControlError(fmt::format("permission denied on {}: run as root or as the service's user (sudo)",

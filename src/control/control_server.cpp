@@ -34,10 +34,13 @@ sockaddr_un address_of(const std::string& path) {
   return address;
 }
 
-// True if a supervisor answers at `path` (a live socket, not a stale file).
+// True if a supervisor answers at `path` (a live socket, not a stale file). Never
+// waits: a full backlog (EAGAIN) means someone listens.
 bool someone_listens(const sockaddr_un& address) {
-  UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  return probe.valid() && ::connect(probe.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
+  UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!probe.valid()) return false;
+  if (::connect(probe.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0) return true;
+  return errno == EAGAIN;
 }
 
 }  // namespace
@@ -53,10 +56,19 @@ struct ControlServer::Client {
 ControlServer::ControlServer(std::string path, Handler handler) : path_(std::move(path)), handler_(std::move(handler)) {
   const auto address = address_of(path_);
   const auto directory = std::filesystem::path(path_).parent_path();
-  std::error_code error;
-  if (!directory.empty() && !std::filesystem::exists(directory, error)) {
-    std::filesystem::create_directories(directory, error);
-    ::chmod(directory.c_str(), 0700);
+  if (!directory.empty()) {
+    std::error_code error;
+    std::filesystem::create_directories(directory.parent_path(), error);
+    ::mkdir(directory.c_str(), 0700);  // exists already: checked below, as a new one is
+    // The directory must be ours and writable by nobody else, or whoever owns it could
+    // put their own socket in our place. Not a symlink either (lstat).
+    struct stat status {};
+    if (::lstat(directory.c_str(), &status) != 0 || !S_ISDIR(status.st_mode) ||
+        (status.st_uid != ::geteuid() && status.st_uid != 0) || (status.st_mode & 022) != 0) {
+      throw std::runtime_error(fmt::format("control socket {}: its directory must be a directory owned by this user "
+                                           "(or root) that nobody else may write; pass --control-socket PATH",
+                                           path_));
+    }
   }
   if (someone_listens(address)) {
     throw std::runtime_error(fmt::format("control socket {}: another supervisor answers there (pass "
@@ -79,7 +91,9 @@ ControlServer::~ControlServer() {
 }
 
 void ControlServer::add_to(std::vector<pollfd>& polled) const {
-  if (clients_.size() < max_clients) polled.push_back(pollfd{listener_.get(), POLLIN, 0});
+  if (clients_.size() < max_clients && Clock::now() >= accept_paused_until_) {
+    polled.push_back(pollfd{listener_.get(), POLLIN, 0});
+  }
   for (const auto& client : clients_) {
     polled.push_back(pollfd{client->socket.get(), static_cast<short>(client->out.empty() ? POLLIN : POLLOUT), 0});
   }
@@ -87,6 +101,7 @@ void ControlServer::add_to(std::vector<pollfd>& polled) const {
 
 std::optional<ControlServer::Clock::time_point> ControlServer::next_deadline() const {
   std::optional<Clock::time_point> next;
+  if (accept_paused_until_ > Clock::time_point{}) next = accept_paused_until_;
   for (const auto& client : clients_) {
     const auto deadline = client->last_active + idle_limit;
     if (!next || deadline < *next) next = deadline;
@@ -113,7 +128,12 @@ void ControlServer::handle(const std::vector<pollfd>& polled, Clock::time_point 
 void ControlServer::accept_clients(Clock::time_point now) {
   while (clients_.size() < max_clients) {
     UniqueFd socket(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
-    if (!socket.valid()) return;
+    if (!socket.valid()) {
+      // Out of fds or memory: the listener stays readable; look again in 100 ms
+      // instead of spinning.
+      if (errno != EAGAIN && errno != EINTR) accept_paused_until_ = now + std::chrono::milliseconds(100);
+      return;
+    }
     ucred peer{};
     socklen_t length = sizeof peer;
     if (::getsockopt(socket.get(), SOL_SOCKET, SO_PEERCRED, &peer, &length) != 0 ||
@@ -134,36 +154,32 @@ void ControlServer::accept_clients(Clock::time_point now) {
 
 void ControlServer::serve(Client& client, short revents, Clock::time_point now) {
   client.last_active = now;
-  if ((revents & POLLIN) != 0 && !client.closing) {
+  // One command at a time: while an answer waits to be sent, nothing more is read
+  // (add_to polls for POLLOUT then), so a client that pipelines commands, or never
+  // reads, costs one answer's memory and one handler call per turn of the loop.
+  if ((revents & POLLIN) != 0 && client.out.empty() && !client.closing) {
     char buffer[4096];
-    for (;;) {
-      const auto got = ::recv(client.socket.get(), buffer, sizeof buffer, 0);
-      if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) {
-        client.socket = UniqueFd();
-        return;
-      }
-      if (got < 0) break;
+    const auto got = ::recv(client.socket.get(), buffer, sizeof buffer, 0);
+    if (got == 0) {
+      client.closing = true;  // a half-close: answer what was asked, then close
+    } else if (got < 0 && errno != EAGAIN && errno != EINTR) {
+      client.socket = UniqueFd();
+      return;
+    } else if (got > 0) {
       client.in.append(buffer, static_cast<std::size_t>(got));
-      std::size_t newline;
-      while ((newline = client.in.find('\n')) != std::string::npos) {
-        const auto line = client.in.substr(0, newline);
-        client.in.erase(0, newline + 1);
-        if (line.size() > max_command_bytes) {
-          client.in = std::string(max_command_bytes + 1, ' ');  // answered as too long below
-          break;
-        }
-        try {
-          client.out += handler_(line);
-        } catch (const std::exception& error) {
-          client.out += error_answer(error.what());
-        }
+    }
+    if (const auto newline = client.in.find('\n'); newline != std::string::npos && newline <= max_command_bytes) {
+      const auto line = client.in.substr(0, newline);
+      client.in.erase(0, newline + 1);
+      try {
+        client.out = handler_(line);
+      } catch (const std::exception& error) {
+        client.out = error_answer(error.what());
       }
-      if (client.in.size() > max_command_bytes) {
-        client.out += error_answer(fmt::format("the command is longer than {} bytes", max_command_bytes));
-        client.in.clear();
-        client.closing = true;
-        break;
-      }
+    } else if (client.in.size() > max_command_bytes) {
+      client.out = error_answer(fmt::format("the command is longer than {} bytes", max_command_bytes));
+      client.in.clear();
+      client.closing = true;
     }
   } else if ((revents & (POLLHUP | POLLERR)) != 0 && client.out.empty()) {
     client.socket = UniqueFd();

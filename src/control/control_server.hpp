@@ -51,6 +51,7 @@ class ControlServer {
   Handler handler_;
   UniqueFd listener_;
   std::vector<std::unique_ptr<Client>> clients_;
+  Clock::time_point accept_paused_until_{};  // after accept() failed for want of fds
 };
 
 }  // namespace corral::control

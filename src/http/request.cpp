@@ -119,9 +119,15 @@ void RequestAccess::bind(Request& request, Loop& loop, int socket) {
 }
 
 void RequestAccess::reset(Request& request) {
-  // What set_request_line() and finish_head() do not overwrite.
+  // What set_request_line() and finish_head() do not overwrite; and the views, which
+  // finish_head() sets: until then a request refused half-way shows nothing stale.
   request.params_.clear();
   request.body_.clear();
+  request.method_ = {};
+  request.target_ = {};
+  request.raw_path_ = {};
+  request.path_ = {};
+  request.query_ = {};
 }
 
 void RequestAccess::set_request_line(Request& request, std::string_view method, std::string_view target,

@@ -70,7 +70,6 @@ LoadBoard::Entry* LoadBoard::claim(pid_t pid) {
     entry.accepting.store(0, std::memory_order_relaxed);
     entry.busy_since_ms.store(0, std::memory_order_relaxed);
     entry.store_health.store(0, std::memory_order_relaxed);
-    entry.requests.reset();
     auto high = memory_->high_water.load();
     while (high < i + 1 && !memory_->high_water.compare_exchange_weak(high, static_cast<std::uint32_t>(i + 1))) {
     }
@@ -97,9 +96,11 @@ void LoadBoard::release(pid_t pid) {
   for (Entry& entry : entries()) {
     if (entry.pid.load(std::memory_order_relaxed) != pid) continue;
     entry.accepting.store(0);
-    // Only if it is still that worker's: it may have freed it and another claimed it.
+    // Zeroed before the entry is free: a worker that claims it next shows nothing of
+    // its predecessor, whose counts the supervisor has already folded into the pool's.
+    entry.requests.reset();
     std::int32_t expected = pid;
-    entry.pid.compare_exchange_strong(expected, 0);
+    entry.pid.compare_exchange_strong(expected, 0, std::memory_order_release);
   }
 }
 

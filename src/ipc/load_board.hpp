@@ -49,7 +49,8 @@ class LoadBoard {
 
   int fd() const { return fd_.get(); }
   bool valid() const { return memory_ != nullptr; }
-  // A free entry for this worker's pid, zeroed; nullptr if the board is full.
+  // A free entry for this worker's pid (its counters were zeroed when it was freed);
+  // nullptr if the board is full.
   Entry* claim(pid_t pid);
   // The entry of `pid`; nullptr if it has none.
   Entry* find(pid_t pid);

@@ -45,7 +45,9 @@ ScrapeServer::ScrapeServer(UniqueFd listener, Render render) : listener_(std::mo
 ScrapeServer::~ScrapeServer() = default;
 
 void ScrapeServer::add_to(std::vector<pollfd>& polled) const {
-  if (clients_.size() < max_clients) polled.push_back(pollfd{listener_.get(), POLLIN, 0});
+  if (clients_.size() < max_clients && Clock::now() >= accept_paused_until_) {
+    polled.push_back(pollfd{listener_.get(), POLLIN, 0});
+  }
   for (const auto& client : clients_) {
     polled.push_back(pollfd{client->socket.get(), static_cast<short>(client->answered ? POLLOUT : POLLIN), 0});
   }
@@ -53,6 +55,7 @@ void ScrapeServer::add_to(std::vector<pollfd>& polled) const {
 
 std::optional<ScrapeServer::Clock::time_point> ScrapeServer::next_deadline() const {
   std::optional<Clock::time_point> next;
+  if (accept_paused_until_ > Clock::time_point{}) next = accept_paused_until_;
   for (const auto& client : clients_) {
     const auto deadline = client->last_active + idle_limit;
     if (!next || deadline < *next) next = deadline;
@@ -66,7 +69,11 @@ void ScrapeServer::handle(const std::vector<pollfd>& polled, Clock::time_point n
     if (entry.fd == listener_.get()) {
       while (clients_.size() < max_clients) {
         UniqueFd socket(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
-        if (!socket.valid()) break;
+        if (!socket.valid()) {
+          // Out of fds or memory: look again in 100 ms instead of spinning.
+          if (errno != EAGAIN && errno != EINTR) accept_paused_until_ = now + std::chrono::milliseconds(100);
+          break;
+        }
         auto client = std::make_unique<Client>();
         client->socket = std::move(socket);
         client->last_active = now;
@@ -89,11 +96,15 @@ void ScrapeServer::serve(Client& client, Clock::time_point now) {
     char buffer[4096];
     for (;;) {
       const auto got = ::recv(client.socket.get(), buffer, sizeof buffer, 0);
-      if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) {
+      if (got < 0 && errno != EAGAIN && errno != EINTR) {
         client.socket = UniqueFd();
         return;
       }
-      if (got < 0) break;
+      if (got == 0 && client.in.find("\r\n\r\n") == std::string::npos) {
+        client.socket = UniqueFd();  // gone before a whole request
+        return;
+      }
+      if (got <= 0) break;
       client.in.append(buffer, static_cast<std::size_t>(got));
       if (client.in.size() > max_request_bytes) break;
     }

@@ -38,6 +38,7 @@ class ScrapeServer {
   UniqueFd listener_;
   Render render_;
   std::vector<std::unique_ptr<Client>> clients_;
+  Clock::time_point accept_paused_until_{};  // after accept() failed for want of fds
 };
 
 }  // namespace corral::metrics

@@ -68,8 +68,14 @@ void Supervisor::sample_workers() {
 }
 
 void Supervisor::fold_exited_worker(pid_t pid, double cpu_seconds) {
-  if (const auto* entry = load_board_.find(pid)) counters_.retired_totals += ipc::read(entry->requests);
-  if (const auto* worker = table_.find(pid)) counters_.retired_cpu_seconds[worker->slot] += cpu_seconds;
+  auto* worker = table_.find(pid);
+  if (const auto* entry = load_board_.find(pid)) {
+    const auto totals = ipc::read(entry->requests);
+    counters_.retired_totals += totals;
+    // Its last count, not its last heartbeat's: the status total must not go back.
+    if (worker != nullptr) worker->requests = std::max(worker->requests, totals.requests());
+  }
+  if (worker != nullptr) counters_.retired_cpu_seconds[worker->slot] += cpu_seconds;
 }
 
 void Supervisor::note_restart(metrics::RestartCause cause, unsigned slot) {
@@ -159,8 +165,12 @@ metrics::PoolMetrics Supervisor::pool_metrics() const {
   m.store_configured = store.description != "off" && !store.description.empty();
   m.store_up = store.down == 0;
   if (const auto self = read_process_usage(::getpid())) {
-    m.supervisor = {self->cpu_seconds, self->rss_bytes, self->virtual_bytes, self->start_time_seconds, 0, 0};
+    m.supervisor = {self->cpu_seconds, self->rss_bytes, self->virtual_bytes, 0, 0, 0};
   }
+  // Read from the wall clock at start: the unit's ProcSubset=pid hides /proc/stat's
+  // boot time, which /proc's start time would need.
+  m.supervisor.start_time_seconds =
+      std::chrono::duration<double>(started_wall_clock_.time_since_epoch()).count();
   m.supervisor.open_fds = open_fd_count();
   m.supervisor.max_fds = max_fd_count();
   return m;

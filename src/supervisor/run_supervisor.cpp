@@ -23,7 +23,14 @@ int run_supervisor(const ProgramDescription& program, CommandLine command_line) 
     // corral-metrics.socket's, or --metrics-listen: never one of the public sockets.
     auto metrics_listener = std::move(adopted.metrics);
     if (!metrics_listener && !command_line.settings.metrics_listen.empty()) {
-      metrics_listener = net::bind_listening_socket(net::parse_endpoint(command_line.settings.metrics_listen), 64);
+      // Serving matters more than being measured: a metrics address that cannot be
+      // bound is an error in the log, not a service down.
+      try {
+        metrics_listener = net::bind_listening_socket(net::parse_endpoint(command_line.settings.metrics_listen), 64);
+      } catch (const std::exception& error) {
+        spdlog::error("metrics_listen {}: {}; serving without metrics", command_line.settings.metrics_listen,
+                      error.what());
+      }
     }
     if (!socket_activated) {
       net::Endpoint endpoint;

@@ -122,6 +122,7 @@ class Supervisor {
   std::unique_ptr<control::ControlServer> control_;
   std::unique_ptr<metrics::ScrapeServer> scrape_;
   Clock::time_point next_sample_{};
+  std::chrono::system_clock::time_point started_wall_clock_ = std::chrono::system_clock::now();
 };
 
 }  // namespace corral

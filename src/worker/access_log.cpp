@@ -47,8 +47,8 @@ void AccessLog::report_dropped(Clock::time_point now) {
 }
 
 void AccessLog::write(const Request& request, int status, std::uint64_t bytes, Clock::duration duration) {
-  // The path as sent (not decoded): it cannot hold a control character, so an entry
-  // cannot be forged by a request.
+  // The path as sent (not decoded): it cannot hold a control character, and journal
+  // fields are length-delimited, so an entry cannot be forged by a request.
   const auto method = request.method().empty() ? std::string_view("-") : request.method();
   auto path = detail::RequestAccess::raw_path(request);
   if (path.empty()) path = "-";
@@ -56,7 +56,8 @@ void AccessLog::write(const Request& request, int status, std::uint64_t bytes, C
   const auto& peer = request.peer();
   const auto peer_text = peer.address.empty() ? std::string("-") : peer.address;
   if (!to_journal_) {
-    spdlog::info("access: {} \"{} {}\" {} {} {:.3f} ms", peer_text, method, path, status, bytes,
+    // Quoted and escaped: a target may hold '"' or bytes above 0x7f.
+    spdlog::info("access: {} {:?} {} {} {:.3f} ms", peer_text, fmt::format("{} {}", method, path), status, bytes,
                  static_cast<double>(micros) / 1000.0);
     return;
   }
