@@ -50,7 +50,16 @@ struct ControlServer::Client {
   std::string in;
   std::string out;
   Clock::time_point last_active;
-  bool closing = false;  // close once `out` is sent
+  bool eof = false;  // nothing more will be read: close once what is asked is answered
+
+  // A whole command within the size limit is waiting to be answered.
+  bool has_command() const {
+    const auto newline = in.find('\n');
+    return newline != std::string::npos && newline <= max_command_bytes;
+  }
+  // POLLOUT also when a command waits: a connected socket is writable, so the loop
+  // comes back at once to answer it.
+  short events() const { return out.empty() && !has_command() ? POLLIN : POLLOUT; }
 };
 
 ControlServer::ControlServer(std::string path, Handler handler) : path_(std::move(path)), handler_(std::move(handler)) {
@@ -95,7 +104,7 @@ void ControlServer::add_to(std::vector<pollfd>& polled) const {
     polled.push_back(pollfd{listener_.get(), POLLIN, 0});
   }
   for (const auto& client : clients_) {
-    polled.push_back(pollfd{client->socket.get(), static_cast<short>(client->out.empty() ? POLLIN : POLLOUT), 0});
+    polled.push_back(pollfd{client->socket.get(), client->events(), 0});
   }
 }
 
@@ -154,21 +163,24 @@ void ControlServer::accept_clients(Clock::time_point now) {
 
 void ControlServer::serve(Client& client, short revents, Clock::time_point now) {
   client.last_active = now;
-  // One command at a time: while an answer waits to be sent, nothing more is read
-  // (add_to polls for POLLOUT then), so a client that pipelines commands, or never
-  // reads, costs one answer's memory and one handler call per turn of the loop.
-  if ((revents & POLLIN) != 0 && client.out.empty() && !client.closing) {
-    char buffer[4096];
-    const auto got = ::recv(client.socket.get(), buffer, sizeof buffer, 0);
-    if (got == 0) {
-      client.closing = true;  // a half-close: answer what was asked, then close
-    } else if (got < 0 && errno != EAGAIN && errno != EINTR) {
-      client.socket = UniqueFd();
-      return;
-    } else if (got > 0) {
-      client.in.append(buffer, static_cast<std::size_t>(got));
+  // One command at a time: while an answer waits to be sent, or a whole command waits
+  // to be answered, nothing more is read; each turn of the loop answers at most one.
+  // A client that pipelines commands, or never reads, costs one answer's memory.
+  if (client.out.empty()) {
+    if (!client.has_command() && !client.eof && (revents & POLLIN) != 0) {
+      char buffer[4096];
+      const auto got = ::recv(client.socket.get(), buffer, sizeof buffer, 0);
+      if (got == 0) {
+        client.eof = true;  // a half-close: what was asked is still answered
+      } else if (got < 0 && errno != EAGAIN && errno != EINTR) {
+        client.socket = UniqueFd();
+        return;
+      } else if (got > 0) {
+        client.in.append(buffer, static_cast<std::size_t>(got));
+      }
     }
-    if (const auto newline = client.in.find('\n'); newline != std::string::npos && newline <= max_command_bytes) {
+    if (client.has_command()) {
+      const auto newline = client.in.find('\n');
       const auto line = client.in.substr(0, newline);
       client.in.erase(0, newline + 1);
       try {
@@ -179,11 +191,8 @@ void ControlServer::serve(Client& client, short revents, Clock::time_point now) 
     } else if (client.in.size() > max_command_bytes) {
       client.out = error_answer(fmt::format("the command is longer than {} bytes", max_command_bytes));
       client.in.clear();
-      client.closing = true;
+      client.eof = true;  // nothing more is read from it
     }
-  } else if ((revents & (POLLHUP | POLLERR)) != 0 && client.out.empty()) {
-    client.socket = UniqueFd();
-    return;
   }
   while (!client.out.empty()) {
     const auto sent = ::send(client.socket.get(), client.out.data(), client.out.size(), MSG_NOSIGNAL);
@@ -194,7 +203,7 @@ void ControlServer::serve(Client& client, short revents, Clock::time_point now) 
     }
     client.out.erase(0, static_cast<std::size_t>(sent));
   }
-  if (client.closing) client.socket = UniqueFd();
+  if (client.eof && !client.has_command()) client.socket = UniqueFd();
 }
 
 }  // namespace corral::control

@@ -159,6 +159,30 @@ TEST(ControlServer, AnOversizedCommandGetsAnErrorAndTheConnectionCloses) {
   EXPECT_EQ(answer_result(exchange(served.path(), command_line("status"), 2s), "status"), "{\"fine\":true}");
 }
 
+TEST(ControlServer, AnswersPipelinedCommandsOneAtATimeWithoutLosingAny) {
+  test::TempDir directory;
+  ServedControl served(directory / "control.sock");
+  std::string commands;
+  for (int i = 0; i < 200; ++i) commands += command_line("status");
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strcpy(address.sun_path, served.path().c_str());
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(::send(fd, commands.data(), commands.size(), 0), static_cast<ssize_t>(commands.size()));
+  ::shutdown(fd, SHUT_WR);  // a half-close: the answers still come
+  std::string answers;
+  char buffer[65536];
+  timeval timeout{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  ssize_t got;
+  while (std::count(answers.begin(), answers.end(), '\n') < 200 && (got = ::recv(fd, buffer, sizeof buffer, 0)) > 0) {
+    answers.append(buffer, static_cast<std::size_t>(got));
+  }
+  ::close(fd);
+  EXPECT_EQ(std::count(answers.begin(), answers.end(), '\n'), 200);
+}
+
 TEST(ControlServer, RefusesToTakeOverALiveSocketButReplacesAStaleOne) {
   test::TempDir directory;
   const auto path = directory / "control.sock";

@@ -125,3 +125,23 @@ TEST(Router, ClientErrorBecomesItsStatusAndOtherExceptionsPropagate) {
 
 }  // namespace
 }  // namespace corral::http
+
+namespace corral {
+namespace {
+
+TEST(RequestAccess, ResetLeavesNoViewOfThePreviousRequest) {
+  Request request;
+  detail::RequestAccess::set_request_line(request, "GET", "/first?x=1", 1);
+  detail::RequestAccess::finish_head(request);
+  EXPECT_EQ(request.path(), "/first");
+  detail::RequestAccess::reset(request);
+  // A request refused before its head is whole (the access log reads it) shows nothing.
+  detail::RequestAccess::set_request_line(request, "POST", "/" + std::string(4096, 'x'), 1);
+  EXPECT_EQ(request.method(), "");
+  EXPECT_EQ(request.target(), "");
+  EXPECT_EQ(detail::RequestAccess::raw_path(request), "");
+  EXPECT_EQ(request.query_string(), "");
+}
+
+}  // namespace
+}  // namespace corral
