@@ -99,21 +99,20 @@ TEST(Status, ShowsEveryWorkerAndAKilledWorkersSlotRestart) {
   EXPECT_NE(table.output.find(std::to_string(replacement)), std::string::npos) << table.output;
 }
 
-TEST(Status, AnswersQuicklyUnderFullLoad) {
+// The supervisor answers from its own tables while the workers are saturated. How fast
+// is measured by hand (docs/operations.md), not asserted here: timings belong to
+// bench runs, and this also runs under ASan.
+TEST(Status, AnswersUnderFullLoad) {
   TempDir directory;
   const auto socket = directory / "control.sock";
   auto corral = CorralInstance::start({"--control-socket", socket}, 2);
   LoadGenerator load(corral->port, "/", 32, 0);
-  std::vector<double> milliseconds;
+  while (load.succeeded() < 1000) std::this_thread::yield();
   for (int i = 0; i < 20; ++i) {
-    const auto started = std::chrono::steady_clock::now();
-    status_json(socket);  // includes starting the client process
-    milliseconds.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
+    const auto status = status_json(socket);
+    EXPECT_EQ(status["workers"].size(), 2u);
   }
   load.stop();
-  std::sort(milliseconds.begin(), milliseconds.end());
-  // The median, with the client's own start; measured numbers are in docs/operations.md.
-  EXPECT_LT(milliseconds[10], 50.0) << "median " << milliseconds[10] << " ms, max " << milliseconds.back();
 }
 
 TEST(Status, SaysWhenCorralIsNotRunning) {
