@@ -261,20 +261,27 @@ TEST(RedisStore, ARedisThatIsDownAtStartIsReachedOnceItIsUp) {
   EXPECT_FALSE(refused.header("retry-after").empty());
   EXPECT_EQ(exchange(corral->port, "GET", "/healthz").status, 200);
   redis.start();
+  auto status_of = [&](const char* method) {
+    try {
+      return exchange(corral->port, method, "/visits").status;
+    } catch (const std::exception&) {
+      return 0;
+    }
+  };
   int status = 0;
-  const auto deadline = std::chrono::steady_clock::now() + 15s;
-  while (status != 200 && std::chrono::steady_clock::now() < deadline) {
-    status = exchange(corral->port, "POST", "/visits").status;
-  }
-  EXPECT_EQ(status, 200);
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (status != 200 && std::chrono::steady_clock::now() < deadline) status = status_of("POST");
+  EXPECT_EQ(status, 200) << corral->process->output();
   // Each worker reconnects on its own backoff: wait until reads on new connections
   // (spread over both workers) succeed ten times in a row.
   int in_a_row = 0;
   while (in_a_row < 10 && std::chrono::steady_clock::now() < deadline) {
-    in_a_row = exchange(corral->port, "GET", "/visits").status == 200 ? in_a_row + 1 : 0;
+    in_a_row = status_of("GET") == 200 ? in_a_row + 1 : 0;
   }
-  EXPECT_EQ(in_a_row, 10);
-  EXPECT_EQ(visits(corral->port), 1);
+  EXPECT_EQ(in_a_row, 10) << corral->process->output();
+  // At least the acknowledged increment; one whose reply a slow reconnect cut (503)
+  // may have been counted too.
+  EXPECT_GE(visits(corral->port), 1);
 }
 
 TEST(SqliteStore, WorkersKilledMidWriteLoseNothingAcknowledged) {
