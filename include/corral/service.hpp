@@ -10,6 +10,7 @@
 #include "corral/loop.hpp"
 #include "corral/request.hpp"
 #include "corral/response.hpp"
+#include "corral/task.hpp"
 
 namespace corral {
 
@@ -72,6 +73,17 @@ class Service {
   // A route served only with enable_debug_routes (--enable-debug-routes), for tests
   // that crash or stall workers on purpose; otherwise its path is unknown (404).
   Service& debug_route(std::string_view method, std::string_view pattern, Handler handler);
+
+  // Defines a scheduled task: `function` runs on `schedule` in the workers, once per
+  // run on one worker (or on every worker), as `options` say. The supervisor keeps the
+  // schedule; the configuration file's [[task]] entry of the same name overrides the
+  // schedule and options, and `NAME task run TASK` runs it at once. Throws
+  // std::invalid_argument for a name taken or malformed (lower-case letters, digits,
+  // '-' and '_'), a timeout under 1 s or a negative jitter.
+  //
+  //   service.task("purge-sessions", corral::Schedule::every(std::chrono::minutes(1)),
+  //                corral::purge_expired_store);
+  Service& task(std::string name, Schedule schedule, TaskFunction function, TaskOptions options = {});
 
   // Declares a setting: the TOML key (`key`, may be dotted: "app.greeting"), the flag
   // (--app-greeting), the help text and the default. Keys and flags must not collide

@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include "config/task_config.hpp"
+
 namespace corral {
 namespace {
 
@@ -66,6 +68,9 @@ class KeyReader {
     }
   }
 
+  // Marks a key as read by someone else (the [[task]] array).
+  void claim(std::string_view key) { read_.insert(std::string(key)); }
+
   // Any key of the file that no call above asked for.
   void reject_unknown() const { reject_unknown_in(root_, ""); }
 
@@ -117,6 +122,8 @@ void apply_config_text(const SettingTable& table, std::string_view text, const s
   }
   KeyReader keys(root, source);
   for (const auto& row : table.rows()) keys.read(row, s);
+  keys.claim("task");
+  apply_task_entries(root, source, s);
   keys.reject_unknown();
 }
 

@@ -196,8 +196,26 @@ const SettingRow* SettingTable::find_key(std::string_view key) const {
   return nullptr;
 }
 
+void SettingTable::add_task(tasks::TaskSpec spec) {
+  if (!tasks::valid_task_name(spec.name)) {
+    throw std::invalid_argument("corral::Service::task: name \"" + spec.name +
+                                "\": use 1 to 64 lower-case letters, digits, '-' and '_', starting with a letter");
+  }
+  for (const auto& task : tasks_) {
+    if (task.name == spec.name) {
+      throw std::invalid_argument("corral::Service::task: a task named \"" + spec.name + "\" is already defined");
+    }
+  }
+  if (spec.options.timeout < std::chrono::seconds(1) || spec.options.jitter.count() < 0) {
+    throw std::invalid_argument("corral::Service::task: " + spec.name + ": the timeout must be 1 s or more and the "
+                                "jitter 0 or more");
+  }
+  tasks_.push_back(std::move(spec));
+}
+
 Settings SettingTable::defaults() const {
   Settings settings;
+  settings.tasks = tasks_;
   for (const auto& row : rows_) row.set(settings, row.default_value);
   return settings;
 }

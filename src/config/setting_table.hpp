@@ -46,6 +46,11 @@ class SettingTable {
   // std::invalid_argument if its key or flag is taken or malformed.
   void add_service_setting(SettingRow row);
 
+  // A task the service defines (Service::task); the file's [[task]] entries may only
+  // name these. Throws std::invalid_argument for a name taken or malformed.
+  void add_task(tasks::TaskSpec spec);
+  const std::vector<tasks::TaskSpec>& tasks() const { return tasks_; }
+
   const std::vector<SettingRow>& rows() const { return rows_; }
   const SettingRow* find_key(std::string_view key) const;
   // Settings with every row at its default.
@@ -53,6 +58,7 @@ class SettingTable {
 
  private:
   std::vector<SettingRow> rows_;
+  std::vector<tasks::TaskSpec> tasks_;
 };
 
 // "1.5" for 1500 ms, "8192", "true", "info": how a value is written as a flag's value.

@@ -14,6 +14,8 @@
 
 #include <spdlog/common.h>
 
+#include "tasks/task_spec.hpp"
+
 namespace corral {
 
 using std::chrono::milliseconds;
@@ -67,6 +69,8 @@ struct Settings {
   std::string metrics_listen;   // HOST:PORT for GET /metrics when systemd passes no metrics socket; empty: off
   bool access_log = false;
   unsigned access_log_rate = 100;  // entries per second per worker, at most
+  // The service's tasks (Service::task), with the file's [[task]] entries applied.
+  std::vector<tasks::TaskSpec> tasks;
   // The service's own settings (Service::text_setting and the like), by key.
   std::map<std::string, SettingValue, std::less<>> service_values;
 };

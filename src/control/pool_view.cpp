@@ -9,8 +9,10 @@ namespace corral::control {
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(WorkerView, slot, pid, generation, state, uptime_seconds, requests,
                                    requests_per_second, connections, restarts, last_exit, rss_bytes, cpu_percent)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TaskView, name, schedule, run_on, enabled, next_run, last_run, last_outcome,
+                                   last_duration_seconds, running, runs)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PoolView, service, version, supervisor_pid, uptime_seconds, pool_size, mode, store,
-                                   store_state, requests, restarts, workers)
+                                   store_state, requests, restarts, workers, time, tasks)
 
 namespace {
 
@@ -25,6 +27,30 @@ std::string duration_text(double seconds) {
 std::string bytes_text(std::uint64_t bytes) {
   if (bytes < 1024 * 1024) return fmt::format("{:.0f} KiB", static_cast<double>(bytes) / 1024);
   return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1024 * 1024));
+}
+
+// "in 42s", "3m 10s ago", "-".
+std::string relative_text(double when, double now) {
+  if (when <= 0) return "-";
+  return when >= now ? "in " + duration_text(when - now) : duration_text(now - when) + " ago";
+}
+
+std::string task_table(const PoolView& view) {
+  std::string text = fmt::format("\n{:<20} {:<34} {:<4} {:>12} {:<10} {:>9} {:>12} {:>7} {:>7}\n", "task", "schedule",
+                                 "on", "last run", "outcome", "took", "next run", "ok", "failed");
+  for (const auto& task : view.tasks) {
+    const auto count = [&task](const char* outcome) {
+      const auto found = task.runs.find(outcome);
+      return found == task.runs.end() ? std::uint64_t{0} : found->second;
+    };
+    const auto failed = count("failed") + count("crashed") + count("timeout");
+    text += fmt::format("{:<20} {:<34} {:<4} {:>12} {:<10} {:>9} {:>12} {:>7} {:>7}\n", task.name, task.schedule,
+                        task.run_on, relative_text(task.last_run, view.time),
+                        task.running > 0 ? "running" : task.last_outcome.empty() ? "-" : task.last_outcome,
+                        task.last_outcome.empty() ? "-" : fmt::format("{:.3f}s", task.last_duration_seconds),
+                        task.enabled ? relative_text(task.next_run, view.time) : "disabled", count("ok"), failed);
+  }
+  return text;
 }
 
 }  // namespace
@@ -58,6 +84,7 @@ std::string render_table(const PoolView& view) {
                         worker.connections, worker.restarts, worker.last_exit.empty() ? "-" : worker.last_exit,
                         bytes_text(worker.rss_bytes), worker.cpu_percent);
   }
+  if (!view.tasks.empty()) text += task_table(view);
   return text;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,21 @@ struct WorkerView {
   double cpu_percent = 0;          // of one CPU, over the last 10 s
 };
 
+// One scheduled task as `corral status` shows it. Times are seconds since the Unix
+// epoch; 0 for none.
+struct TaskView {
+  std::string name;
+  std::string schedule;      // "every 60s", "cron 0 3 * * * (Europe/Berlin)"
+  std::string run_on;        // one, all
+  bool enabled = true;
+  double next_run = 0;       // when it is next due
+  double last_run = 0;       // when its last run was due
+  std::string last_outcome;  // ok, failed, crashed, timeout, overlap, missed, elsewhere; "" before any
+  double last_duration_seconds = 0;
+  unsigned running = 0;      // runs going now (one per worker for run_on = all)
+  std::map<std::string, std::uint64_t> runs;  // by outcome, since the supervisor started
+};
+
 // The pool, as the supervisor sees it at one moment.
 struct PoolView {
   std::string service;
@@ -36,6 +52,8 @@ struct PoolView {
   std::uint64_t requests = 0;
   std::uint64_t restarts = 0;
   std::vector<WorkerView> workers;
+  double time = 0;  // the moment, in seconds since the Unix epoch
+  std::vector<TaskView> tasks;
 };
 
 // JSON, as the control socket sends it and `corral status --json` prints it.

@@ -21,15 +21,25 @@ Command parse_command(std::string_view line) {
   }
   const auto name = json.find("command");
   if (name == json.end() || !name->is_string()) throw std::invalid_argument("the command has no \"command\" string");
-  Command command{name->get<std::string>()};
+  Command command{name->get<std::string>(), {}};
+  if (command.name == "task-run") {
+    const auto task = json.find("task");
+    if (task == json.end() || !task->is_string()) throw std::invalid_argument("task-run needs a \"task\" string");
+    command.task = task->get<std::string>();
+    return command;
+  }
   if (command.name != "status") {
-    throw std::invalid_argument(fmt::format("unknown command \"{}\" (known: status)", command.name));
+    throw std::invalid_argument(fmt::format("unknown command \"{}\" (known: status, task-run)", command.name));
   }
   return command;
 }
 
 std::string command_line(std::string_view name) {
   return nlohmann::json{{"version", protocol_version}, {"command", name}}.dump() + "\n";
+}
+
+std::string task_run_command_line(std::string_view task) {
+  return nlohmann::json{{"version", protocol_version}, {"command", "task-run"}, {"task", task}}.dump() + "\n";
 }
 
 std::string ok_answer(std::string_view field, std::string_view result) {

@@ -27,6 +27,38 @@ std::string seconds(std::uint64_t microseconds) {
   return fmt::format("{}", static_cast<double>(microseconds) / 1e6);
 }
 
+void render_tasks(std::string& out, const std::vector<tasks::TaskStatus>& all) {
+  auto it = std::back_inserter(out);
+  family(out, "corral_task_runs_total", "counter", "Runs of scheduled tasks, by outcome (one per worker for run_on = all).");
+  for (const auto& task : all) {
+    for (std::size_t i = 0; i < tasks::outcome_count; ++i) {
+      fmt::format_to(it, "corral_task_runs_total{{task=\"{}\",outcome=\"{}\"}} {}\n", escape(task.name),
+                     tasks::outcome_name(static_cast<tasks::Outcome>(i)), task.runs[i]);
+    }
+  }
+  family(out, "corral_task_duration_seconds", "histogram", "How long task runs took (ok and failed ones).");
+  for (const auto& task : all) {
+    const auto name = escape(task.name);
+    for (std::size_t i = 0; i < tasks::duration_buckets.size(); ++i) {
+      fmt::format_to(it, "corral_task_duration_seconds_bucket{{task=\"{}\",le=\"{}\"}} {}\n", name,
+                     tasks::duration_buckets[i], task.duration_le[i]);
+    }
+    fmt::format_to(it, "corral_task_duration_seconds_bucket{{task=\"{}\",le=\"+Inf\"}} {}\n", name, task.duration_count);
+    fmt::format_to(it, "corral_task_duration_seconds_sum{{task=\"{}\"}} {}\n", name, task.duration_sum_seconds);
+    fmt::format_to(it, "corral_task_duration_seconds_count{{task=\"{}\"}} {}\n", name, task.duration_count);
+  }
+  family(out, "corral_task_running", "gauge", "Task runs going now.");
+  for (const auto& task : all) {
+    fmt::format_to(it, "corral_task_running{{task=\"{}\"}} {}\n", escape(task.name), task.running);
+  }
+  family(out, "corral_task_next_run_timestamp_seconds", "gauge", "When each enabled task is next due.");
+  for (const auto& task : all) {
+    if (!task.next) continue;
+    fmt::format_to(it, "corral_task_next_run_timestamp_seconds{{task=\"{}\"}} {}\n", escape(task.name),
+                   static_cast<double>(task.next->time_since_epoch().count()) / 1000.0);
+  }
+}
+
 }  // namespace
 
 std::string render(const PoolMetrics& m) {
@@ -87,6 +119,8 @@ std::string render(const PoolMetrics& m) {
     fmt::format_to(it, "corral_store_operation_duration_seconds_sum {}\n", seconds(m.requests.store_sum_us));
     fmt::format_to(it, "corral_store_operation_duration_seconds_count {}\n", m.requests.store_operations);
   }
+
+  if (!m.tasks.empty()) render_tasks(out, m.tasks);
 
   family(out, "process_cpu_seconds_total", "counter", "The supervisor's CPU time, user and system.");
   fmt::format_to(it, "process_cpu_seconds_total {}\n", m.supervisor.cpu_seconds);

@@ -5,14 +5,15 @@
 #include <string>
 #include <vector>
 
+#include "tasks/task_scheduler.hpp"
 #include "ipc/request_counters.hpp"
 
 namespace corral::metrics {
 
 // Why a worker was replaced, for corral_worker_restarts_total{cause}.
-enum class RestartCause { suicide_notice, signal, exit, hang, failed_start, recycle };
-inline constexpr std::array<const char*, 6> restart_cause_names{"suicide_notice", "signal", "exit",
-                                                                "hang", "failed_start", "recycle"};
+enum class RestartCause { suicide_notice, signal, exit, hang, failed_start, recycle, task_timeout };
+inline constexpr std::array<const char*, 7> restart_cause_names{"suicide_notice", "signal",  "exit",        "hang",
+                                                                "failed_start",   "recycle", "task_timeout"};
 
 struct SlotMetrics {
   unsigned slot = 0;
@@ -42,6 +43,7 @@ struct PoolMetrics {
   bool store_configured = false;
   bool store_up = false;
   ProcessMetrics supervisor;
+  std::vector<tasks::TaskStatus> tasks;
 };
 
 inline constexpr std::array<const char*, 5> worker_state_names{"starting", "ready", "retiring", "draining", "hung"};

@@ -100,6 +100,12 @@ int main(int argc, char** argv) {
   service.post("/logout", log_out);
   service.post("/visits", count_visit);
   service.get("/visits", show_visits);
+  // Expired sessions and keys are deleted once a minute by one worker. `retry`: a
+  // purge is safe to run again.
+  corral::TaskOptions purge_options;
+  purge_options.retry = true;
+  service.task("purge-sessions", corral::Schedule::every(std::chrono::minutes(1)), corral::purge_expired_store,
+               purge_options);
 
   service.debug_route("GET", "/debug/throw", [](const corral::Request&, corral::Response& response) {
     // The seed's worker: answer, then fail. The answer is still sent.

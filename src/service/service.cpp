@@ -9,6 +9,7 @@
 #include "config/config_check.hpp"
 #include "config/config_file.hpp"
 #include "control/status_command.hpp"
+#include "control/task_command.hpp"
 #include "http/router.hpp"
 #include "service/service_definition.hpp"
 #include "supervisor/run_supervisor.hpp"
@@ -73,6 +74,13 @@ Service& Service::debug_route(std::string_view method, std::string_view pattern,
   return *this;
 }
 
+Service& Service::task(std::string name, Schedule schedule, TaskFunction function, TaskOptions options) {
+  if (!function) throw std::invalid_argument("corral::Service::task: " + name + ": the function is empty");
+  definition_->settings.add_task(tasks::TaskSpec{name, std::move(schedule), options});  // checks the name first
+  definition_->task_functions.emplace(std::move(name), std::move(function));
+  return *this;
+}
+
 Setting<std::string> Service::text_setting(std::string key, std::string help, std::string default_value) {
   return definition_->add_setting<std::string>(
       service_row(std::move(key), std::move(help), SettingKind::text, std::move(default_value)),
@@ -113,6 +121,9 @@ int Service::run(int argc, char** argv) {
   if (argc >= 2 && std::string_view(argv[1]) == "status") {
     return control::run_status_command(argc - 1, argv + 1, definition.name);
   }
+  if (argc >= 2 && std::string_view(argv[1]) == "task") {
+    return control::run_task_command(argc - 1, argv + 1, definition.name);
+  }
   process_title::init(argc, argv);
   const ProgramDescription program{definition.name, "a service on corral, a socket-activated prefork HTTP server.",
                                    &definition.settings};
@@ -123,7 +134,8 @@ int Service::run(int argc, char** argv) {
     if (command_line.worker) {
       const auto& router =
           command_line.settings.enable_debug_routes ? definition.routes_with_debug : definition.routes;
-      return run_worker(command_line.settings, *command_line.worker, router, definition.name);
+      return run_worker(command_line.settings, *command_line.worker, router, definition.task_functions,
+                        definition.name);
     }
     return run_supervisor(program, std::move(command_line));
   } catch (const ExitRequest& request) {

@@ -7,6 +7,7 @@
 
 #include "config/setting_table.hpp"
 #include "http/router.hpp"
+#include "worker/task_runner.hpp"
 #include "corral/service.hpp"
 
 namespace corral::detail {
@@ -18,7 +19,8 @@ struct ServiceDefinition {
   // both checks it against every other route when it is defined.
   http::Router routes;
   http::Router routes_with_debug;
-  SettingTable settings;
+  SettingTable settings;  // with the tasks' schedules and options
+  TaskFunctions task_functions;
   // Copy the parsed values into the cells the service's Setting handles read.
   std::vector<std::function<void(const Settings&)>> publish;
 

@@ -50,6 +50,12 @@ std::string sqlite_store_path(const std::string& state_directory) {
   return state_directory + "/store.sqlite3";
 }
 
+std::string sqlite_path_of(const Settings& settings) {
+  if (parse_store_address(settings.store.address).kind != StoreAddress::Kind::sqlite) return {};
+  const auto directory = state_directory(settings.store);
+  return directory.empty() ? std::string{} : sqlite_store_path(directory);
+}
+
 std::optional<std::string> store_password(const StoreSettings& settings) {
   if (!settings.password_file.empty()) return read_password_file(settings.password_file);
   const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");

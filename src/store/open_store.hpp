@@ -17,6 +17,8 @@ namespace corral::detail {
 std::string state_directory(const StoreSettings& settings);
 // "/var/lib/corral/store.sqlite3".
 std::string sqlite_store_path(const std::string& state_directory);
+// The SQLite store's file when that is the store; empty otherwise (Redis, or none).
+std::string sqlite_path_of(const Settings& settings);
 
 // The Redis password: --store-password-file, else the store-password credential
 // ($CREDENTIALS_DIRECTORY/store-password) if systemd passed one; nullopt for none.

@@ -92,6 +92,7 @@ RedisBackend::RedisBackend(EventLoop& loop, StoreAddress address, std::optional<
       password_(std::move(password)),
       data_prefix_(fmt::format("{}:", service_name)),
       session_prefix_(fmt::format("{}@session:", service_name)),
+      task_prefix_(fmt::format("{}@task:", service_name)),
       timeout_(timeout),
       socket_handler_([this](std::uint32_t events) { on_socket_events(events); }),
       deadline_timer_(loop),
@@ -327,6 +328,47 @@ void RedisBackend::increment(std::string_view key, std::int64_t by, Callback<std
     if (reply == nullptr || reply->type != REDIS_REPLY_INTEGER) return done(failure("INCRBY", reply, error));
     return done(static_cast<std::int64_t>(reply->integer));
   });
+}
+
+namespace {
+
+// Lua runs atomically in Redis: no other command comes between the SET NX and the
+// GET that recognises this instance's own lock (a retry after its worker died).
+constexpr const char* claim_script =
+    "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end "
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end "
+    "return 0";
+// Only the owner releases: a lock that expired and was taken by another instance
+// meanwhile is left alone.
+constexpr const char* release_script =
+    "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end "
+    "if tonumber(ARGV[2]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) else redis.call('DEL', KEYS[1]) end "
+    "return 1";
+
+}  // namespace
+
+void RedisBackend::claim_run(std::string_view run, std::uint64_t token, std::chrono::milliseconds ttl,
+                             Callback<bool> done) {
+  const auto full = task_prefix_ + std::string(run);
+  const auto owner = std::to_string(token);
+  const auto milliseconds = std::to_string(std::max<std::int64_t>(ttl.count(), 1));
+  command({"EVAL", claim_script, "1", full, owner, milliseconds},
+          [this, done = std::move(done)](redisReply* reply, const std::string& error) {
+            if (reply == nullptr || reply->type != REDIS_REPLY_INTEGER) return done(failure("EVAL (claim a task run)", reply, error));
+            return done(reply->integer == 1);
+          });
+}
+
+void RedisBackend::release_run(std::string_view run, std::uint64_t token, std::chrono::milliseconds keep,
+                               Callback<Done> done) {
+  const auto full = task_prefix_ + std::string(run);
+  const auto owner = std::to_string(token);
+  const auto milliseconds = std::to_string(std::max<std::int64_t>(keep.count(), 0));
+  command({"EVAL", release_script, "1", full, owner, milliseconds},
+          [this, done = std::move(done)](redisReply* reply, const std::string& error) {
+            if (reply == nullptr || reply->type != REDIS_REPLY_INTEGER) return done(failure("EVAL (release a task run)", reply, error));
+            return done(Done{});
+          });
 }
 
 }  // namespace corral::detail

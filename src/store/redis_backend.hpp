@@ -47,6 +47,12 @@ class RedisBackend final : public StoreBackend {
                Callback<bool> done) override;
   void erase(KeySpace space, std::string_view key, Callback<Done> done) override;
   void increment(std::string_view key, std::int64_t by, Callback<std::int64_t> done) override;
+  // "SERVICE@task:RUN": SET NX PX, or a retry by the same instance (one script).
+  void claim_run(std::string_view run, std::uint64_t token, std::chrono::milliseconds ttl,
+                 Callback<bool> done) override;
+  // Compare-and-delete (or compare-and-shorten to `keep`), one script.
+  void release_run(std::string_view run, std::uint64_t token, std::chrono::milliseconds keep,
+                   Callback<Done> done) override;
 
   // For the hiredis callbacks and event hooks (C functions).
   struct Hooks;
@@ -75,6 +81,7 @@ class RedisBackend final : public StoreBackend {
   std::optional<std::string> password_;
   std::string data_prefix_;
   std::string session_prefix_;
+  std::string task_prefix_;
   std::chrono::milliseconds timeout_;
   redisAsyncContext* context_ = nullptr;
   bool closing_ = false;

@@ -47,6 +47,23 @@ class StoreBackend {
   // A data key's integer; its expiry, if it has one, is kept.
   virtual void increment(std::string_view key, std::int64_t by, Callback<std::int64_t> done) = 0;
 
+  // A task run's lock across machines, for a store they share: takes `run` (a task's
+  // name and due time) for the corral instance `token`, for `ttl`; true if taken, or
+  // already this instance's (a retry). A store on one machine has nothing to share:
+  // always true.
+  virtual void claim_run(std::string_view run, std::uint64_t token, std::chrono::milliseconds ttl,
+                         Callback<bool> done) {
+    (void)run, (void)token, (void)ttl;
+    done(true);
+  }
+  // Releases what claim_run took, if it is still `token`'s: deleted, or kept for `keep`
+  // more (so that an instance whose clock lags cannot take the same run again).
+  virtual void release_run(std::string_view run, std::uint64_t token, std::chrono::milliseconds keep,
+                           Callback<Done> done) {
+    (void)run, (void)token, (void)keep;
+    done(Done{});
+  }
+
   // Deletes some of what has expired, for a backend that does not do it itself; one
   // worker calls it every minute, then again at once while it returns true (more left),
   // so that no single call holds the store for long.

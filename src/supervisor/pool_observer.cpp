@@ -132,6 +132,28 @@ control::PoolView Supervisor::pool_view() const {
   std::sort(view.workers.begin(), view.workers.end(), [](const auto& a, const auto& b) {
     return a.slot != b.slot ? a.slot < b.slot : a.generation < b.generation;
   });
+  const auto seconds = [](tasks::WallTime time) {
+    return std::chrono::duration<double>(time.time_since_epoch()).count();
+  };
+  view.time = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  for (const auto& task : scheduler_.status()) {
+    control::TaskView row;
+    row.name = task.name;
+    row.schedule = task.schedule;
+    row.run_on = tasks::run_on_name(task.run_on);
+    row.enabled = task.enabled;
+    if (task.next) row.next_run = seconds(*task.next);
+    if (task.last) {
+      row.last_run = seconds(task.last->scheduled);
+      row.last_outcome = tasks::outcome_name(task.last->outcome);
+      row.last_duration_seconds = std::chrono::duration<double>(task.last->duration).count();
+    }
+    row.running = task.running;
+    for (std::size_t i = 0; i < tasks::outcome_count; ++i) {
+      if (task.runs[i] > 0) row.runs[tasks::outcome_name(static_cast<tasks::Outcome>(i))] = task.runs[i];
+    }
+    view.tasks.push_back(std::move(row));
+  }
   return view;
 }
 
@@ -171,14 +193,16 @@ metrics::PoolMetrics Supervisor::pool_metrics() const {
   // boot time, which /proc's start time would need.
   m.supervisor.start_time_seconds =
       std::chrono::duration<double>(started_wall_clock_.time_since_epoch()).count();
+  m.tasks = scheduler_.status();
   m.supervisor.open_fds = open_fd_count();
   m.supervisor.max_fds = max_fd_count();
   return m;
 }
 
-std::string Supervisor::answer_control(const std::string& line) const {
+std::string Supervisor::answer_control(const std::string& line) {
   const auto command = control::parse_command(line);  // throws the error the client gets
   if (command.name == "status") return control::ok_answer("status", control::to_json(pool_view()));
+  if (command.name == "task-run") return control::ok_answer("run", run_task_now(command.task));
   return control::error_answer("unknown command");
 }
 

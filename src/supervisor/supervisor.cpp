@@ -102,6 +102,7 @@ int Supervisor::run() {
     spdlog::info("systemd watchdog enabled: pinging every {} ms",
                  std::chrono::duration_cast<std::chrono::milliseconds>(watchdog_.interval()).count());
   }
+  configure_tasks(true);
   fill_vacant_slots();
   while (!(mode_ == Mode::stopping && table_.empty())) {
     wait_for_events();
@@ -131,6 +132,7 @@ void Supervisor::wait_for_events() {
     throw_system_error("poll", "waiting for signals and worker messages");
   }
   now_ = Clock::now();
+  wall_now_ = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
   for (std::size_t i = 1; i < workers_end; ++i) {
     if (polled[i].revents == 0) continue;
     if (auto* worker = table_.find(owners[i])) read_messages(*worker);
@@ -144,6 +146,7 @@ void Supervisor::wait_for_events() {
 
 void Supervisor::turn() {
   check_hung_workers();
+  check_task_timeouts();
   if (mode_ == Mode::stopping && !table_.empty() && now_ >= stop_deadline_) {
     kill_all(fmt::format("drain deadline of {} passed", seconds_text(settings_.drain_timeout)));
   }
@@ -158,6 +161,7 @@ void Supervisor::turn() {
   check_start();
   check_terminal();
   reconcile();
+  run_due_tasks();
   sample_workers();
   publish_status();
   ping_watchdog();
@@ -239,6 +243,7 @@ void Supervisor::reload() {
   }
   settings_ = next.settings;
   spdlog::default_logger()->set_level(settings_.log_level);
+  configure_tasks(false);
   budget_.reconfigure(settings_.restart_limit, settings_.restart_window);
 
   const unsigned slots = resolve_worker_count(settings_);
@@ -355,6 +360,7 @@ std::optional<Clock::time_point> Supervisor::next_deadline() const {
     if (const auto idle = scrape_->next_deadline()) earliest(next, *idle);
   }
   if (!table_.empty()) earliest(next, next_sample_);
+  if (const auto task = next_task_deadline()) earliest(next, *task);
   return next;
 }
 

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -23,6 +24,8 @@
 #include "supervisor/signal_reader.hpp"
 #include "supervisor/status_line.hpp"
 #include "supervisor/worker_table.hpp"
+#include "tasks/last_due_file.hpp"
+#include "tasks/task_scheduler.hpp"
 
 namespace corral {
 
@@ -86,8 +89,34 @@ class Supervisor {
   void note_restart(metrics::RestartCause cause, unsigned slot);
   control::PoolView pool_view() const;
   metrics::PoolMetrics pool_metrics() const;
-  std::string answer_control(const std::string& line) const;
+  std::string answer_control(const std::string& line);
   const char* mode_name() const;
+
+  // Scheduled tasks (task_dispatch.cpp).
+  struct TaskRunRecord {
+    std::string task;
+    tasks::WallTime scheduled;
+    pid_t pid = 0;
+    unsigned slot = 0;
+    unsigned attempt = 1;
+    bool manual = false;
+    Clock::time_point deadline;  // its timeout
+    std::optional<std::chrono::microseconds> delay;  // from due to start, once started
+    bool timed_out = false;      // recorded as such; its worker is being replaced
+  };
+  void configure_tasks(bool at_start);
+  void run_due_tasks();
+  // Sends the run to the least loaded ready worker (or every one); the slots it went to.
+  std::vector<unsigned> dispatch_task(const tasks::DueRun& run, unsigned attempt, pid_t excluded);
+  void remember_last_due(const std::string& task, tasks::WallTime scheduled);
+  void on_task_message(WorkerRecord& worker, const ipc::Message& message);
+  void end_task_run(const TaskRunRecord& run, tasks::Outcome outcome, std::chrono::microseconds duration,
+                    std::string detail);
+  void on_task_worker_exit(const WorkerRecord& worker, const std::string& how);
+  void check_task_timeouts();
+  std::optional<Clock::time_point> next_task_deadline() const;
+  // `NAME task run TASK`: the JSON answer; throws std::invalid_argument with the error.
+  std::string run_task_now(const std::string& name);
 
   const ProgramDescription& program_;
   CommandLine command_line_;
@@ -123,6 +152,16 @@ class Supervisor {
   std::unique_ptr<metrics::ScrapeServer> scrape_;
   Clock::time_point next_sample_{};
   std::chrono::system_clock::time_point started_wall_clock_ = std::chrono::system_clock::now();
+  tasks::WallTime wall_now_{};  // the wall clock of this turn, for schedules
+  tasks::TaskScheduler scheduler_{[this] { return std::uniform_real_distribution<double>(0, 1)(random_); }};
+  std::map<std::uint64_t, TaskRunRecord> task_runs_;
+  std::uint64_t next_task_run_ = 1;
+  // Names this corral instance as the owner of a run's lock in a shared store.
+  std::uint64_t instance_token_ = std::uniform_int_distribution<std::uint64_t>(1)(random_);
+  bool store_is_shared_ = false;
+  tasks::LastDue last_due_;
+  std::string last_due_path_;  // empty: no state directory
+  bool last_due_save_failed_ = false;
 };
 
 }  // namespace corral

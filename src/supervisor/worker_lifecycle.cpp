@@ -163,7 +163,12 @@ void Supervisor::handle_message(WorkerRecord& worker, const ipc::Message& messag
       }
       break;
     }
+    case ipc::Kind::task_started:
+    case ipc::Kind::task_ended:
+      on_task_message(worker, message);
+      break;
     case ipc::Kind::drain:
+    case ipc::Kind::run_task:
       break;  // only the supervisor sends these
   }
 }
@@ -171,6 +176,7 @@ void Supervisor::handle_message(WorkerRecord& worker, const ipc::Message& messag
 void Supervisor::on_worker_exit(WorkerRecord worker, int wait_status) {
   counters_.retired_requests += worker.requests;
   const auto how = describe_wait_status(wait_status);
+  on_task_worker_exit(worker, how);
   if (worker.slot < table_.slot_count()) {
     table_.slot(worker.slot).last_exit =
         worker.state == WorkerState::draining ? fmt::format("{} ({})", how, worker.drain_reason) : how;

@@ -21,6 +21,7 @@
 #include "common/process_title.hpp"
 #include "common/system_error.hpp"
 #include "ipc/channel.hpp"
+#include <cstdlib>
 #include "store/open_store.hpp"
 #include "worker/crash_guard.hpp"
 #include "worker/share_rule.hpp"
@@ -29,7 +30,6 @@ namespace corral {
 namespace {
 
 constexpr auto heartbeat_interval = std::chrono::seconds(1);
-constexpr auto store_purge_interval = std::chrono::minutes(1);
 // Left without a supervisor, a worker finishes what it has quickly: nobody would replace
 // it, and a new supervisor may already be starting workers on the same socket.
 constexpr auto orphan_drain_deadline = std::chrono::seconds(1);
@@ -58,7 +58,7 @@ UniqueFd terminate_signal_fd() {
 }  // namespace
 
 Worker::Worker(const Settings& settings, const WorkerIdentity& identity, const http::Router& router,
-               std::string_view service_name)
+               const TaskFunctions& tasks, std::string_view service_name)
     : settings_(settings),
       identity_(identity),
       router_(router),
@@ -67,7 +67,7 @@ Worker::Worker(const Settings& settings, const WorkerIdentity& identity, const h
       // Opened here, in the worker, never inherited: a database connection must not
       // cross a fork.
       store_(detail::open_worker_store(settings_, service_name, loop_, handler_loop_)),
-      purge_timer_(loop_),
+      task_deadline_timer_(loop_),
       environment_{loop_, handler_loop_, deadlines_, settings_.http, read_buffer_, date_, store_.get()},
       terminate_signal_(terminate_signal_fd()),
       channel_handler_([this](std::uint32_t) { read_channel(); }),
@@ -75,6 +75,10 @@ Worker::Worker(const Settings& settings, const WorkerIdentity& identity, const h
       heartbeat_timer_(loop_),
       drain_timer_(loop_),
       balance_timer_(loop_) {
+  task_runner_ = std::make_unique<TaskRunner>(
+      loop_, tasks, TaskRunner::StoreAccess{&store_->backend(), detail::sqlite_path_of(settings_), settings_.store.timeout},
+      [this](const ipc::Message& message) { send(message); });
+  task_runner_->set_on_idle([this] { stop_if_drained(); });
   if (settings_.access_log) {
     access_log_.emplace(settings_.access_log_rate, stderr_is_journal(), std::string(service_name), identity_.slot,
                         identity_.generation);
@@ -100,9 +104,10 @@ Worker::Worker(const Settings& settings, const WorkerIdentity& identity, const h
 }
 
 Worker::~Worker() {
-  // The store first, while the connections, the loop and the load board it may touch
-  // as it fails what still waits are all there.
+  // The store first, while the connections, the loop, the task runner and the load
+  // board it may touch as it fails what still waits are all there.
   store_.reset();
+  task_runner_.reset();
   // The entry stays ours until the supervisor has read its last counts and frees it;
   // until then it only says that this worker takes nothing.
   if (load_entry_ != nullptr) {
@@ -121,8 +126,14 @@ int Worker::run() {
   }
   ipc::send_message(identity_.channel_fd, ipc::Message::ready(identity_.slot, identity_.generation, requests_));
   heartbeat_timer_.expires_after(heartbeat_interval, [this] { on_heartbeat(); });
-  if (identity_.slot == 0) purge_timer_.expires_after(store_purge_interval, [this] { purge_store(); });
   loop_.run();
+  if (task_runner_->running() > 0) {
+    // Only past the drain deadline (or a task's timeout): its thread cannot be stopped,
+    // so the process ends without unwinding under it.
+    spdlog::warn("exiting after {} requests with {} task runs unfinished", requests_, task_runner_->running());
+    spdlog::default_logger()->flush();
+    std::_Exit(exit_code::ok);
+  }
   spdlog::info("exiting after {} requests", requests_);
   return exit_code::ok;
 }
@@ -171,12 +182,10 @@ void Worker::on_heartbeat() {
   heartbeat_timer_.expires_after(heartbeat_interval, [this] { on_heartbeat(); });
 }
 
-void Worker::purge_store() {
-  // Slot 0 only, so that expired rows are deleted once, not by every worker (the
-  // scheduled-tasks work will make this a task). A batch at a time, with the loop
-  // turning between batches, so neither this worker nor the store is held for long.
-  const bool more = store_->backend().purge_expired();
-  purge_timer_.expires_after(more ? std::chrono::milliseconds(10) : store_purge_interval, [this] { purge_store(); });
+void Worker::send(ipc::Message message) {
+  message.slot = identity_.slot;
+  message.generation = identity_.generation;
+  ipc::send_message(identity_.channel_fd, message);
 }
 
 void Worker::read_channel() {
@@ -186,6 +195,8 @@ void Worker::read_channel() {
       case ipc::Received::message:
         if (message.kind == ipc::Kind::drain) {
           begin_drain("the supervisor asked", std::chrono::milliseconds(message.value));
+        } else if (message.kind == ipc::Kind::run_task) {
+          task_runner_->start(message, draining_);
         }
         continue;
       case ipc::Received::malformed:
@@ -236,6 +247,7 @@ void Worker::begin_drain(const std::string& reason, std::chrono::milliseconds de
     if (load_entry_ != nullptr) load_entry_->accepting.store(0, std::memory_order_relaxed);
     balance_timer_.cancel();
     for (auto& [key, connection] : connections_) connection->drain();
+    task_runner_->request_stop();
   }
   drain_deadline_ = new_deadline;
   drain_timer_.expires_at(drain_deadline_, [this] {
@@ -286,7 +298,15 @@ void Worker::balance() {
 }
 
 void Worker::stop_if_drained() {
-  if (draining_ && connections_.empty()) loop_.stop();
+  if (!draining_ || !connections_.empty()) return;
+  // A running task may finish within the drain deadline; one past its timeout is not
+  // waited for (the supervisor has recorded it and replaced this worker).
+  const auto now = std::chrono::steady_clock::now();
+  if (const auto deadline = task_runner_->next_live_deadline(now)) {
+    task_deadline_timer_.expires_at(*deadline, [this] { stop_if_drained(); });
+    return;
+  }
+  loop_.stop();
 }
 
 void Worker::serve(Request& request, Response& response) {
@@ -301,7 +321,7 @@ void Worker::serve(Request& request, Response& response) {
 }
 
 int run_worker(const Settings& settings, const WorkerIdentity& identity, const http::Router& router,
-               std::string_view name) {
+               const TaskFunctions& tasks, std::string_view name) {
   init_logging({"worker", std::string(name), static_cast<int>(identity.slot), identity.generation}, settings.log_level);
   std::unique_ptr<Worker> worker;
   try {
@@ -318,7 +338,7 @@ int run_worker(const Settings& settings, const WorkerIdentity& identity, const h
     for (const int signal : {SIGINT, SIGQUIT, SIGHUP, SIGPIPE}) ::signal(signal, SIG_IGN);
     install_crash_guard(identity.channel_fd, identity.slot, identity.generation);
     process_title::set(fmt::format("{}: worker {}", name, identity.slot));
-    worker = std::make_unique<Worker>(settings, identity, router, name);
+    worker = std::make_unique<Worker>(settings, identity, router, tasks, name);
   } catch (const std::exception& error) {
     // A distinct exit code: the supervisor backs off instead of restarting at once.
     spdlog::critical("worker could not start: {}", error.what());

@@ -23,6 +23,7 @@
 #include "event/event_loop.hpp"
 #include "worker/access_log.hpp"
 #include "worker/listener.hpp"
+#include "worker/task_runner.hpp"
 #include "store/worker_store.hpp"
 
 namespace corral {
@@ -32,7 +33,7 @@ namespace corral {
 class Worker final : public ConnectionOwner {
  public:
   Worker(const Settings& settings, const WorkerIdentity& identity, const http::Router& router,
-         std::string_view service_name);
+         const TaskFunctions& tasks, std::string_view service_name);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -55,7 +56,7 @@ class Worker final : public ConnectionOwner {
   void on_connection(UniqueFd socket);
   void on_accept_error(int error);
   void on_heartbeat();
-  void purge_store();
+  void send(ipc::Message message);
   void read_channel();
   void on_terminate_signal();
   void begin_drain(const std::string& reason, std::chrono::milliseconds deadline);
@@ -79,7 +80,8 @@ class Worker final : public ConnectionOwner {
   ConnectionDeadlines deadlines_;
   std::unique_ptr<detail::WorkerStore> store_;
   std::optional<AccessLog> access_log_;
-  Timer purge_timer_;
+  std::unique_ptr<TaskRunner> task_runner_;
+  Timer task_deadline_timer_;
   ConnectionEnvironment environment_;
   std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
   std::vector<std::unique_ptr<Listener>> listeners_;

@@ -1,9 +1,37 @@
 // A service of the tests' own, on the public API only: what a user's service does
 // with requests, responses, settings and deferred answers.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <charconv>
+#include <chrono>
+#include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "corral/corral.hpp"
+
+namespace {
+
+// One line per task event, appended with O_APPEND (whole lines, whichever worker
+// writes): "EVENT TASK SCHEDULED_MS PID ATTEMPT WALL_US".
+void note(const std::string& file, const char* event, const corral::TaskRun& run) {
+  if (file.empty()) return;
+  const auto now_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch());
+  const auto scheduled_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(run.scheduled().time_since_epoch());
+  const auto line = std::string(event) + " " + run.task() + " " + std::to_string(scheduled_ms.count()) + " " +
+                    std::to_string(::getpid()) + " " + std::to_string(run.attempt()) + " " +
+                    std::to_string(now_us.count()) + "\n";
+  const int fd = ::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error("cannot open the task log " + file);
+  const auto written = ::write(fd, line.data(), line.size());
+  ::close(fd);
+  if (written != static_cast<ssize_t>(line.size())) throw std::runtime_error("cannot write the task log " + file);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   corral::Service service("test-service");
@@ -76,5 +104,35 @@ int main(int argc, char** argv) {
   service.get("/limit", [limit](const corral::Request&, corral::Response& response) {
     response.text(200, std::to_string(*limit));
   });
+  // Tasks for the task tests, all off until a [[task]] entry enables them.
+  const auto task_log = service.text_setting("app.task_log", "where the tasks note their starts and ends", "");
+  const auto task_sleep = service.duration_setting("app.task_sleep", "how long the slow task runs",
+                                                   std::chrono::milliseconds(2000), std::chrono::milliseconds(0),
+                                                   std::chrono::hours(1));
+  corral::TaskOptions off;
+  off.enabled = false;
+  const auto noting = [task_log](const corral::TaskRun& run) {
+    note(*task_log, "start", run);
+    note(*task_log, "end", run);
+  };
+  service.task("tick", corral::Schedule::every(std::chrono::seconds(1)), noting, off);
+  corral::TaskOptions everywhere = off;
+  everywhere.run_on = corral::RunOn::all;
+  service.task("everywhere", corral::Schedule::every(std::chrono::seconds(1)), noting, everywhere);
+  // Sleeps without looking at stop_requested(): what a task stuck in a call does.
+  service.task("slow", corral::Schedule::every(std::chrono::seconds(1)),
+               [task_log, task_sleep](const corral::TaskRun& run) {
+                 note(*task_log, "start", run);
+                 std::this_thread::sleep_for(*task_sleep);
+                 note(*task_log, "end", run);
+               },
+               off);
+  service.task("throws", corral::Schedule::every(std::chrono::seconds(1)),
+               [task_log](const corral::TaskRun& run) {
+                 note(*task_log, "start", run);
+                 throw std::runtime_error("failing on purpose");
+               },
+               off);
+  service.task("nightly", corral::Schedule::cron("0 3 * * *", "Europe/Berlin"), noting, off);
   return service.run(argc, argv);
 }

@@ -1,0 +1,235 @@
+// Scheduled tasks: the supervisor keeps the schedule (tasks/task_scheduler.hpp), sends
+// each due run to a ready worker (or to every one), and records how each run ends:
+// from the worker's report, from its death, or from its timeout.
+#include <signal.h>
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "config/store_address.hpp"
+#include "store/open_store.hpp"
+#include "supervisor/supervisor.hpp"
+#include "supervisor/task_journal.hpp"
+#include "supervisor/wait_status.hpp"
+#include "tasks/last_due_file.hpp"
+
+namespace corral {
+namespace {
+
+// A run's cross-machine lock lives this much past its timeout (see docs/operations.md).
+constexpr auto lock_margin = std::chrono::seconds(30);
+
+tasks::WallTime read_wall_clock() {
+  return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+}
+
+tasks::Outcome outcome_of(ipc::TaskEnd end) {
+  switch (end) {
+    case ipc::TaskEnd::ok: return tasks::Outcome::ok;
+    case ipc::TaskEnd::elsewhere: return tasks::Outcome::elsewhere;
+    case ipc::TaskEnd::failed:
+    case ipc::TaskEnd::refused:
+      break;
+  }
+  return tasks::Outcome::failed;
+}
+
+}  // namespace
+
+void Supervisor::configure_tasks(bool at_start) {
+  wall_now_ = read_wall_clock();
+  if (at_start) {
+    if (const auto directory = detail::state_directory(settings_.store); !directory.empty()) {
+      last_due_path_ = directory + "/tasks.last";
+      last_due_ = tasks::load_last_due(last_due_path_);
+    } else if (!settings_.tasks.empty()) {
+      spdlog::info("no state directory: runs missed while corral is down are not known after a restart");
+    }
+  }
+  for (const auto& note : scheduler_.configure(settings_.tasks, wall_now_, at_start ? last_due_ : tasks::LastDue{})) {
+    spdlog::warn("{}", note);
+  }
+  // Across machines only a store they share can fence a run.
+  store_is_shared_ = detail::parse_store_address(settings_.store.address).kind != detail::StoreAddress::Kind::sqlite;
+  for (const auto& task : settings_.tasks) {
+    if (at_start) {
+      spdlog::info("task {}: {}, on {} worker{}{}", task.name, task.schedule.describe(),
+                   tasks::run_on_name(task.options.run_on), task.options.run_on == RunOn::all ? "s" : "",
+                   task.options.enabled ? "" : " (disabled)");
+    }
+  }
+}
+
+void Supervisor::run_due_tasks() {
+  if (mode_ == Mode::stopping) return;
+  const bool can_start = table_.count(WorkerState::ready) > 0;
+  for (const auto& run : scheduler_.take_due(wall_now_, can_start)) {
+    dispatch_task(run, 1, 0);
+  }
+}
+
+std::vector<unsigned> Supervisor::dispatch_task(const tasks::DueRun& run, unsigned attempt, pid_t excluded) {
+  const auto* spec = scheduler_.find(run.task);
+  if (spec == nullptr) return {};
+  // Least loaded first: fewest task runs, then fewest connections.
+  std::vector<std::pair<std::pair<std::size_t, std::uint32_t>, WorkerRecord*>> candidates;
+  for (auto& [pid, worker] : table_) {
+    if (worker.state != WorkerState::ready || pid == excluded || !worker.channel.open()) continue;
+    const auto runs = static_cast<std::size_t>(std::count_if(
+        task_runs_.begin(), task_runs_.end(), [pid = pid](const auto& entry) { return entry.second.pid == pid; }));
+    const auto* entry = load_board_.find(pid);
+    const auto connections = entry != nullptr ? entry->connections.load(std::memory_order_relaxed) : 0U;
+    candidates.push_back({{runs, connections}, &worker});
+  }
+  std::sort(candidates.begin(), candidates.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  const bool to_all = spec->options.run_on == RunOn::all;
+  const bool locked = store_is_shared_ && !to_all && !run.manual;
+  std::vector<unsigned> slots;
+  for (auto& [load, worker] : candidates) {
+    const auto id = next_task_run_++;
+    ipc::TaskFields fields;
+    fields.run = id;
+    fields.timeout_ms = static_cast<std::uint64_t>(spec->options.timeout.count());
+    fields.lock_ms = locked ? static_cast<std::uint64_t>((spec->options.timeout + lock_margin).count()) : 0;
+    fields.token = instance_token_;
+    fields.attempt = attempt;
+    const auto scheduled_ms = static_cast<std::uint64_t>(run.scheduled.time_since_epoch().count());
+    if (!worker->channel.send(ipc::Message::run_task(run.task, scheduled_ms, fields))) continue;
+    task_runs_.emplace(id, TaskRunRecord{run.task, run.scheduled, worker->pid, worker->slot, attempt, run.manual,
+                                         now_ + spec->options.timeout, std::nullopt, false});
+    scheduler_.started(run.task);
+    slots.push_back(worker->slot);
+    if (!to_all) break;
+  }
+  if (slots.empty()) {
+    // Every ready worker's channel was full or gone: it waits for nobody.
+    scheduler_.skipped(run.task, tasks::Outcome::missed, run.scheduled, wall_now_);
+    log_task_run(program_.name, TaskRunEntry{run.task, tasks::Outcome::missed, run.scheduled, {}, {}, {}, attempt,
+                                             run.manual, "no ready worker could take it"});
+    return slots;
+  }
+  if (!run.manual) remember_last_due(run.task, run.scheduled);
+  return slots;
+}
+
+void Supervisor::remember_last_due(const std::string& task, tasks::WallTime scheduled) {
+  last_due_[task] = scheduled;
+  if (last_due_path_.empty()) return;
+  try {
+    tasks::save_last_due(last_due_path_, last_due_);
+    last_due_save_failed_ = false;
+  } catch (const std::exception& error) {
+    if (!last_due_save_failed_) {
+      spdlog::warn("{}; runs missed while corral is down will not be known after a restart", error.what());
+    }
+    last_due_save_failed_ = true;
+  }
+}
+
+void Supervisor::on_task_message(WorkerRecord& worker, const ipc::Message& message) {
+  const auto found = task_runs_.find(message.task.run);
+  if (found == task_runs_.end() || found->second.pid != worker.pid) return;
+  auto& run = found->second;
+  if (message.kind == ipc::Kind::task_started) {
+    run.delay = std::chrono::microseconds(static_cast<std::int64_t>(message.value)) -
+                std::chrono::duration_cast<std::chrono::microseconds>(run.scheduled.time_since_epoch());
+    return;
+  }
+  const auto end = static_cast<ipc::TaskEnd>(message.value);
+  if (run.timed_out) {
+    spdlog::info("task {}: the run on worker {} ended {} after its timeout", run.task, run.slot,
+                 tasks::outcome_name(outcome_of(end)));
+    task_runs_.erase(found);
+    return;
+  }
+  auto record = std::move(run);
+  task_runs_.erase(found);
+  if (end == ipc::TaskEnd::refused && record.attempt == 1 && mode_ != Mode::stopping) {
+    // The worker began draining as the run was sent: another takes it.
+    scheduler_.withdrawn(record.task);
+    spdlog::info("task {}: worker {} could not take the run ({}); sending it to another", record.task, record.slot,
+                 message.reason_text());
+    if (!dispatch_task(tasks::DueRun{record.task, record.scheduled, record.manual}, 2, worker.pid).empty()) return;
+  }
+  end_task_run(record, outcome_of(end), std::chrono::microseconds(message.task.duration_us),
+               std::string(message.reason_text()));
+}
+
+void Supervisor::end_task_run(const TaskRunRecord& run, tasks::Outcome outcome, std::chrono::microseconds duration,
+                              std::string detail) {
+  scheduler_.ended(run.task, tasks::LastRun{run.scheduled, wall_now_, outcome, duration});
+  log_task_run(program_.name, TaskRunEntry{run.task, outcome, run.scheduled, duration, run.delay, run.slot,
+                                           run.attempt, run.manual, std::move(detail)});
+}
+
+void Supervisor::on_task_worker_exit(const WorkerRecord& worker, const std::string& how) {
+  std::vector<TaskRunRecord> lost;
+  for (auto it = task_runs_.begin(); it != task_runs_.end();) {
+    if (it->second.pid != worker.pid) {
+      ++it;
+      continue;
+    }
+    if (!it->second.timed_out) lost.push_back(std::move(it->second));
+    it = task_runs_.erase(it);
+  }
+  for (const auto& run : lost) {
+    const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::milliseconds((wall_now_ - run.scheduled).count()));
+    end_task_run(run, tasks::Outcome::crashed, elapsed, fmt::format("its worker {}", how));
+    const auto* spec = scheduler_.find(run.task);
+    if (spec != nullptr && spec->options.retry && run.attempt == 1 && mode_ != Mode::stopping) {
+      const auto slots = dispatch_task(tasks::DueRun{run.task, run.scheduled, run.manual}, 2, worker.pid);
+      if (!slots.empty()) spdlog::info("task {}: retrying the run on worker {}", run.task, slots.front());
+    }
+  }
+}
+
+void Supervisor::check_task_timeouts() {
+  for (auto& [id, run] : task_runs_) {
+    if (run.timed_out || now_ < run.deadline) continue;
+    run.timed_out = true;
+    const auto* spec = scheduler_.find(run.task);
+    const auto timeout = spec != nullptr ? spec->options.timeout : std::chrono::milliseconds(0);
+    end_task_run(run, tasks::Outcome::timeout, std::chrono::duration_cast<std::chrono::microseconds>(timeout),
+                 fmt::format("still running after its timeout of {}; recycling the worker", seconds_text(timeout)));
+    // Its thread cannot be stopped from outside: the worker is replaced, as uWSGI's
+    // harakiri does, but gracefully: its successor first, then its requests drain.
+    auto* worker = table_.find(run.pid);
+    if (worker == nullptr || worker->state == WorkerState::draining || worker->state == WorkerState::retiring) continue;
+    if (worker->state == WorkerState::starting) {
+      drain(*worker, "task timeout");
+      continue;
+    }
+    worker->state = WorkerState::retiring;
+    worker->retire_reason = "task timeout";
+    note_restart(metrics::RestartCause::task_timeout, worker->slot);
+    counters_.last_event = fmt::format("worker {} recycled: task {} timed out", worker->slot, run.task);
+  }
+}
+
+std::optional<Clock::time_point> Supervisor::next_task_deadline() const {
+  std::optional<Clock::time_point> next;
+  for (const auto& [id, run] : task_runs_) {
+    if (!run.timed_out && (!next || run.deadline < *next)) next = run.deadline;
+  }
+  if (mode_ == Mode::stopping) return next;
+  if (const auto wake = scheduler_.next_wake()) {
+    const auto at = now_ + std::chrono::duration_cast<Clock::duration>(*wake - wall_now_);
+    if (!next || at < *next) next = at;
+  }
+  return next;
+}
+
+std::string Supervisor::run_task_now(const std::string& name) {
+  if (mode_ == Mode::stopping) throw std::invalid_argument("corral is stopping");
+  const auto run = scheduler_.run_now(name, read_wall_clock());  // throws for an unknown task
+  const auto slots = dispatch_task(run, 1, 0);
+  if (slots.empty()) throw std::invalid_argument("no worker is ready to run it; try again in a moment");
+  spdlog::info("task {}: run by hand on worker{} {}", name, slots.size() > 1 ? "s" : "", fmt::join(slots, ", "));
+  return fmt::format("{{\"task\":\"{}\",\"workers\":[{}]}}", name, fmt::join(slots, ","));
+}
+
+}  // namespace corral
