@@ -65,9 +65,15 @@ void Supervisor::configure_tasks(bool at_start) {
 void Supervisor::run_due_tasks() {
   if (mode_ == Mode::stopping) return;
   const bool can_start = table_.count(WorkerState::ready) > 0;
-  for (const auto& run : scheduler_.take_due(wall_now_, can_start)) {
-    dispatch_task(run, 1, 0);
+  const auto due = scheduler_.take_due(wall_now_, can_start);
+  for (const auto& skipped : due.skipped) {
+    log_task_run(program_.name,
+                 TaskRunEntry{skipped.task, skipped.outcome, skipped.scheduled, {}, {}, {}, 1, false,
+                              skipped.outcome == tasks::Outcome::overlap
+                                  ? "skipped: the previous run still runs (overlap = false)"
+                                  : "skipped: no worker could start it in time (missed = \"skip\")"});
   }
+  for (const auto& run : due.start) dispatch_task(run, 1, 0);
 }
 
 std::vector<unsigned> Supervisor::dispatch_task(const tasks::DueRun& run, unsigned attempt, pid_t excluded) {
@@ -136,6 +142,8 @@ void Supervisor::on_task_message(WorkerRecord& worker, const ipc::Message& messa
   if (message.kind == ipc::Kind::task_started) {
     run.delay = std::chrono::microseconds(static_cast<std::int64_t>(message.value)) -
                 std::chrono::duration_cast<std::chrono::microseconds>(run.scheduled.time_since_epoch());
+    spdlog::debug("task {}: run started on worker {} (pid {}), {} µs after it was due", run.task, run.slot, run.pid,
+                  run.delay->count());
     return;
   }
   const auto end = static_cast<ipc::TaskEnd>(message.value);

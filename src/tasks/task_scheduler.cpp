@@ -81,13 +81,13 @@ WallTime TaskScheduler::jittered(const State& state, WallTime scheduled) {
   return scheduled + std::chrono::milliseconds(static_cast<std::int64_t>(random_() * static_cast<double>(jitter.count())));
 }
 
-std::vector<DueRun> TaskScheduler::take_due(WallTime now, bool can_start) {
-  std::vector<DueRun> due;
+DueRuns TaskScheduler::take_due(WallTime now, bool can_start) {
+  DueRuns due;
   for (auto& state : states_) {
     if (!state.spec.options.enabled) continue;
     // A newer due run replaces one still waiting: a task runs at most once per wait.
     for (int guard = 0; state.next_due <= now && guard < max_missed_counted; ++guard) {
-      if (state.pending) record(state, Outcome::missed);
+      if (state.pending) skip(state, Outcome::missed, state.pending->scheduled, now, due);
       state.pending = Pending{state.next_due, jittered(state, state.next_due)};
       state.waiting = false;
       state.next_due = state.next_run.after(state.next_due);
@@ -97,20 +97,20 @@ std::vector<DueRun> TaskScheduler::take_due(WallTime now, bool can_start) {
     const auto scheduled = state.pending->scheduled;
     if (!state.spec.options.overlap && state.status.running > 0) {
       state.pending.reset();
-      record(state, Outcome::overlap);
+      skip(state, Outcome::overlap, scheduled, now, due);
       continue;
     }
     if (can_start) {
       state.pending.reset();
       state.waiting = false;
-      due.push_back(DueRun{state.spec.name, scheduled, false});
+      due.start.push_back(DueRun{state.spec.name, scheduled, false});
       continue;
     }
     state.waiting = true;
     if (state.spec.options.missed == MissedRuns::skip && now - state.pending->start_at >= missed_grace) {
       state.pending.reset();
       state.waiting = false;
-      record(state, Outcome::missed);
+      skip(state, Outcome::missed, scheduled, now, due);
     }
   }
   return due;
@@ -155,6 +155,12 @@ void TaskScheduler::skipped(std::string_view task, Outcome outcome, WallTime sch
   if (state == nullptr) return;
   state->status.last = LastRun{scheduled, now, outcome, {}};
   record(*state, outcome);
+}
+
+void TaskScheduler::skip(State& state, Outcome outcome, WallTime scheduled, WallTime now, DueRuns& runs) {
+  state.status.last = LastRun{scheduled, now, outcome, {}};
+  record(state, outcome);
+  runs.skipped.push_back(SkippedRun{state.spec.name, scheduled, outcome});
 }
 
 void TaskScheduler::record(State& state, Outcome outcome) {

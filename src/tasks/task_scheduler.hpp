@@ -38,6 +38,18 @@ struct DueRun {
   bool manual = false;
 };
 
+// A run that will not start: overlap or missed.
+struct SkippedRun {
+  std::string task;
+  WallTime scheduled;
+  Outcome outcome = Outcome::overlap;
+};
+
+struct DueRuns {
+  std::vector<DueRun> start;
+  std::vector<SkippedRun> skipped;  // already counted; for the log
+};
+
 struct LastRun {
   WallTime scheduled;
   WallTime ended;
@@ -82,7 +94,7 @@ class TaskScheduler {
                                      const std::map<std::string, WallTime, std::less<>>& last_due = {});
 
   // The runs to start at `now`; `can_start`: a worker is ready to take one.
-  std::vector<DueRun> take_due(WallTime now, bool can_start);
+  DueRuns take_due(WallTime now, bool can_start);
   // A run asked for by hand (`corral task run`). Throws std::invalid_argument for an
   // unknown task, or one still running that does not allow overlap.
   DueRun run_now(std::string_view name, WallTime now);
@@ -116,6 +128,7 @@ class TaskScheduler {
   };
 
   State* find_state(std::string_view name);
+  void skip(State& state, Outcome outcome, WallTime scheduled, WallTime now, DueRuns& runs);
   void record(State& state, Outcome outcome);
   WallTime jittered(const State& state, WallTime scheduled);
 

@@ -27,6 +27,9 @@ Where croniter is not the reference, and what is checked instead:
     * "gap, fixed-time job": a time skipped when clocks go forward (02:30 in Berlin
       on the last Sunday of March) runs at 03:30 new time, or when the start is late
       the evening before, at 01:30 old time; cronie runs it once, at the jump (03:00).
+    * "gap, wildcard job": a wildcard job ("*/10 2 * * *") due at skipped times runs
+      at them as read in the old offset (03:00 new time, or 01:00 old time); cronie
+      does not run wildcard jobs at times that do not exist.
     * "repeat, wildcard job": a wildcard job ("*/30 * * * *", "*/10 2 * * *") runs
       in the first pass of the repeated hour only; cronie runs it in both.
     * "repeat, fixed-time job": from a start inside the second pass of the repeated
@@ -68,10 +71,11 @@ except ImportError:
     raise
 from zoneinfo import ZoneInfo
 
-EXPRESSIONS = 3000
+EXPRESSIONS = 4000
+INVALID_EXPRESSIONS = 500  # besides the listed ones
 ZONES = ["UTC", "Europe/Berlin", "America/New_York"]
 DST_ZONES = ZONES[1:]
-FIRST_YEAR, LAST_YEAR = 1998, 2042
+FIRST_YEAR, LAST_YEAR = 1998, 2040
 PYTZ_END = datetime.datetime(2038, 1, 1, tzinfo=datetime.timezone.utc).timestamp()
 UTC = datetime.timezone.utc
 MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
@@ -188,7 +192,39 @@ def random_expression(rng):
     if rng.random() < 0.03:
         return [rng.choice(list(MACROS))]
     names = FIELD_NAMES if rng.random() < 0.35 else FIELD_NAMES[1:]
-    return [random_field(rng, name) for name in names]
+    fields = [random_field(rng, name) for name in names]
+    if rng.random() < 0.25:  # due at the hours the clocks change, on the days they do
+        fields[-4] = rng.choice(["1", "2", "3", "1-3", "2,3", "1/1", "*", "*/1", "0-4/2", "*/2"])
+        fields[-3:] = [rng.choice(["*", "*", "*/1", "1-31", "1/1", "25-31,1-8"]), rng.choice(["*", "3,10,11", "*/1"]),
+                       rng.choice(["*", "*", "SUN", "0", "7", "*/7", "SAT-SUN", "0-6"])]
+    return fields
+
+
+def random_invalid(rng):
+    """A valid expression with one field broken, and what the message must say."""
+    fields = random_expression(rng)
+    while len(fields) == 1:
+        fields = random_expression(rng)
+    index = rng.randrange(len(fields))
+    name = FIELD_NAMES[index + 6 - len(fields)]
+    minimum, maximum, _, _ = FIELDS[name]
+    kind = rng.randrange(5)
+    if kind == 0:
+        value = rng.choice([maximum + 1 + rng.randrange(40)] + ([0] if minimum == 1 else []))
+        fields[index], expected = str(value), f"{name} {value} is out of range {minimum}-{maximum}"
+    elif kind == 1:
+        high = rng.randint(minimum, maximum - 1)
+        low = rng.randint(high + 1, maximum)
+        fields[index], expected = f"{low}-{high}", f"{name} range {low}-{high} is reversed"
+    elif kind == 2:
+        fields[index], expected = rng.choice(["*/0", f"{minimum}-{maximum}/0", f"{maximum}/0"]), f"{name} step 0"
+    elif kind == 3:
+        fields[index] += rng.choice([",", ",,1"])
+        expected = f"{name} has an empty item"
+    else:
+        fields[index], expected = "xyz", f'{name} "xyz" is '
+    text = " ".join(fields)
+    return text, f'cron "{text}": {expected}'
 
 
 def random_start(rng, zone_name, changes):
@@ -223,7 +259,8 @@ class Schedule:
                 for i, values in enumerate(expanded)]
         self.minutes, self.hours, self.days, self.months, self.weekdays = sets[:5]
         self.seconds = sets[5] if len(expanded) == 6 else [0]
-        self.reaches_day_7 = len(expanded) == 6 and 7 in expanded[4]
+        # 6 fields: croniter keeps a 7 (and may count it as a seventh day, making '*').
+        self.reaches_day_7 = len(expanded) == 6 and expanded[4] != croniter.expand(" ".join(fields[1:]))[0][4]
         self.day_of_month_never = not any(d <= LONGEST_MONTH[m] for m in self.months for d in self.days)
         self.never_fires = self.day_of_month_never and not self.day_or
 
@@ -322,7 +359,7 @@ def transitions(zone):
     """Instants at which the zone's UTC offset changes."""
     found = []
     start = int(datetime.datetime(FIRST_YEAR - 1, 1, 1, tzinfo=UTC).timestamp())
-    end = int(datetime.datetime(LAST_YEAR + 50, 1, 1, tzinfo=UTC).timestamp())
+    end = int(datetime.datetime(LAST_YEAR + 1, 1, 1, tzinfo=UTC).timestamp())
     for day in range(start, end, 86400):
         if offset(zone, day) != offset(zone, day + 86400):
             found.append(first_instant_with_offset_other_than(zone, day, day + 86400))
@@ -330,6 +367,17 @@ def transitions(zone):
 
 
 # ---- comparing one fire time ----
+
+def exists(zone, wall):
+    return naive_wall(zone, int(wall.replace(tzinfo=zone).timestamp())) == wall
+
+
+def croniter_walls(zone, start, theirs):
+    """The wall-clock times croniter can have meant by `theirs`: it reads them in the
+    start's offset, then may shift the result by the change of offset (an hour in
+    these zones)."""
+    return [naive_utc(theirs + offset(zone, start) + shift) for shift in (0, 3600, -3600)]
+
 
 def local_text(zone, instant):
     return datetime.datetime.fromtimestamp(instant, zone).strftime("%Y-%m-%d %H:%M:%S %Z") + f" ({instant})"
@@ -388,23 +436,18 @@ class Comparison:
                 report("differs from the cronie rule", expected)
             return
         crossed = bisect.bisect_right(changes, start - 3600) < bisect.bisect_right(changes, max(ours, theirs))
-        if ours == theirs and not crossed:
-            self.count("equal to croniter")
-            return
-        if not crossed:
-            if self.overrun_short_month(schedule, pytz_zone, zone, start, ours, theirs):
-                self.count("croniter overruns a short month")
-            else:
-                report("differs from croniter")
-            return
-        expected = cronie_next(schedule, zone, start)
-        if ours != expected[0]:
+        expected = cronie_next(schedule, zone, start) if crossed else None
+        if expected and ours != expected[0]:
             report("differs from the cronie rule", expected)
         elif ours == theirs:
             self.count("equal to croniter")
-            self.count("equal to croniter, across a DST change (cronie rule checked too)")
+            self.count("equal to croniter, across a DST change (cronie rule checked too)", crossed)
+        elif self.overrun_short_month(schedule, pytz_zone, zone, start, ours, theirs):
+            self.count("croniter overruns a short month")
+        elif not crossed:
+            report("differs from croniter")
         else:
-            kind = self.dst_difference(schedule, zone, ours, theirs, expected[1])
+            kind = self.dst_difference(schedule, zone, start, ours, theirs, expected[1])
             self.dst[kind] = self.dst.get(kind, 0) + 1
             if kind == "other":
                 report("a DST difference of no known kind", expected)
@@ -420,7 +463,7 @@ class Comparison:
         return theirs > ours and lacked and from_month_start == ours
 
     @staticmethod
-    def dst_difference(schedule, zone, ours, theirs, how):
+    def dst_difference(schedule, zone, start, ours, theirs, how):
         if how == "gap":
             return "gap, fixed-time job"
         if how == "second pass":
@@ -429,6 +472,9 @@ class Comparison:
             int(naive_wall(zone, theirs).replace(tzinfo=zone, fold=0).timestamp()) != theirs
         if theirs < ours and not schedule.wildcard and second_pass and schedule.matches(naive_wall(zone, theirs)):
             return "repeat, fixed-time job"
+        if schedule.wildcard and theirs < ours and any(
+                schedule.matches(wall) and not exists(zone, wall) for wall in croniter_walls(zone, start, theirs)):
+            return "gap, wildcard job"
         if abs(theirs - ours) == 3600:
             return "wrong UTC offset"
         return "other"
@@ -451,8 +497,9 @@ def main():
         zone_name = rng.choice(ZONES)
         cases.append((schedule, zone_name, random_start(rng, zone_name, changes[zone_name])))
 
+    invalid = INVALID + [random_invalid(rng) for _ in range(INVALID_EXPRESSIONS)]
     lines = [f"{schedule.text}\t{zone_name}\t{start}" for schedule, zone_name, start in cases]
-    lines += [f"{text}\tUTC\t0" for text, _ in INVALID]
+    lines += [f"{text}\tUTC\t0" for text, _ in invalid]
     run = subprocess.run([sys.argv[1]], input="\n".join(lines) + "\n", capture_output=True, text=True, check=True)
     outputs = run.stdout.splitlines()
     assert len(outputs) == len(lines), f"cron_next wrote {len(outputs)} lines for {len(lines)}"
@@ -460,12 +507,12 @@ def main():
     comparison = Comparison()
     for (schedule, zone_name, start), output in zip(cases, outputs):
         comparison.line(schedule, zone_name, zones[zone_name], changes[zone_name], start, output)
-    for (text, expected), output in zip(INVALID, outputs[len(cases):]):
+    for (text, expected), output in zip(invalid, outputs[len(cases):]):
         if not output.startswith("error: ") or expected not in output:
             comparison.failures.append(f"{text!r}: wanted an error saying {expected!r}, got {output!r}")
 
     print(f"cron reference, seed {seed}: {len(cases)} expressions from {len(cases)} instants, "
-          f"{len(INVALID)} invalid expressions, {time.monotonic() - began:.1f} s")
+          f"{len(invalid)} invalid expressions, {time.monotonic() - began:.1f} s")
     for name, count in comparison.counts.items():
         print(f"  {name}: {count}")
     for name, count in sorted(comparison.dst.items()):
