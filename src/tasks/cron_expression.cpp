@@ -83,7 +83,7 @@ std::vector<std::string_view> split(std::string_view text, std::string_view sepa
 }
 
 std::vector<std::string_view> words(std::string_view text) {
-  auto parts = split(text, " \t");
+  auto parts = split(text, " \t\n\r\f\v");
   std::erase_if(parts, [](std::string_view part) { return part.empty(); });
   return parts;
 }
@@ -210,7 +210,9 @@ CronExpression CronExpression::parse(std::string_view text) {
   if (fields.size() != 5 && fields.size() != 6) fail(text, fmt::format("{} fields; {}", fields.size(), fields_wanted));
   const bool has_seconds = fields.size() == 6;
   if (!has_seconds) fields.insert(fields.begin(), "0");
-  const auto read = [&](const FieldKind& kind, std::string_view field) { return FieldReader(text, kind, field).read(); };
+  const auto read = [&](const FieldKind& kind, std::string_view field) {
+    return FieldReader(text, kind, field).read();
+  };
   expression.seconds_ = read(second_field, fields[0]);
   expression.minutes_ = read(minute_field, fields[1]);
   expression.hours_ = read(hour_field, fields[2]);
@@ -264,10 +266,10 @@ std::optional<seconds> CronExpression::next_wall_time(seconds from, seconds unti
   auto day = date::floor<date::days>(date::local_seconds{from});
   auto time_of_day = date::local_seconds{from} - day;
   while (day < end) {
-    const date::year_month_day date{day};
-    if (!(months_ >> static_cast<unsigned>(date.month()) & 1)) {
-      day = date::local_days{(date::year_month{date.year(), date.month()} + date::months{1}) / 1};
-    } else if (const auto time = fires_on_day(static_cast<unsigned>(date.day()), date::weekday{day}.c_encoding())
+    const date::year_month_day today{day};
+    if (!(months_ >> static_cast<unsigned>(today.month()) & 1)) {
+      day = date::local_days{(date::year_month{today.year(), today.month()} + date::months{1}) / 1};
+    } else if (const auto time = fires_on_day(static_cast<unsigned>(today.day()), date::weekday{day}.c_encoding())
                                      ? first_time_of_day_from(time_of_day)
                                      : std::nullopt) {
       const auto found = day + *time;

@@ -1,5 +1,6 @@
 #include "tasks/time_zone.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -63,9 +64,10 @@ std::shared_ptr<const Posix::time_zone> rule_after_table(const date::time_zone& 
     return nullptr;
   }
   const auto line = contents.rfind('\n', contents.size() - 2);
+  if (line == std::string::npos) return nullptr;
   const auto rule = contents.substr(line + 1, contents.size() - line - 2);
   // Without a ',' the rule is one offset, which the table's last period already has.
-  if (line == std::string::npos || rule.find(',') == std::string::npos) return nullptr;
+  if (rule.find(',') == std::string::npos) return nullptr;
   try {
     return std::make_shared<const Posix::time_zone>(rule);
   } catch (const std::exception&) {

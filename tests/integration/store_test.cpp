@@ -4,11 +4,13 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
 
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <thread>
 
 #include "support/corral_instance.hpp"
@@ -367,6 +369,44 @@ std::string refused_start(const std::vector<std::string>& argv) {
   const auto status = process.wait_exit(10s);
   EXPECT_TRUE(status && WIFEXITED(*status) && WEXITSTATUS(*status) != 0) << process.output();
   return process.output();
+}
+
+// The seed's purge-sessions task, run by hand as a systemd timer would: expired
+// sessions go, live ones stay.
+TEST(SqliteStore, ThePurgeTaskDeletesExpiredSessionsAndKeepsLiveOnes) {
+  TempDir state;
+  const auto socket = state / "control.sock";
+  auto corral = CorralInstance::start({"--state-dir", state.path(), "--control-socket", socket}, 2);
+  const auto live = log_in(corral->port, "ada");
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((state / "store.sqlite3").c_str(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  // 2,500 sessions that expired a minute ago: more than one batch of the purge.
+  ASSERT_EQ(sqlite3_exec(db,
+                         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2500) "
+                         "INSERT INTO corral_kv SELECT CAST('s:expired-' || i AS BLOB), x'00', "
+                         "CAST(strftime('%s','now') AS INTEGER) * 1000 - 60000 FROM n",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(db);
+  const auto count = [db](const char* sql) {
+    sqlite3_stmt* statement = nullptr;
+    sqlite3_prepare_v2(db, sql, -1, &statement, nullptr);
+    sqlite3_step(statement);
+    const auto value = sqlite3_column_int64(statement, 0);
+    sqlite3_finalize(statement);
+    return value;
+  };
+  ASSERT_EQ(count("SELECT count(*) FROM corral_kv WHERE expires_at < strftime('%s','now') * 1000"), 2500);
+  const auto from = corral->mark();
+  ChildProcess run_now({corral_binary(), "task", "run", "purge-sessions", "--control-socket", socket});
+  const auto status = run_now.wait_exit(10s);
+  ASSERT_TRUE(status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << run_now.output();
+  ASSERT_TRUE(corral->process->wait_for_line(std::regex("task purge-sessions: ok"), 10s, from))
+      << corral->process->output();
+  EXPECT_EQ(count("SELECT count(*) FROM corral_kv WHERE expires_at < strftime('%s','now') * 1000"), 0);
+  sqlite3_close(db);
+  EXPECT_EQ(exchange(corral->port, "GET", "/me", live).status, 200) << "a live session was purged";
 }
 
 TEST(SqliteStore, ADatabaseFileThatIsNotADatabaseStopsTheStartNamingTheFile) {

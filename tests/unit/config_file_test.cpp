@@ -11,6 +11,7 @@
 
 #include "config/command_line.hpp"
 #include "config/config_file.hpp"
+#include "config/task_config.hpp"
 
 namespace corral {
 namespace {
@@ -197,6 +198,123 @@ TEST(ShippedConfigFile, ListsEveryKeyWithItsDefault) {
   EXPECT_EQ(shipped.http.keepalive_timeout, defaults.http.keepalive_timeout);
   EXPECT_EQ(shipped.http.request_timeout, defaults.http.request_timeout);
   EXPECT_EQ(shipped.http.send_timeout, defaults.http.send_timeout);
+}
+
+// A table with the tasks a service defined in code, and settings from it.
+SettingTable table_with_tasks() {
+  SettingTable table;
+  table.add_task(tasks::TaskSpec{"purge-sessions", Schedule::every(std::chrono::seconds(60)), {}});
+  table.add_task(tasks::TaskSpec{"report", Schedule::cron("0 3 * * *"), {}});
+  return table;
+}
+
+std::string task_error_of(std::string_view text) {
+  const auto table = table_with_tasks();
+  auto settings = table.defaults();
+  try {
+    apply_config_text(table, text, "corral.toml", settings);
+  } catch (const ConfigError& error) {
+    return error.what();
+  }
+  return "accepted";
+}
+
+TEST(TaskConfig, EntriesOverrideTheTasksDefinedInCode) {
+  const auto table = table_with_tasks();
+  auto settings = table.defaults();
+  apply_config_text(table, R"(
+[[task]]
+name = "purge-sessions"
+every = "5m"
+run_on = "all"
+timeout = "90s"
+jitter = 2.5
+overlap = true
+missed = "run-once"
+retry = true
+[[task]]
+name = "report"
+cron = "30 4 * * MON-FRI"
+timezone = "Europe/Berlin"
+enabled = false
+)",
+                    "corral.toml", settings);
+  ASSERT_EQ(settings.tasks.size(), 2U);
+  const auto& purge = settings.tasks[0];
+  EXPECT_EQ(purge.schedule.period(), std::chrono::seconds(300));
+  EXPECT_EQ(purge.options.run_on, RunOn::all);
+  EXPECT_EQ(purge.options.timeout, std::chrono::seconds(90));
+  EXPECT_EQ(purge.options.jitter, std::chrono::milliseconds(2500));
+  EXPECT_TRUE(purge.options.overlap);
+  EXPECT_EQ(purge.options.missed, MissedRuns::run_once);
+  EXPECT_TRUE(purge.options.retry);
+  const auto& report = settings.tasks[1];
+  EXPECT_EQ(report.schedule.expression(), "30 4 * * MON-FRI");
+  EXPECT_EQ(report.schedule.time_zone(), "Europe/Berlin");
+  EXPECT_FALSE(report.options.enabled);
+  // Untouched by the file: what the code said.
+  EXPECT_EQ(table.defaults().tasks[0].schedule.period(), std::chrono::seconds(60));
+}
+
+TEST(TaskConfig, MistakesNameTheKeyAndTheLine) {
+  EXPECT_EQ(task_error_of("[[task]]\nname = \"tock\"\n"),
+            "corral.toml:2: task.name: no task named \"tock\" (this service defines: purge-sessions, report)");
+  EXPECT_EQ(task_error_of("[[task]]\nevery = \"1m\"\n"),
+            "corral.toml:1: task.name: missing: a [[task]] names the task it configures");
+  EXPECT_EQ(task_error_of("[[task]]\nname = \"report\"\n\ncron = \"0 25 * * *\"\n").substr(0, 24),
+            "corral.toml:4: task.cron");
+  EXPECT_NE(task_error_of("[[task]]\nname = \"report\"\ncron = \"0 25 * * *\"\n").find("hour"), std::string::npos);
+  EXPECT_EQ(task_error_of("[[task]]\nname = \"report\"\ntimezone = \"Mars/Olympus\"\n").substr(0, 28),
+            "corral.toml:3: task.timezone");
+  EXPECT_EQ(task_error_of("[[task]]\nname = \"report\"\nevery = \"1m\"\ncron = \"* * * * *\"\n"),
+            "corral.toml:4: task.cron: a task has either every or cron, not both");
+  EXPECT_EQ(task_error_of("[[task]]\nname = \"report\"\nevery = \"1.5s\"\n"),
+            "corral.toml:3: task.every: must be whole seconds, 1 s or more");
+  EXPECT_EQ(task_error_of("[[task]]\nname = \"report\"\nrun_on = \"some\"\n"),
+            "corral.toml:3: task.run_on: must be \"one\" or \"all\" (got \"some\")");
+  EXPECT_EQ(task_error_of("[[task]]\nname = \"report\"\nmissed = \"catch-up\"\n"),
+            "corral.toml:3: task.missed: must be \"skip\" or \"run-once\" (got \"catch-up\")");
+  EXPECT_EQ(task_error_of("[[task]]\nname = \"report\"\ntimeout = 0.5\n"),
+            "corral.toml:3: task.timeout: must be 1 s or more");
+  EXPECT_EQ(task_error_of("[[task]]\nname = \"report\"\njitter = \"soon\"\n").substr(0, 27),
+            "corral.toml:3: task.jitter:");
+  EXPECT_EQ(task_error_of("[[task]]\nname = \"report\"\nenabled = \"yes\"\n"),
+            "corral.toml:3: task.enabled: must be true or false");
+  EXPECT_EQ(task_error_of("[[task]]\nname = \"report\"\nschedule = \"daily\"\n").substr(0, 31),
+            "corral.toml:3: task.schedule: u");
+  EXPECT_EQ(task_error_of("[[task]]\nname = \"report\"\n[[task]]\nname = \"report\"\n"),
+            "corral.toml:4: task.name: task \"report\" is configured twice");
+  EXPECT_EQ(task_error_of("task = 5\n"),
+            "corral.toml:1: task: must be an array of tables: write each task as a [[task]] section");
+  EXPECT_EQ(error_of("[[task]]\nname = \"any\"\n"),
+            "corral.toml:2: task.name: no task named \"any\" (this service defines no tasks)");
+}
+
+TEST(TaskConfig, DurationsReadTheirUnits) {
+  EXPECT_EQ(parse_duration("30s"), std::chrono::seconds(30));
+  EXPECT_EQ(parse_duration("500ms"), std::chrono::milliseconds(500));
+  EXPECT_EQ(parse_duration("1.5s"), std::chrono::milliseconds(1500));
+  EXPECT_EQ(parse_duration("5m"), std::chrono::minutes(5));
+  EXPECT_EQ(parse_duration("2h"), std::chrono::hours(2));
+  EXPECT_EQ(parse_duration("1d"), std::chrono::hours(24));
+  EXPECT_FALSE(parse_duration("30"));
+  EXPECT_FALSE(parse_duration("-1s"));
+  EXPECT_FALSE(parse_duration("s"));
+  EXPECT_FALSE(parse_duration("1 s"));
+  EXPECT_FALSE(parse_duration("1w"));
+}
+
+TEST(TaskConfig, TheTableRefusesABadTaskDefinition) {
+  SettingTable table;
+  table.add_task(tasks::TaskSpec{"tick", Schedule::every(std::chrono::seconds(1)), {}});
+  EXPECT_THROW(table.add_task(tasks::TaskSpec{"tick", Schedule::every(std::chrono::seconds(1)), {}}),
+               std::invalid_argument);
+  EXPECT_THROW(table.add_task(tasks::TaskSpec{"Tick", Schedule::every(std::chrono::seconds(1)), {}}),
+               std::invalid_argument);
+  TaskOptions short_timeout;
+  short_timeout.timeout = std::chrono::milliseconds(10);
+  EXPECT_THROW(table.add_task(tasks::TaskSpec{"quick", Schedule::every(std::chrono::seconds(1)), short_timeout}),
+               std::invalid_argument);
 }
 
 }  // namespace

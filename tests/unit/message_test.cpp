@@ -30,6 +30,36 @@ TEST(Message, RoundTripsEachKind) {
   EXPECT_EQ(Message::drain(1500).value, 1500u);
 }
 
+TEST(Message, TaskMessagesCarryTheRunAndItsOutcome) {
+  TaskFields fields;
+  fields.run = 42;
+  fields.timeout_ms = 60'000;
+  fields.lock_ms = 90'000;
+  fields.token = 0xfeedULL;
+  fields.attempt = 2;
+  const auto order = decode(bytes_of(Message::run_task("purge-sessions", 1'700'000'000'000ULL, fields)));
+  ASSERT_TRUE(order);
+  EXPECT_EQ(order->kind, Kind::run_task);
+  EXPECT_EQ(order->reason_text(), "purge-sessions");
+  EXPECT_EQ(order->value, 1'700'000'000'000ULL);
+  EXPECT_EQ(order->task.run, 42U);
+  EXPECT_EQ(order->task.lock_ms, 90'000U);
+  EXPECT_EQ(order->task.token, 0xfeedULL);
+  EXPECT_EQ(order->task.attempt, 2U);
+  const auto started = decode(bytes_of(Message::task_started(1, 3, 42, 123)));
+  ASSERT_TRUE(started);
+  EXPECT_EQ(started->kind, Kind::task_started);
+  EXPECT_EQ(started->task.run, 42U);
+  EXPECT_EQ(started->value, 123U);
+  const auto ended = decode(bytes_of(Message::task_ended(1, 3, 42, TaskEnd::failed, 5000, std::string(500, 'e'))));
+  ASSERT_TRUE(ended);
+  EXPECT_EQ(ended->kind, Kind::task_ended);
+  EXPECT_EQ(static_cast<TaskEnd>(ended->value), TaskEnd::failed);
+  EXPECT_EQ(ended->task.duration_us, 5000U);
+  EXPECT_EQ(ended->reason_text().size(), Message::reason_capacity - 1) << "the error is cut to fit";
+  EXPECT_EQ(to_string(Kind::run_task), "run task");
+}
+
 TEST(Message, LongReasonIsCutToFitAndStaysTerminated) {
   const std::string reason(1000, 'x');
   const auto message = Message::suicide_notice(0, 1, reason);
@@ -46,7 +76,7 @@ TEST(Message, RejectsWhatIsNotACorralMessage) {
   EXPECT_FALSE(decode(bytes_of(bad_magic)));
 
   auto other_version = good;
-  other_version.version = 2;
+  other_version.version = Message::version_value + 1;
   EXPECT_FALSE(decode(bytes_of(other_version)));
 
   auto unknown_kind = good;

@@ -56,6 +56,50 @@ TEST(Service, SettingsHaveTheirDefaultsAndRefuseCollisions) {
                std::invalid_argument);
 }
 
+void no_task(const TaskRun&) {}
+
+TEST(Service, TasksAreCheckedWhenDefined) {
+  Service service("hello");
+  TaskOptions options;
+  options.run_on = RunOn::all;
+  service.task("tick", Schedule::every(std::chrono::seconds(1)), no_task, options)
+      .task("purge-sessions", Schedule::every(std::chrono::minutes(1)), purge_expired_store);
+  EXPECT_THROW(service.task("tick", Schedule::every(std::chrono::seconds(5)), no_task), std::invalid_argument)
+      << "defined twice";
+  for (const auto* bad : {"", "Tick", "9lives", "tick tock", "a/b"}) {
+    EXPECT_THROW(service.task(bad, Schedule::every(std::chrono::seconds(1)), no_task), std::invalid_argument) << bad;
+  }
+  EXPECT_THROW(service.task("empty", Schedule::every(std::chrono::seconds(1)), nullptr), std::invalid_argument);
+  TaskOptions no_time;
+  no_time.timeout = std::chrono::milliseconds(0);
+  EXPECT_THROW(service.task("rushed", Schedule::every(std::chrono::seconds(1)), no_task, no_time),
+               std::invalid_argument);
+}
+
+TEST(Schedule, IsValidOnceMade) {
+  EXPECT_EQ(Schedule::every(std::chrono::minutes(2)).describe(), "every 120s");
+  EXPECT_EQ(Schedule::every(std::chrono::minutes(2)).period(), std::chrono::seconds(120));
+  EXPECT_THROW(Schedule::every(std::chrono::seconds(0)), std::invalid_argument);
+  const auto nightly = Schedule::cron("0 3 * * MON-FRI", "Europe/Berlin");
+  EXPECT_EQ(nightly.describe(), "cron 0 3 * * MON-FRI (Europe/Berlin)");
+  EXPECT_EQ(nightly.expression(), "0 3 * * MON-FRI");
+  EXPECT_EQ(nightly.time_zone(), "Europe/Berlin");
+  EXPECT_EQ(nightly.period(), std::chrono::seconds(0));
+  EXPECT_EQ(Schedule::cron("*/5 * * * *").describe(), "cron */5 * * * * (local time)");
+  try {
+    Schedule::cron("0 24 * * *");
+    FAIL() << "hour 24";
+  } catch (const std::invalid_argument& error) {
+    EXPECT_NE(std::string(error.what()).find("hour"), std::string::npos) << error.what();
+  }
+  try {
+    Schedule::cron("0 3 * * *", "Europe/Berln");
+    FAIL() << "a zone that does not exist";
+  } catch (const std::invalid_argument& error) {
+    EXPECT_NE(std::string(error.what()).find("Europe/Berln"), std::string::npos) << error.what();
+  }
+}
+
 TEST(Service, RunReturnsUsageErrorsInsteadOfThrowing) {
   Service service("hello");
   // run() may rewrite its argv in place (process titles) and keeps it, as a process

@@ -1,0 +1,220 @@
+// The supervisor's task policy with an injected clock and random source: when runs are
+// due, jitter, overlap, missed runs, catch-up after downtime, reloads and manual runs.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "support/temp_dir.hpp"
+#include "tasks/last_due_file.hpp"
+#include "tasks/next_run.hpp"
+#include "tasks/task_run_state.hpp"
+#include "tasks/task_scheduler.hpp"
+
+namespace corral::tasks {
+namespace {
+
+using namespace std::chrono_literals;
+
+WallTime at_ms(std::int64_t ms) {
+  return WallTime(std::chrono::milliseconds(ms));
+}
+
+TaskSpec every(const std::string& name, std::chrono::seconds period, TaskOptions options = {}) {
+  return TaskSpec{name, Schedule::every(period), options};
+}
+
+std::vector<std::int64_t> scheduled_ms(const std::vector<DueRun>& runs) {
+  std::vector<std::int64_t> times;
+  for (const auto& run : runs) times.push_back(run.scheduled.time_since_epoch().count());
+  return times;
+}
+
+TEST(NextRun, EveryPeriodIsAlignedToTheEpochSoThatMachinesAgree) {
+  const NextRun next(Schedule::every(60s));
+  EXPECT_EQ(next.after(at_ms(0)), at_ms(60'000));
+  EXPECT_EQ(next.after(at_ms(59'999)), at_ms(60'000));
+  EXPECT_EQ(next.after(at_ms(60'000)), at_ms(120'000)) << "strictly after";
+}
+
+TEST(NextRun, CronIsReadInItsZone) {
+  // 03:00 in Berlin in winter is 02:00 UTC; 2026-01-15 00:00 UTC is 1768435200.
+  const NextRun next(Schedule::cron("0 3 * * *", "Europe/Berlin"));
+  EXPECT_EQ(next.after(at_ms(1768435200'000)), at_ms((1768435200 + 2 * 3600) * 1000LL));
+}
+
+TEST(TaskScheduler, ARunIsDueAtItsTimeAndOnlyOnce) {
+  TaskScheduler scheduler([] { return 0.0; });
+  scheduler.configure({every("tick", 1s)}, at_ms(10'500));
+  EXPECT_TRUE(scheduler.take_due(at_ms(10'999), true).start.empty());
+  EXPECT_EQ(scheduler.next_wake(), at_ms(11'000));
+  EXPECT_EQ(scheduled_ms(scheduler.take_due(at_ms(11'000), true).start), std::vector<std::int64_t>{11'000});
+  EXPECT_TRUE(scheduler.take_due(at_ms(11'001), true).start.empty());
+  EXPECT_EQ(scheduler.next_wake(), at_ms(12'000));
+}
+
+TEST(TaskScheduler, JitterDelaysTheStartButNotTheRunsName) {
+  TaskOptions options;
+  options.jitter = 400ms;
+  TaskScheduler scheduler([] { return 0.5; });
+  scheduler.configure({every("tick", 1s, options)}, at_ms(500));
+  EXPECT_TRUE(scheduler.take_due(at_ms(1'000), true).start.empty());
+  EXPECT_EQ(scheduler.next_wake(), at_ms(1'200));
+  EXPECT_EQ(scheduled_ms(scheduler.take_due(at_ms(1'200), true).start), std::vector<std::int64_t>{1'000});
+}
+
+TEST(TaskScheduler, ARunDueWhileThePreviousRunsIsSkippedAsOverlapUnlessAllowed) {
+  TaskOptions overlapping;
+  overlapping.overlap = true;
+  TaskScheduler scheduler([] { return 0.0; });
+  scheduler.configure({every("strict", 1s), every("loose", 1s, overlapping)}, at_ms(500));
+  ASSERT_EQ(scheduler.take_due(at_ms(1'000), true).start.size(), 2U);
+  scheduler.started("strict");
+  scheduler.started("loose");
+  const auto due = scheduler.take_due(at_ms(2'000), true);
+  ASSERT_EQ(due.start.size(), 1U);
+  EXPECT_EQ(due.start[0].task, "loose");
+  ASSERT_EQ(due.skipped.size(), 1U);
+  EXPECT_EQ(due.skipped[0].task, "strict");
+  EXPECT_EQ(due.skipped[0].outcome, Outcome::overlap);
+  EXPECT_EQ(scheduler.status()[0].runs[static_cast<std::size_t>(Outcome::overlap)], 1U);
+  scheduler.ended("strict", LastRun{at_ms(1'000), at_ms(2'500), Outcome::ok, 1500ms});
+  EXPECT_EQ(scheduler.take_due(at_ms(3'000), true).start.size(), 2U);
+}
+
+TEST(TaskScheduler, WithNoWorkerARunWaitsThenIsMissedAfterTheGraceWhenSkipping) {
+  TaskScheduler scheduler([] { return 0.0; });
+  scheduler.configure({every("hourly", 3600s)}, at_ms(1));
+  const auto due_at = 3'600'000;
+  EXPECT_TRUE(scheduler.take_due(at_ms(due_at), false).start.empty());
+  EXPECT_EQ(scheduler.next_wake(), at_ms(due_at) + TaskScheduler::missed_grace) << "no spinning while waiting";
+  // A worker within the grace: the run starts, late.
+  TaskScheduler late([] { return 0.0; });
+  late.configure({every("hourly", 3600s)}, at_ms(1));
+  EXPECT_TRUE(late.take_due(at_ms(due_at), false).start.empty());
+  EXPECT_EQ(late.take_due(at_ms(due_at + 9'000), true).start.size(), 1U);
+  // None within it: missed.
+  const auto missed = scheduler.take_due(at_ms(due_at + 10'000), false);
+  ASSERT_EQ(missed.skipped.size(), 1U);
+  EXPECT_EQ(missed.skipped[0].outcome, Outcome::missed);
+  EXPECT_TRUE(scheduler.take_due(at_ms(due_at + 11'000), true).start.empty());
+}
+
+TEST(TaskScheduler, WithNoWorkerARunOnceTaskWaitsAndANewerRunReplacesTheWaitingOne) {
+  TaskOptions options;
+  options.missed = MissedRuns::run_once;
+  TaskScheduler scheduler([] { return 0.0; });
+  scheduler.configure({every("tick", 1s, options)}, at_ms(500));
+  EXPECT_TRUE(scheduler.take_due(at_ms(1'000), false).start.empty());
+  EXPECT_FALSE(scheduler.next_wake() < at_ms(2'000)) << "waiting for a worker is not a deadline";
+  const auto later = scheduler.take_due(at_ms(30'000), false);
+  EXPECT_FALSE(later.skipped.empty());
+  EXPECT_EQ(scheduled_ms(scheduler.take_due(at_ms(30'100), true).start), std::vector<std::int64_t>{30'000});
+}
+
+TEST(TaskScheduler, AfterDowntimeRunOnceRunsTheLatestMissedRunAndSkipOnlyCounts) {
+  TaskOptions run_once;
+  run_once.missed = MissedRuns::run_once;
+  TaskScheduler scheduler([] { return 0.0; });
+  const auto notes = scheduler.configure({every("once", 60s, run_once), every("skip", 60s), every("new", 60s)},
+                                         at_ms(330'000), LastDue{{"once", at_ms(60'000)}, {"skip", at_ms(60'000)}});
+  ASSERT_EQ(notes.size(), 2U);
+  EXPECT_NE(notes[0].find("4 runs were due"), std::string::npos) << notes[0];
+  const auto due = scheduler.take_due(at_ms(330'000), true);
+  EXPECT_EQ(scheduled_ms(due.start), std::vector<std::int64_t>{300'000}) << "only the latest missed run, once";
+  const auto status = scheduler.status();
+  EXPECT_EQ(status[1].runs[static_cast<std::size_t>(Outcome::missed)], 4U);
+  EXPECT_EQ(scheduled_ms(scheduler.take_due(at_ms(360'000), true).start).size(), 3U);
+}
+
+TEST(TaskScheduler, AReloadKeepsWhatRunsAndANewScheduleTakesEffect) {
+  TaskScheduler scheduler([] { return 0.0; });
+  scheduler.configure({every("tick", 1s), every("gone", 1s)}, at_ms(500));
+  ASSERT_EQ(scheduler.take_due(at_ms(1'000), true).start.size(), 2U);
+  scheduler.started("tick");
+  scheduler.configure({every("tick", 10s)}, at_ms(1'500));
+  ASSERT_EQ(scheduler.status().size(), 1U);
+  EXPECT_EQ(scheduler.status()[0].running, 1U) << "a run going on keeps counting";
+  EXPECT_EQ(scheduler.status()[0].schedule, "every 10s");
+  EXPECT_EQ(scheduler.next_wake(), at_ms(10'000));
+  scheduler.ended("gone", LastRun{});  // a task that went away in the reload: ignored
+}
+
+TEST(TaskScheduler, ADisabledTaskIsNeverDueButCanBeRunByHand) {
+  TaskOptions off;
+  off.enabled = false;
+  TaskScheduler scheduler([] { return 0.0; });
+  scheduler.configure({every("off", 1s, off)}, at_ms(500));
+  EXPECT_TRUE(scheduler.take_due(at_ms(5'000), true).start.empty());
+  EXPECT_FALSE(scheduler.next_wake());
+  const auto run = scheduler.run_now("off", at_ms(5'000));
+  EXPECT_TRUE(run.manual);
+  EXPECT_EQ(run.scheduled, at_ms(5'000));
+}
+
+TEST(TaskScheduler, RunNowRefusesAnUnknownTaskAndAnOverlap) {
+  TaskScheduler scheduler([] { return 0.0; });
+  scheduler.configure({every("tick", 1s)}, at_ms(500));
+  EXPECT_THROW(scheduler.run_now("tock", at_ms(600)), std::invalid_argument);
+  scheduler.started("tick");
+  try {
+    scheduler.run_now("tick", at_ms(600));
+    FAIL() << "a second run of a task without overlap";
+  } catch (const std::invalid_argument& error) {
+    EXPECT_NE(std::string(error.what()).find("still running"), std::string::npos) << error.what();
+  }
+  scheduler.withdrawn("tick");
+  EXPECT_NO_THROW(scheduler.run_now("tick", at_ms(600)));
+}
+
+TEST(TaskScheduler, EndedRunsAreCountedByOutcomeWithTheirDurations) {
+  TaskScheduler scheduler([] { return 0.0; });
+  scheduler.configure({every("tick", 1s)}, at_ms(500));
+  scheduler.started("tick");
+  scheduler.ended("tick", LastRun{at_ms(1'000), at_ms(1'050), Outcome::ok, 50ms});
+  scheduler.started("tick");
+  scheduler.ended("tick", LastRun{at_ms(2'000), at_ms(4'000), Outcome::failed, 2s});
+  const auto status = scheduler.status()[0];
+  EXPECT_EQ(status.runs[static_cast<std::size_t>(Outcome::ok)], 1U);
+  EXPECT_EQ(status.runs[static_cast<std::size_t>(Outcome::failed)], 1U);
+  EXPECT_EQ(status.duration_count, 2U);
+  EXPECT_DOUBLE_EQ(status.duration_sum_seconds, 2.05);
+  EXPECT_EQ(status.duration_le[1], 1U);  // <= 0.1 s
+  EXPECT_EQ(status.duration_le[3], 2U);  // <= 10 s
+  EXPECT_EQ(status.last->outcome, Outcome::failed);
+  EXPECT_EQ(status.running, 0U);
+}
+
+TEST(TaskRun, ShowsItsRunAndWhenToStop) {
+  auto state = std::make_shared<detail::TaskRunAccess::State>();
+  state->task = "purge-sessions";
+  state->scheduled = std::chrono::system_clock::time_point(std::chrono::seconds(60));
+  state->attempt = 2;
+  state->deadline = std::chrono::steady_clock::now() + std::chrono::hours(1);
+  const auto run = detail::TaskRunAccess::make(state);
+  EXPECT_EQ(run.task(), "purge-sessions");
+  EXPECT_EQ(run.scheduled(), std::chrono::system_clock::time_point(std::chrono::seconds(60)));
+  EXPECT_EQ(run.attempt(), 2U);
+  EXPECT_FALSE(run.stop_requested());
+  state->stop = true;
+  EXPECT_TRUE(run.stop_requested()) << "the worker must stop";
+  state->stop = false;
+  state->deadline = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+  EXPECT_TRUE(run.stop_requested()) << "past its timeout";
+}
+
+TEST(LastDueFile, KeepsEachTasksLastRunAcrossRestarts) {
+  test::TempDir directory;
+  const auto file = directory / "tasks.last";
+  EXPECT_TRUE(load_last_due(file).empty());
+  save_last_due(file, LastDue{{"tick", at_ms(1'000)}, {"purge-sessions", at_ms(60'000)}});
+  const auto loaded = load_last_due(file);
+  ASSERT_EQ(loaded.size(), 2U);
+  EXPECT_EQ(loaded.at("purge-sessions"), at_ms(60'000));
+  std::ofstream(file, std::ios::app) << "not a line\nBAD-NAME 5\n";
+  EXPECT_EQ(load_last_due(file).size(), 2U);
+  EXPECT_THROW(save_last_due(directory / "missing/tasks.last", {}), std::system_error);
+}
+
+}  // namespace
+}  // namespace corral::tasks
