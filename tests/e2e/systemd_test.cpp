@@ -344,5 +344,29 @@ TEST_F(UnderSystemd, TheAccessLogPutsEachRequestsFieldsInTheJournal) {
   EXPECT_NE(entry.find("\"CORRAL_SLOT\""), std::string::npos) << entry;
 }
 
+TEST_F(UnderSystemd, ATimerRunsTheSeedsPurgeTaskAndEachRunIsAJournalEntry) {
+  // The docs/operations.md example: a systemd timer asking the running service for a
+  // run, for those who prefer OnCalendar= to the service's own schedule.
+  box().must("cat > /etc/systemd/system/corral-purge.service <<'EOF'\n"
+             "[Unit]\nDescription=Purge corral's expired sessions\nRequisite=corral.service\nAfter=corral.service\n"
+             "[Service]\nType=oneshot\nExecStart=/usr/local/bin/corral task run purge-sessions\nEOF\n"
+             "cat > /etc/systemd/system/corral-purge.timer <<'EOF'\n"
+             "[Timer]\nOnActiveSec=1\nAccuracySec=1ms\nEOF\n"
+             "systemctl daemon-reload");
+  EXPECT_EQ(get("/healthz"), "ok");  // corral.service runs
+  auto journal = follow_journal("-u corral -o cat");
+  box().must("systemctl start corral-purge.timer");
+  ASSERT_TRUE(journal->wait_for_line(std::regex("task purge-sessions: ok.*run by hand"), 30s)) << journal->output();
+  EXPECT_EQ(box().must("systemctl show corral-purge.service -p Result --value"), "success\n");
+  const auto entry = box().must("journalctl -u corral --no-pager -o json CORRAL_TASK=purge-sessions");
+  EXPECT_NE(entry.find("\"CORRAL_TASK_OUTCOME\":\"ok\""), std::string::npos) << entry;
+  EXPECT_NE(entry.find("\"CORRAL_TASK_DURATION_US\""), std::string::npos) << entry;
+  EXPECT_NE(entry.find("\"CORRAL_SLOT\""), std::string::npos) << entry;
+  // corral status shows the task with its last run and its own schedule's next.
+  const auto status = box().must("/usr/local/bin/corral status");
+  EXPECT_TRUE(std::regex_search(status, std::regex("purge-sessions +every 60s +one +\\S+ ago +ok"))) << status;
+  box().run("systemctl stop corral-purge.timer; rm /etc/systemd/system/corral-purge.*; systemctl daemon-reload");
+}
+
 }  // namespace
 }  // namespace corral::test
