@@ -78,8 +78,9 @@ class Service {
   // run on one worker (or on every worker), as `options` say. The supervisor keeps the
   // schedule; the configuration file's [[task]] entry of the same name overrides the
   // schedule and options, and `NAME task run TASK` runs it at once. Throws
-  // std::invalid_argument for a name taken or malformed (lower-case letters, digits,
-  // '-' and '_'), a timeout under 1 s or a negative jitter.
+  // std::invalid_argument for a name taken or malformed (1 to 64 lower-case letters,
+  // digits, '-' and '_', starting with a letter), an empty function, a timeout under
+  // 1 s or a negative jitter.
   //
   //   service.task("purge-sessions", corral::Schedule::every(std::chrono::minutes(1)),
   //                corral::purge_expired_store);

@@ -3,7 +3,6 @@
 #include <mutex>
 #include <string>
 
-#include <spdlog/details/null_mutex.h>
 #include <spdlog/sinks/base_sink.h>
 
 #include "common/logging.hpp"
@@ -14,8 +13,8 @@ namespace corral {
 // every line carries the real sender's _PID (a worker shows as corral[<worker pid>])
 // and its priority, plus CORRAL_ROLE, CORRAL_SLOT and CORRAL_GENERATION to filter on:
 // journalctl -u corral CORRAL_ROLE=worker. spdlog's own systemd sink sends no custom
-// fields.
-class JournalSink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
+// fields. Locked: a worker's task threads log beside its event loop.
+class JournalSink final : public spdlog::sinks::base_sink<std::mutex> {
  public:
   explicit JournalSink(const LogIdentity& identity);
 

@@ -18,7 +18,8 @@ void init_logging(const LogIdentity& identity, spdlog::level::level_enum level) 
     logger = std::make_shared<spdlog::logger>(name, std::make_shared<JournalSink>(identity));
     logger->set_pattern("%n: %v");
   } else {
-    logger = std::make_shared<spdlog::logger>(name, std::make_shared<spdlog::sinks::stderr_color_sink_st>());
+    // Locked (_mt): a worker's task threads log beside its event loop.
+    logger = std::make_shared<spdlog::logger>(name, std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
     logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ [%P] %n: %v");
   }
   logger->set_level(level);

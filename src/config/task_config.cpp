@@ -86,8 +86,7 @@ void apply_entry(const TaskEntry& entry, tasks::TaskSpec& spec) {
     try {
       spec.schedule = Schedule::cron(expression, zone.value_or(cron ? "" : spec.schedule.time_zone()));
     } catch (const std::invalid_argument& error) {
-      std::string_view what = error.what();
-      if (what.starts_with("corral::Schedule::cron: ")) what.remove_prefix(24);
+      const std::string_view what = error.what();
       entry.fail(zone && what.find("time zone") != std::string_view::npos ? "timezone" : "cron", std::string(what));
     }
   }

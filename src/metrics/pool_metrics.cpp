@@ -36,7 +36,7 @@ void render_tasks(std::string& out, const std::vector<tasks::TaskStatus>& all) {
                      tasks::outcome_name(static_cast<tasks::Outcome>(i)), task.runs[i]);
     }
   }
-  family(out, "corral_task_duration_seconds", "histogram", "How long task runs took (ok and failed ones).");
+  family(out, "corral_task_duration_seconds", "histogram", "How long task runs took: ok and failed ones, and crashed and timed-out ones until then.");
   for (const auto& task : all) {
     const auto name = escape(task.name);
     for (std::size_t i = 0; i < tasks::duration_buckets.size(); ++i) {

@@ -31,8 +31,8 @@ std::optional<std::string> store_password(const StoreSettings& settings);
 // and the status line ("sqlite /var/lib/corral/store.sqlite3").
 std::string check_store_at_start(const Settings& settings);
 
-// A worker's store, opened after the worker started. `slot` 0 purges the SQLite
-// store's expired rows every minute (the only worker that does).
+// A worker's store, opened after the worker started. Expired SQLite rows are deleted
+// by a task (purge_expired_store), not here.
 std::unique_ptr<WorkerStore> open_worker_store(const Settings& settings, std::string_view service_name,
                                                EventLoop& loop, Loop& handler_loop);
 

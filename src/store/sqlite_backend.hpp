@@ -46,7 +46,7 @@ class SqliteBackend final : public StoreBackend {
   void erase(KeySpace space, std::string_view key, Callback<Done> done) override;
   void increment(std::string_view key, std::int64_t by, Callback<std::int64_t> done) override;
 
-  // Deletes up to 1,000 expired rows per call (one worker only, slot 0).
+  // Deletes up to 1,000 expired rows per call (the purge task's own connection).
   bool purge_expired() override;
   // The rows the last purge deleted.
   std::int64_t purged() const { return purged_; }

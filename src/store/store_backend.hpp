@@ -64,9 +64,9 @@ class StoreBackend {
     done(Done{});
   }
 
-  // Deletes some of what has expired, for a backend that does not do it itself; one
-  // worker calls it every minute, then again at once while it returns true (more left),
-  // so that no single call holds the store for long.
+  // Deletes some of what has expired, for a backend that does not do it itself; the
+  // purge task (purge_expired_store) calls it again while it returns true (more
+  // left), so that no single call holds the store for long.
   virtual bool purge_expired() { return false; }
 };
 

@@ -100,14 +100,17 @@ class Supervisor {
     unsigned slot = 0;
     unsigned attempt = 1;
     bool manual = false;
+    Clock::time_point sent_at;
     Clock::time_point deadline;  // its timeout
     std::optional<std::chrono::microseconds> delay;  // from due to start, once started
     bool timed_out = false;      // recorded as such; its worker is being replaced
+    bool resent = false;         // handed back unstarted by a worker once already
   };
   void configure_tasks(bool at_start);
   void run_due_tasks();
   // Sends the run to the least loaded ready worker (or every one); the slots it went to.
-  std::vector<unsigned> dispatch_task(const tasks::DueRun& run, unsigned attempt, pid_t excluded);
+  std::vector<unsigned> dispatch_task(const tasks::DueRun& run, unsigned attempt, pid_t excluded,
+                                      bool resent = false);
   void remember_last_due(const std::string& task, tasks::WallTime scheduled);
   void on_task_message(WorkerRecord& worker, const ipc::Message& message);
   void end_task_run(const TaskRunRecord& run, tasks::Outcome outcome, std::chrono::microseconds duration,

@@ -67,16 +67,18 @@ void Supervisor::run_due_tasks() {
   const bool can_start = table_.count(WorkerState::ready) > 0;
   const auto due = scheduler_.take_due(wall_now_, can_start);
   for (const auto& skipped : due.skipped) {
+    auto why = skipped.outcome == tasks::Outcome::overlap
+                   ? std::string("skipped: the previous run still runs (overlap = false)")
+                   : std::string("skipped: it could not start in time (no ready worker, or the supervisor was held up)");
+    if (skipped.count > 1) why = fmt::format("{} runs {}", skipped.count, why);
     log_task_run(program_.name,
-                 TaskRunEntry{skipped.task, skipped.outcome, skipped.scheduled, {}, {}, {}, 1, false,
-                              skipped.outcome == tasks::Outcome::overlap
-                                  ? "skipped: the previous run still runs (overlap = false)"
-                                  : "skipped: no worker could start it in time (missed = \"skip\")"});
+                 TaskRunEntry{skipped.task, skipped.outcome, skipped.scheduled, {}, {}, {}, 1, false, std::move(why)});
   }
   for (const auto& run : due.start) dispatch_task(run, 1, 0);
 }
 
-std::vector<unsigned> Supervisor::dispatch_task(const tasks::DueRun& run, unsigned attempt, pid_t excluded) {
+std::vector<unsigned> Supervisor::dispatch_task(const tasks::DueRun& run, unsigned attempt, pid_t excluded,
+                                               bool resent) {
   const auto* spec = scheduler_.find(run.task);
   if (spec == nullptr) return {};
   // Least loaded first: fewest task runs, then fewest connections.
@@ -91,7 +93,9 @@ std::vector<unsigned> Supervisor::dispatch_task(const tasks::DueRun& run, unsign
   }
   std::sort(candidates.begin(), candidates.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
-  const bool to_all = spec->options.run_on == RunOn::all;
+  // A retry or a hand-off goes to one other worker, also for run_on = all (the
+  // others have had the run).
+  const bool to_all = spec->options.run_on == RunOn::all && attempt == 1 && !resent;
   const bool locked = store_is_shared_ && !to_all && !run.manual;
   std::vector<unsigned> slots;
   for (auto& [load, worker] : candidates) {
@@ -105,11 +109,12 @@ std::vector<unsigned> Supervisor::dispatch_task(const tasks::DueRun& run, unsign
     const auto scheduled_ms = static_cast<std::uint64_t>(run.scheduled.time_since_epoch().count());
     if (!worker->channel.send(ipc::Message::run_task(run.task, scheduled_ms, fields))) continue;
     task_runs_.emplace(id, TaskRunRecord{run.task, run.scheduled, worker->pid, worker->slot, attempt, run.manual,
-                                         now_ + spec->options.timeout, std::nullopt, false});
+                                         now_, now_ + spec->options.timeout, std::nullopt, false, resent});
     scheduler_.started(run.task);
     slots.push_back(worker->slot);
     if (!to_all) break;
   }
+  if (slots.empty() && run.manual) return slots;  // the command says so
   if (slots.empty()) {
     // Every ready worker's channel was full or gone: it waits for nobody.
     scheduler_.skipped(run.task, tasks::Outcome::missed, run.scheduled, wall_now_);
@@ -155,12 +160,15 @@ void Supervisor::on_task_message(WorkerRecord& worker, const ipc::Message& messa
   }
   auto record = std::move(run);
   task_runs_.erase(found);
-  if (end == ipc::TaskEnd::refused && record.attempt == 1 && mode_ != Mode::stopping) {
-    // The worker began draining as the run was sent: another takes it.
+  if (end == ipc::TaskEnd::refused && !record.resent && mode_ != Mode::stopping) {
+    // The worker began draining as the run was sent (or could not take its lock):
+    // another takes it, once.
     scheduler_.withdrawn(record.task);
     spdlog::info("task {}: worker {} could not take the run ({}); sending it to another", record.task, record.slot,
                  message.reason_text());
-    if (!dispatch_task(tasks::DueRun{record.task, record.scheduled, record.manual}, 2, worker.pid).empty()) return;
+    // With no other worker, dispatch_task records it as missed.
+    dispatch_task(tasks::DueRun{record.task, record.scheduled, record.manual}, record.attempt, worker.pid, true);
+    return;
   }
   end_task_run(record, outcome_of(end), std::chrono::microseconds(message.task.duration_us),
                std::string(message.reason_text()));
@@ -184,11 +192,11 @@ void Supervisor::on_task_worker_exit(const WorkerRecord& worker, const std::stri
     it = task_runs_.erase(it);
   }
   for (const auto& run : lost) {
-    const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
-        std::chrono::milliseconds((wall_now_ - run.scheduled).count()));
+    const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(now_ - run.sent_at);
     end_task_run(run, tasks::Outcome::crashed, elapsed, fmt::format("its worker {}", how));
     const auto* spec = scheduler_.find(run.task);
-    if (spec != nullptr && spec->options.retry && run.attempt == 1 && mode_ != Mode::stopping) {
+    if (spec != nullptr && spec->options.retry && run.attempt == 1 && mode_ != Mode::stopping &&
+        spec->options.run_on == RunOn::one) {
       const auto slots = dispatch_task(tasks::DueRun{run.task, run.scheduled, run.manual}, 2, worker.pid);
       if (!slots.empty()) spdlog::info("task {}: retrying the run on worker {}", run.task, slots.front());
     }
@@ -213,6 +221,8 @@ void Supervisor::check_task_timeouts() {
     }
     worker->state = WorkerState::retiring;
     worker->retire_reason = "task timeout";
+    spdlog::warn("recycling worker {} (pid {}): task {} is past its timeout; its successor starts now", worker->slot,
+                 worker->pid, run.task);
     note_restart(metrics::RestartCause::task_timeout, worker->slot);
     counters_.last_event = fmt::format("worker {} recycled: task {} timed out", worker->slot, run.task);
   }

@@ -1,6 +1,7 @@
 #include "tasks/last_due_file.hpp"
 
 #include <fcntl.h>
+#include <cerrno>
 #include <unistd.h>
 
 #include <fstream>
@@ -35,9 +36,13 @@ void save_last_due(const std::filesystem::path& file, const LastDue& last_due) {
   const auto temporary = file.string() + ".new";
   UniqueFd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!fd.valid()) throw_system_error("open", "writing the tasks' last runs to " + temporary);
-  if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
-    throw_system_error("write", "writing the tasks' last runs to " + temporary);
+  const auto written = ::write(fd.get(), text.data(), text.size());
+  if (written < 0) throw_system_error("write", "writing the tasks' last runs to " + temporary);
+  if (written != static_cast<ssize_t>(text.size())) {
+    throw_system_error(ENOSPC, "write", "writing the tasks' last runs to " + temporary + " (a short write)");
   }
+  // On disk before the rename, so that a power loss leaves the old file or the new one.
+  if (::fdatasync(fd.get()) != 0) throw_system_error("fdatasync", "writing the tasks' last runs to " + temporary);
   fd.reset();
   if (::rename(temporary.c_str(), file.c_str()) != 0) {
     throw_system_error("rename", "replacing " + file.string());

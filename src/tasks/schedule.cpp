@@ -23,7 +23,14 @@ Schedule Schedule::every(std::chrono::seconds period) {
 
 Schedule Schedule::cron(std::string expression, std::string time_zone) {
   tasks::CronExpression::parse(expression);  // throws, naming the field
-  if (!time_zone.empty()) tasks::TimeZone::named(time_zone);
+  if (!time_zone.empty()) {
+    try {
+      tasks::TimeZone::named(time_zone);
+    } catch (const std::runtime_error& error) {
+      // No zone database at all (tzdata missing) is this zone's problem too.
+      throw std::invalid_argument(error.what());
+    }
+  }
   Schedule schedule;
   schedule.expression_ = std::move(expression);
   schedule.time_zone_ = std::move(time_zone);

@@ -32,9 +32,16 @@ std::vector<std::string> TaskScheduler::configure(const std::vector<TaskSpec>& s
   std::vector<State> next;
   for (const auto& spec : specs) {
     if (auto* kept = find_state(spec.name)) {
-      const bool rescheduled = kept->spec.schedule.describe() != spec.schedule.describe();
+      // A new schedule, or a task enabled again, is due next from now on: what fell
+      // due while it was off was not missed.
+      const bool rescheduled = kept->spec.schedule.describe() != spec.schedule.describe() ||
+                               (spec.options.enabled && !kept->spec.options.enabled);
       State state{spec, NextRun(spec.schedule), kept->next_due, kept->pending, kept->waiting, kept->status};
-      if (rescheduled) state.next_due = state.next_run.after(now);
+      if (rescheduled) {
+        state.next_due = state.next_run.after(now);
+        state.pending.reset();
+        state.waiting = false;
+      }
       state.status.schedule = spec.schedule.describe();
       state.status.run_on = spec.options.run_on;
       state.status.enabled = spec.options.enabled;
@@ -86,15 +93,28 @@ DueRuns TaskScheduler::take_due(WallTime now, bool can_start) {
   for (auto& state : states_) {
     if (!state.spec.options.enabled) continue;
     // A newer due run replaces one still waiting: a task runs at most once per wait.
+    // Those replaced are counted, and logged once for the lot.
+    std::uint64_t replaced = 0;
+    WallTime last_replaced{};
     for (int guard = 0; state.next_due <= now && guard < max_missed_counted; ++guard) {
-      if (state.pending) skip(state, Outcome::missed, state.pending->scheduled, now, due);
+      if (state.pending) {
+        ++replaced;
+        last_replaced = state.pending->scheduled;
+      }
       state.pending = Pending{state.next_due, jittered(state, state.next_due)};
       state.waiting = false;
       state.next_due = state.next_run.after(state.next_due);
     }
     if (state.next_due <= now) state.next_due = state.next_run.after(now);  // past the guard: catch up at once
+    if (replaced > 0) skip(state, Outcome::missed, last_replaced, now, due, replaced);
     if (!state.pending || state.pending->start_at > now) continue;
     const auto scheduled = state.pending->scheduled;
+    if (state.spec.options.missed == MissedRuns::skip && now - state.pending->start_at >= missed_grace) {
+      state.pending.reset();
+      state.waiting = false;
+      skip(state, Outcome::missed, scheduled, now, due);
+      continue;
+    }
     if (!state.spec.options.overlap && state.status.running > 0) {
       state.pending.reset();
       skip(state, Outcome::overlap, scheduled, now, due);
@@ -107,11 +127,6 @@ DueRuns TaskScheduler::take_due(WallTime now, bool can_start) {
       continue;
     }
     state.waiting = true;
-    if (state.spec.options.missed == MissedRuns::skip && now - state.pending->start_at >= missed_grace) {
-      state.pending.reset();
-      state.waiting = false;
-      skip(state, Outcome::missed, scheduled, now, due);
-    }
   }
   return due;
 }
@@ -157,10 +172,11 @@ void TaskScheduler::skipped(std::string_view task, Outcome outcome, WallTime sch
   record(*state, outcome);
 }
 
-void TaskScheduler::skip(State& state, Outcome outcome, WallTime scheduled, WallTime now, DueRuns& runs) {
+void TaskScheduler::skip(State& state, Outcome outcome, WallTime scheduled, WallTime now, DueRuns& runs,
+                         std::uint64_t count) {
   state.status.last = LastRun{scheduled, now, outcome, {}};
-  record(state, outcome);
-  runs.skipped.push_back(SkippedRun{state.spec.name, scheduled, outcome});
+  state.status.runs[static_cast<std::size_t>(outcome)] += count;
+  runs.skipped.push_back(SkippedRun{state.spec.name, scheduled, outcome, count});
 }
 
 void TaskScheduler::record(State& state, Outcome outcome) {

@@ -41,8 +41,9 @@ struct DueRun {
 // A run that will not start: overlap or missed.
 struct SkippedRun {
   std::string task;
-  WallTime scheduled;
+  WallTime scheduled;  // the latest of them
   Outcome outcome = Outcome::overlap;
+  std::uint64_t count = 1;  // runs skipped at once (a stalled supervisor, a clock step)
 };
 
 struct DueRuns {
@@ -80,7 +81,8 @@ class TaskScheduler {
  public:
   using Random = std::function<double()>;  // uniform in [0, 1)
   // A run that cannot start this long after it was due (plus jitter), for want of a
-  // ready worker, is missed when its task skips missed runs.
+  // ready worker or because the supervisor itself was held up (a frozen VM, a clock
+  // step), is missed when its task skips missed runs.
   static constexpr auto missed_grace = std::chrono::seconds(10);
 
   explicit TaskScheduler(Random random) : random_(std::move(random)) {}
@@ -128,7 +130,7 @@ class TaskScheduler {
   };
 
   State* find_state(std::string_view name);
-  void skip(State& state, Outcome outcome, WallTime scheduled, WallTime now, DueRuns& runs);
+  void skip(State& state, Outcome outcome, WallTime scheduled, WallTime now, DueRuns& runs, std::uint64_t count = 1);
   void record(State& state, Outcome outcome);
   WallTime jittered(const State& state, WallTime scheduled);
 

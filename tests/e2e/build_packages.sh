@@ -18,7 +18,7 @@ copy_tree() {
        while IFS= read -r -d '' file; do [ -e "$file" ] && printf '%s\0' "$file"; done |
        tar --null -cf - -T -) | tar -xf - -C "$target"
   else
-    tar -C "$source_dir" --exclude=./build --exclude='./obj-*' -cf - . | tar -xf - -C "$target"
+    tar -C "$source_dir" --exclude=./build --exclude='./build-*' --exclude='./obj-*' -cf - . | tar -xf - -C "$target"
   fi
 }
 
@@ -26,7 +26,9 @@ build() {
   local folder=$1
   shift
   if ! (cd "$folder/corral" && env "$@" dpkg-buildpackage -us -uc -b) >"$folder/build.log" 2>&1; then
-    echo "build_packages.sh: dpkg-buildpackage failed in $folder; the end of $folder/build.log:" >&2
+    echo "build_packages.sh: dpkg-buildpackage failed in $folder; the failed tests, then the end of $folder/build.log:" >&2
+    # The package's own test run prints every test's output: its failures first.
+    grep -B 3 -A 25 -E '^\[  FAILED  \]|: Failure$' "$folder/build.log" | grep -v -E ' (info|debug) ' | head -n 150 >&2
     tail -n 60 "$folder/build.log" >&2
     exit 1
   fi

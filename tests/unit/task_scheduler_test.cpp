@@ -108,8 +108,37 @@ TEST(TaskScheduler, WithNoWorkerARunOnceTaskWaitsAndANewerRunReplacesTheWaitingO
   EXPECT_TRUE(scheduler.take_due(at_ms(1'000), false).start.empty());
   EXPECT_FALSE(scheduler.next_wake() < at_ms(2'000)) << "waiting for a worker is not a deadline";
   const auto later = scheduler.take_due(at_ms(30'000), false);
-  EXPECT_FALSE(later.skipped.empty());
+  ASSERT_EQ(later.skipped.size(), 1U) << "one entry for the lot";
+  EXPECT_EQ(later.skipped[0].count, 29U);
+  EXPECT_EQ(later.skipped[0].scheduled, at_ms(29'000));
   EXPECT_EQ(scheduled_ms(scheduler.take_due(at_ms(30'100), true).start), std::vector<std::int64_t>{30'000});
+}
+
+TEST(TaskScheduler, ARunTheSupervisorComesToTooLateIsMissedWhenSkipping) {
+  // A frozen VM or a clock step: the supervisor looks again long after the run was due.
+  TaskScheduler skipping([] { return 0.0; });
+  skipping.configure({every("hourly", 3600s)}, at_ms(1));
+  const auto due = skipping.take_due(at_ms(3'600'000 + 60'000), true);
+  EXPECT_TRUE(due.start.empty());
+  ASSERT_EQ(due.skipped.size(), 1U);
+  EXPECT_EQ(due.skipped[0].outcome, Outcome::missed);
+  TaskOptions run_once;
+  run_once.missed = MissedRuns::run_once;
+  TaskScheduler catching_up([] { return 0.0; });
+  catching_up.configure({every("hourly", 3600s, run_once)}, at_ms(1));
+  EXPECT_EQ(catching_up.take_due(at_ms(3'600'000 + 60'000), true).start.size(), 1U);
+}
+
+TEST(TaskScheduler, ATaskEnabledAgainOnReloadIsDueFromThenOn) {
+  TaskOptions off;
+  off.enabled = false;
+  TaskScheduler scheduler([] { return 0.0; });
+  scheduler.configure({every("tick", 1s, off)}, at_ms(500));
+  EXPECT_TRUE(scheduler.take_due(at_ms(600'000), true).start.empty());
+  scheduler.configure({every("tick", 1s)}, at_ms(600'500));
+  const auto due = scheduler.take_due(at_ms(601'000), true);
+  EXPECT_TRUE(due.skipped.empty()) << "what fell due while it was off was not missed";
+  EXPECT_EQ(scheduled_ms(due.start), std::vector<std::int64_t>{601'000});
 }
 
 TEST(TaskScheduler, AfterDowntimeRunOnceRunsTheLatestMissedRunAndSkipOnlyCounts) {
