@@ -19,7 +19,7 @@ struct TaskRunAccess;
 //   corral::Schedule::cron("30 3 * * MON-FRI", "Europe/Berlin")
 class Schedule {
  public:
-  // Every `period` (1 s or more), at whole multiples of it since the Unix epoch, so
+  // Every `period` (1 s to 366 days), at whole multiples of it since the Unix epoch, so
   // that every worker and machine agrees on when a run is due. Throws
   // std::invalid_argument for a shorter period.
   static Schedule every(std::chrono::seconds period);
@@ -60,15 +60,18 @@ enum class MissedRuns {
 // How a task runs; `[[task]]` entries of the configuration file override these.
 struct TaskOptions {
   RunOn run_on = RunOn::one;
-  // A run still going after this is recorded as timed out and its worker is recycled
-  // (as uWSGI's harakiri does): the run's thread cannot be stopped from outside.
+  // A run still going after this (up to 366 days) is recorded as timed out and its
+  // worker is recycled (as uWSGI's harakiri does): the run's thread cannot be stopped
+  // from outside.
   std::chrono::milliseconds timeout = std::chrono::minutes(1);
-  // Each run starts up to this much after it is due, at random, to spread load.
+  // Each run starts up to this much after it is due, at random, to spread load (up
+  // to 366 days; keep it well under the period).
   std::chrono::milliseconds jitter{0};
   // false: a run due while the previous one still runs is skipped (and counted).
   bool overlap = false;
   MissedRuns missed = MissedRuns::skip;
-  // A run whose worker died while running it is tried once more on another worker.
+  // run_on = one: a run whose worker died while running it runs once more, on the
+  // next ready worker (another, or in a pool of one, the dead one's replacement).
   bool retry = false;
   bool enabled = true;
 };
@@ -84,8 +87,8 @@ class TaskRun {
   std::chrono::system_clock::time_point scheduled() const noexcept;
   // 1, or 2 for the retry of a run whose worker died.
   unsigned attempt() const noexcept;
-  // True once the run is past its timeout or the worker must stop: a long task checks
-  // this between steps and returns early.
+  // True once the run is past its timeout, or its worker's drain deadline (stop,
+  // reload) is a second away: a long task checks this between steps and returns early.
   bool stop_requested() const noexcept;
 
  private:

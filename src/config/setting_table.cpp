@@ -206,9 +206,10 @@ void SettingTable::add_task(tasks::TaskSpec spec) {
       throw std::invalid_argument("corral::Service::task: a task named \"" + spec.name + "\" is already defined");
     }
   }
-  if (spec.options.timeout < std::chrono::seconds(1) || spec.options.jitter.count() < 0) {
-    throw std::invalid_argument("corral::Service::task: " + spec.name + ": the timeout must be 1 s or more and the "
-                                "jitter 0 or more");
+  if (spec.options.timeout < std::chrono::seconds(1) || spec.options.timeout > tasks::max_task_duration ||
+      spec.options.jitter.count() < 0 || spec.options.jitter > tasks::max_task_duration) {
+    throw std::invalid_argument("corral::Service::task: " + spec.name + ": the timeout must be 1 s to 366 days and "
+                                "the jitter 0 to 366 days");
   }
   tasks_.push_back(std::move(spec));
 }

@@ -43,15 +43,18 @@ class TaskEntry {
   std::optional<std::chrono::milliseconds> duration(std::string_view key) const {
     const auto* node = entry_.get(key);
     if (node == nullptr) return std::nullopt;
+    std::optional<std::chrono::milliseconds> value;
     if (node->is_number()) {
       const auto seconds = node->value<double>().value_or(-1);
-      if (seconds < 0) fail(key, "must not be negative");
-      return std::chrono::milliseconds(std::llround(seconds * 1000));
+      if (std::isfinite(seconds) && seconds >= 0 && seconds <= 1e12) {
+        value = std::chrono::milliseconds(std::llround(seconds * 1000));
+      }
+    } else if (node->is_string()) {
+      value = parse_duration(node->as_string()->get());
     }
-    if (node->is_string()) {
-      if (const auto value = parse_duration(node->as_string()->get())) return value;
-    }
-    fail(key, "must be a duration such as \"30s\", \"500ms\", \"5m\" or \"1h\", or a number of seconds");
+    if (!value) fail(key, "must be a duration such as \"30s\", \"500ms\", \"5m\" or \"1h\", or a number of seconds");
+    if (*value > tasks::max_task_duration) fail(key, "must be 366 days or less");
+    return value;
   }
 
   void reject_unknown_keys() const {
@@ -84,7 +87,8 @@ void apply_entry(const TaskEntry& entry, tasks::TaskSpec& spec) {
     const auto expression = cron ? *cron : spec.schedule.expression();
     if (expression.empty()) entry.fail("timezone", "applies to cron only (this task runs every period)");
     try {
-      spec.schedule = Schedule::cron(expression, zone.value_or(cron ? "" : spec.schedule.time_zone()));
+      // A key left out keeps what the code set: a new expression keeps the code's zone.
+      spec.schedule = Schedule::cron(expression, zone.value_or(spec.schedule.time_zone()));
     } catch (const std::invalid_argument& error) {
       const std::string_view what = error.what();
       entry.fail(zone && what.find("time zone") != std::string_view::npos ? "timezone" : "cron", std::string(what));

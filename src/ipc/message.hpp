@@ -35,6 +35,7 @@ struct TaskFields {
   std::uint64_t timeout_ms = 0;   // run_task: past this the run is abandoned when draining
   std::uint64_t lock_ms = 0;      // run_task: take the cross-machine lock for this long (0: none)
   std::uint64_t token = 0;        // run_task: this corral instance, the lock's owner
+  std::uint64_t fence_until_ms = 0;  // run_task: the lock stays taken until then (ms since the epoch)
   std::uint64_t duration_us = 0;  // task_ended
   std::uint32_t attempt = 1;      // run_task: 2 for a retry
   std::uint32_t reserved = 0;

@@ -20,9 +20,9 @@ void purge_expired_store(const TaskRun& run) {
   for (;;) {
     const bool more = store.purge_expired();
     purged += store.purged();
-    if (store.health() == detail::StoreHealth::down) {
+    if (!store.purge_error().empty()) {
       throw std::runtime_error("purge_expired_store: deleting expired rows from " + state.sqlite_path +
-                               " failed (the reason is logged above); the next run tries again");
+                               " failed; the next run tries again: " + store.purge_error());
     }
     if (!more || run.stop_requested()) break;
   }

@@ -370,6 +370,7 @@ bool SqliteBackend::purge_expired() {
     return static_cast<std::int64_t>(sqlite3_changes(db_));
   });
   purged_ = outcome.ok() ? outcome.value() : 0;
+  purge_error_ = outcome.ok() ? std::string{} : outcome.failure().message;
   if (purged_ > 0) spdlog::debug("store: purged {} expired keys", purged_);
   return purged_ >= 1000;
 }

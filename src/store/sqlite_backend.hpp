@@ -50,6 +50,8 @@ class SqliteBackend final : public StoreBackend {
   bool purge_expired() override;
   // The rows the last purge deleted.
   std::int64_t purged() const { return purged_; }
+  // Why the last purge failed (naming the SQLite call); empty if it did not.
+  const std::string& purge_error() const { return purge_error_; }
 
   const std::string& path() const { return path_; }
 
@@ -67,6 +69,7 @@ class SqliteBackend final : public StoreBackend {
   std::unique_ptr<Statements> statements_;
   bool healthy_ = true;
   std::int64_t purged_ = 0;
+  std::string purge_error_;
 };
 
 // Checks at the supervisor's start that the store file can be opened, is a database and

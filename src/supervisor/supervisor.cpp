@@ -132,7 +132,7 @@ void Supervisor::wait_for_events() {
     throw_system_error("poll", "waiting for signals and worker messages");
   }
   now_ = Clock::now();
-  wall_now_ = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  wall_now_ = tasks::read_wall_clock();
   for (std::size_t i = 1; i < workers_end; ++i) {
     if (polled[i].revents == 0) continue;
     if (auto* worker = table_.find(owners[i])) read_messages(*worker);

@@ -109,12 +109,15 @@ class Supervisor {
   void configure_tasks(bool at_start);
   void run_due_tasks();
   // Sends the run to the least loaded ready worker (or every one); the slots it went to.
-  std::vector<unsigned> dispatch_task(const tasks::DueRun& run, unsigned attempt, pid_t excluded,
-                                      bool resent = false);
+  std::vector<unsigned> dispatch_task(const tasks::DueRun& run);
   void remember_last_due(const std::string& task, tasks::WallTime scheduled);
   void on_task_message(WorkerRecord& worker, const ipc::Message& message);
+  // Records the run's outcome (journal, counts) and that it no longer runs.
   void end_task_run(const TaskRunRecord& run, tasks::Outcome outcome, std::chrono::microseconds duration,
                     std::string detail);
+  // Only the outcome: a run past its timeout goes on until its worker exits.
+  void record_task_run(const TaskRunRecord& run, tasks::Outcome outcome, std::chrono::microseconds duration,
+                       std::string detail);
   void on_task_worker_exit(const WorkerRecord& worker, const std::string& how);
   void check_task_timeouts();
   std::optional<Clock::time_point> next_task_deadline() const;

@@ -18,20 +18,12 @@
 namespace corral {
 namespace {
 
-// A run's cross-machine lock lives this much past its timeout (see docs/operations.md).
-constexpr auto lock_margin = std::chrono::seconds(30);
-
-tasks::WallTime read_wall_clock() {
-  return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
-}
-
 tasks::Outcome outcome_of(ipc::TaskEnd end) {
   switch (end) {
     case ipc::TaskEnd::ok: return tasks::Outcome::ok;
     case ipc::TaskEnd::elsewhere: return tasks::Outcome::elsewhere;
-    case ipc::TaskEnd::failed:
-    case ipc::TaskEnd::refused:
-      break;
+    case ipc::TaskEnd::refused: return tasks::Outcome::missed;  // it never started
+    case ipc::TaskEnd::failed: break;
   }
   return tasks::Outcome::failed;
 }
@@ -39,7 +31,7 @@ tasks::Outcome outcome_of(ipc::TaskEnd end) {
 }  // namespace
 
 void Supervisor::configure_tasks(bool at_start) {
-  wall_now_ = read_wall_clock();
+  wall_now_ = tasks::read_wall_clock();
   if (at_start) {
     if (const auto directory = detail::state_directory(settings_.store); !directory.empty()) {
       last_due_path_ = directory + "/tasks.last";
@@ -74,17 +66,17 @@ void Supervisor::run_due_tasks() {
     log_task_run(program_.name,
                  TaskRunEntry{skipped.task, skipped.outcome, skipped.scheduled, {}, {}, {}, 1, false, std::move(why)});
   }
-  for (const auto& run : due.start) dispatch_task(run, 1, 0);
+  for (const auto& run : due.start) dispatch_task(run);
 }
 
-std::vector<unsigned> Supervisor::dispatch_task(const tasks::DueRun& run, unsigned attempt, pid_t excluded,
-                                               bool resent) {
+std::vector<unsigned> Supervisor::dispatch_task(const tasks::DueRun& run) {
   const auto* spec = scheduler_.find(run.task);
   if (spec == nullptr) return {};
+  const auto attempt = run.attempt;
   // Least loaded first: fewest task runs, then fewest connections.
   std::vector<std::pair<std::pair<std::size_t, std::uint32_t>, WorkerRecord*>> candidates;
   for (auto& [pid, worker] : table_) {
-    if (worker.state != WorkerState::ready || pid == excluded || !worker.channel.open()) continue;
+    if (worker.state != WorkerState::ready || !worker.channel.open()) continue;
     const auto runs = static_cast<std::size_t>(std::count_if(
         task_runs_.begin(), task_runs_.end(), [pid = pid](const auto& entry) { return entry.second.pid == pid; }));
     const auto* entry = load_board_.find(pid);
@@ -93,9 +85,7 @@ std::vector<unsigned> Supervisor::dispatch_task(const tasks::DueRun& run, unsign
   }
   std::sort(candidates.begin(), candidates.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
-  // A retry or a hand-off goes to one other worker, also for run_on = all (the
-  // others have had the run).
-  const bool to_all = spec->options.run_on == RunOn::all && attempt == 1 && !resent;
+  const bool to_all = spec->options.run_on == RunOn::all;
   const bool locked = store_is_shared_ && !to_all && !run.manual;
   std::vector<unsigned> slots;
   for (auto& [load, worker] : candidates) {
@@ -103,13 +93,20 @@ std::vector<unsigned> Supervisor::dispatch_task(const tasks::DueRun& run, unsign
     ipc::TaskFields fields;
     fields.run = id;
     fields.timeout_ms = static_cast<std::uint64_t>(spec->options.timeout.count());
-    fields.lock_ms = locked ? static_cast<std::uint64_t>((spec->options.timeout + lock_margin).count()) : 0;
+    if (locked) {
+      // Taken for the run's timeout, and at least until no other instance could still
+      // start this run (its jitter, its wait for a worker, clocks that disagree).
+      const auto fence = scheduler_.fence_until(run.task, run.scheduled, tasks::clock_margin);
+      const auto until_fence = std::chrono::duration_cast<std::chrono::milliseconds>(fence - wall_now_);
+      fields.lock_ms = static_cast<std::uint64_t>(std::max(spec->options.timeout + tasks::clock_margin, until_fence).count());
+      fields.fence_until_ms = static_cast<std::uint64_t>(fence.time_since_epoch().count());
+    }
     fields.token = instance_token_;
     fields.attempt = attempt;
     const auto scheduled_ms = static_cast<std::uint64_t>(run.scheduled.time_since_epoch().count());
     if (!worker->channel.send(ipc::Message::run_task(run.task, scheduled_ms, fields))) continue;
     task_runs_.emplace(id, TaskRunRecord{run.task, run.scheduled, worker->pid, worker->slot, attempt, run.manual,
-                                         now_, now_ + spec->options.timeout, std::nullopt, false, resent});
+                                         now_, now_ + spec->options.timeout, std::nullopt, false, run.resent});
     scheduler_.started(run.task);
     slots.push_back(worker->slot);
     if (!to_all) break;
@@ -155,19 +152,22 @@ void Supervisor::on_task_message(WorkerRecord& worker, const ipc::Message& messa
   if (run.timed_out) {
     spdlog::info("task {}: the run on worker {} ended {} after its timeout", run.task, run.slot,
                  tasks::outcome_name(outcome_of(end)));
+    scheduler_.finished(run.task);
     task_runs_.erase(found);
     return;
   }
   auto record = std::move(run);
   task_runs_.erase(found);
-  if (end == ipc::TaskEnd::refused && !record.resent && mode_ != Mode::stopping) {
+  const auto* spec = scheduler_.find(record.task);
+  if (end == ipc::TaskEnd::refused && !record.resent && mode_ != Mode::stopping && spec != nullptr &&
+      spec->options.run_on == RunOn::one) {
     // The worker began draining as the run was sent (or could not take its lock):
-    // another takes it, once.
+    // the next ready worker takes it, once. (For run_on = all, the draining worker's
+    // successor has the next run.)
     scheduler_.withdrawn(record.task);
-    spdlog::info("task {}: worker {} could not take the run ({}); sending it to another", record.task, record.slot,
-                 message.reason_text());
-    // With no other worker, dispatch_task records it as missed.
-    dispatch_task(tasks::DueRun{record.task, record.scheduled, record.manual}, record.attempt, worker.pid, true);
+    spdlog::info("task {}: worker {} could not take the run ({}); the next ready worker takes it", record.task,
+                 record.slot, message.reason_text());
+    scheduler_.again(tasks::DueRun{record.task, record.scheduled, record.manual, record.attempt, true});
     return;
   }
   end_task_run(record, outcome_of(end), std::chrono::microseconds(message.task.duration_us),
@@ -176,7 +176,13 @@ void Supervisor::on_task_message(WorkerRecord& worker, const ipc::Message& messa
 
 void Supervisor::end_task_run(const TaskRunRecord& run, tasks::Outcome outcome, std::chrono::microseconds duration,
                               std::string detail) {
-  scheduler_.ended(run.task, tasks::LastRun{run.scheduled, wall_now_, outcome, duration});
+  record_task_run(run, outcome, duration, std::move(detail));
+  scheduler_.finished(run.task);
+}
+
+void Supervisor::record_task_run(const TaskRunRecord& run, tasks::Outcome outcome, std::chrono::microseconds duration,
+                                 std::string detail) {
+  scheduler_.recorded(run.task, tasks::LastRun{run.scheduled, wall_now_, outcome, duration});
   log_task_run(program_.name, TaskRunEntry{run.task, outcome, run.scheduled, duration, run.delay, run.slot,
                                            run.attempt, run.manual, std::move(detail)});
 }
@@ -188,7 +194,11 @@ void Supervisor::on_task_worker_exit(const WorkerRecord& worker, const std::stri
       ++it;
       continue;
     }
-    if (!it->second.timed_out) lost.push_back(std::move(it->second));
+    if (it->second.timed_out) {
+      scheduler_.finished(it->second.task);
+    } else {
+      lost.push_back(std::move(it->second));
+    }
     it = task_runs_.erase(it);
   }
   for (const auto& run : lost) {
@@ -197,8 +207,9 @@ void Supervisor::on_task_worker_exit(const WorkerRecord& worker, const std::stri
     const auto* spec = scheduler_.find(run.task);
     if (spec != nullptr && spec->options.retry && run.attempt == 1 && mode_ != Mode::stopping &&
         spec->options.run_on == RunOn::one) {
-      const auto slots = dispatch_task(tasks::DueRun{run.task, run.scheduled, run.manual}, 2, worker.pid);
-      if (!slots.empty()) spdlog::info("task {}: retrying the run on worker {}", run.task, slots.front());
+      // Once more, on the next ready worker: another, or this one's replacement.
+      spdlog::info("task {}: the run is retried on the next ready worker (retry = true)", run.task);
+      scheduler_.again(tasks::DueRun{run.task, run.scheduled, run.manual, 2, false});
     }
   }
 }
@@ -209,8 +220,10 @@ void Supervisor::check_task_timeouts() {
     run.timed_out = true;
     const auto* spec = scheduler_.find(run.task);
     const auto timeout = spec != nullptr ? spec->options.timeout : std::chrono::milliseconds(0);
-    end_task_run(run, tasks::Outcome::timeout, std::chrono::duration_cast<std::chrono::microseconds>(timeout),
-                 fmt::format("still running after its timeout of {}; recycling the worker", seconds_text(timeout)));
+    // Recorded now; still running (overlap, corral_task_running) until it ends or
+    // its worker exits.
+    record_task_run(run, tasks::Outcome::timeout, std::chrono::duration_cast<std::chrono::microseconds>(timeout),
+                    fmt::format("still running after its timeout of {}; recycling the worker", seconds_text(timeout)));
     // Its thread cannot be stopped from outside: the worker is replaced, as uWSGI's
     // harakiri does, but gracefully: its successor first, then its requests drain.
     auto* worker = table_.find(run.pid);
@@ -243,8 +256,8 @@ std::optional<Clock::time_point> Supervisor::next_task_deadline() const {
 
 std::string Supervisor::run_task_now(const std::string& name) {
   if (mode_ == Mode::stopping) throw std::invalid_argument("corral is stopping");
-  const auto run = scheduler_.run_now(name, read_wall_clock());  // throws for an unknown task
-  const auto slots = dispatch_task(run, 1, 0);
+  const auto run = scheduler_.run_now(name, tasks::read_wall_clock());  // throws for an unknown task
+  const auto slots = dispatch_task(run);
   if (slots.empty()) throw std::invalid_argument("no worker is ready to run it; try again in a moment");
   spdlog::info("task {}: run by hand on worker{} {}", name, slots.size() > 1 ? "s" : "", fmt::join(slots, ", "));
   return fmt::format("{{\"task\":\"{}\",\"workers\":[{}]}}", name, fmt::join(slots, ","));

@@ -60,7 +60,7 @@ void log_task_run(const std::string& program, const TaskRunEntry& entry) {
   };
   if (entry.delay) fields.push_back(fmt::format("CORRAL_TASK_DELAY_US={}", entry.delay->count()));
   if (entry.slot) fields.push_back(fmt::format("CORRAL_SLOT={}", *entry.slot));
-  if (!entry.detail.empty()) fields.push_back("CORRAL_TASK_ERROR=" + entry.detail);
+  if (!entry.detail.empty()) fields.push_back((failure ? "CORRAL_TASK_ERROR=" : "CORRAL_TASK_REASON=") + entry.detail);
   std::vector<iovec> vector;
   for (auto& field : fields) vector.push_back(iovec{field.data(), field.size()});
   sd_journal_sendv(vector.data(), static_cast<int>(vector.size()));

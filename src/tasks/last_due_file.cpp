@@ -41,8 +41,8 @@ void save_last_due(const std::filesystem::path& file, const LastDue& last_due) {
   if (written != static_cast<ssize_t>(text.size())) {
     throw_system_error(ENOSPC, "write", "writing the tasks' last runs to " + temporary + " (a short write)");
   }
-  // On disk before the rename, so that a power loss leaves the old file or the new one.
-  if (::fdatasync(fd.get()) != 0) throw_system_error("fdatasync", "writing the tasks' last runs to " + temporary);
+  // Not synced: this is the supervisor's loop, once per run, and a power loss that
+  // leaves an older file only costs a catch-up decision made on older facts.
   fd.reset();
   if (::rename(temporary.c_str(), file.c_str()) != 0) {
     throw_system_error("rename", "replacing " + file.string());

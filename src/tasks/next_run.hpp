@@ -11,6 +11,10 @@ namespace corral::tasks {
 
 using WallTime = std::chrono::sys_time<std::chrono::milliseconds>;
 
+inline WallTime read_wall_clock() {
+  return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+}
+
 // A Schedule made ready to answer "when next?" many times: the cron expression parsed
 // and the zone looked up once.
 class NextRun {

@@ -12,9 +12,9 @@
 namespace corral {
 
 Schedule Schedule::every(std::chrono::seconds period) {
-  if (period < std::chrono::seconds(1)) {
+  if (period < std::chrono::seconds(1) || period > tasks::max_task_duration) {
     throw std::invalid_argument(
-        fmt::format("corral::Schedule::every: a period of {} s; use 1 s or more", period.count()));
+        fmt::format("corral::Schedule::every: a period of {} s; use 1 s to 366 days", period.count()));
   }
   Schedule schedule;
   schedule.period_ = period;

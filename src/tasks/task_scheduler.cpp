@@ -39,6 +39,12 @@ std::vector<std::string> TaskScheduler::configure(const std::vector<TaskSpec>& s
       State state{spec, NextRun(spec.schedule), kept->next_due, kept->pending, kept->waiting, kept->status};
       if (rescheduled) {
         state.next_due = state.next_run.after(now);
+        if (state.pending && spec.options.enabled && kept->spec.options.enabled) {
+          ++state.status.runs[static_cast<std::size_t>(Outcome::missed)];
+          notes.push_back(fmt::format("task {}: the run due at {} ms was still waiting when its schedule changed; "
+                                      "skipped (missed)",
+                                      spec.name, state.pending->scheduled.time_since_epoch().count()));
+        }
         state.pending.reset();
         state.waiting = false;
       }
@@ -90,6 +96,12 @@ WallTime TaskScheduler::jittered(const State& state, WallTime scheduled) {
 
 DueRuns TaskScheduler::take_due(WallTime now, bool can_start) {
   DueRuns due;
+  if (can_start) {
+    for (auto& run : again_) {
+      if (find_state(run.task) != nullptr) due.start.push_back(std::move(run));
+    }
+    again_.clear();
+  }
   for (auto& state : states_) {
     if (!state.spec.options.enabled) continue;
     // A newer due run replaces one still waiting: a task runs at most once per wait.
@@ -146,9 +158,35 @@ void TaskScheduler::started(std::string_view task) {
 }
 
 void TaskScheduler::ended(std::string_view task, const LastRun& run) {
+  recorded(task, run);
+  finished(task);
+}
+
+void TaskScheduler::finished(std::string_view task) {
+  auto* state = find_state(task);
+  if (state != nullptr && state->status.running > 0) --state->status.running;
+}
+
+void TaskScheduler::again(DueRun run) {
+  if (find_state(run.task) != nullptr) again_.push_back(std::move(run));
+}
+
+WallTime TaskScheduler::fence_until(std::string_view task, WallTime scheduled, std::chrono::milliseconds margin) const {
+  const auto* spec = find(task);
+  if (spec == nullptr) return scheduled + margin;
+  for (const auto& state : states_) {
+    if (state.spec.name != task) continue;
+    const auto latest_start = spec->options.missed == MissedRuns::run_once
+                                  ? std::max(state.next_run.after(scheduled), scheduled + missed_grace)
+                                  : scheduled + spec->options.jitter + missed_grace;
+    return latest_start + margin;
+  }
+  return scheduled + margin;
+}
+
+void TaskScheduler::recorded(std::string_view task, const LastRun& run) {
   auto* state = find_state(task);
   if (state == nullptr) return;
-  if (state->status.running > 0) --state->status.running;
   state->status.last = run;
   record(*state, run.outcome);
   if (run.outcome == Outcome::elsewhere) return;

@@ -28,6 +28,10 @@ enum class Outcome {
 inline constexpr std::size_t outcome_count = 7;
 const char* outcome_name(Outcome outcome);
 
+// How far two machines' clocks may disagree and one run still be taken once: a run's
+// lock across machines outlives every start of it by this much.
+inline constexpr std::chrono::seconds clock_margin{30};
+
 // Upper bounds (seconds) of the run duration histogram.
 inline constexpr std::array<double, 8> duration_buckets{0.01, 0.1, 1, 10, 60, 300, 1800, 3600};
 
@@ -36,6 +40,8 @@ struct DueRun {
   std::string task;
   WallTime scheduled;  // when it was due, before jitter: it names the run (and its lock)
   bool manual = false;
+  unsigned attempt = 1;  // 2: the retry of a run whose worker died
+  bool resent = false;   // handed back unstarted by a draining worker once already
 };
 
 // A run that will not start: overlap or missed.
@@ -101,9 +107,21 @@ class TaskScheduler {
   // unknown task, or one still running that does not allow overlap.
   DueRun run_now(std::string_view name, WallTime now);
 
-  // One instance of a run started on a worker, and how it ended.
+  // One instance of a run started on a worker, and how it ended: ended() is both
+  // recorded() (its outcome, counted) and finished() (no longer running). A run past
+  // its timeout is recorded at once but runs on until its worker exits.
   void started(std::string_view task);
   void ended(std::string_view task, const LastRun& run);
+  void recorded(std::string_view task, const LastRun& run);
+  void finished(std::string_view task);
+  // A run to start again as soon as a worker can take it (a retry, a hand-off): it
+  // waits like a due run, as long as it must (a pool of one worker retries on that
+  // worker's replacement).
+  void again(DueRun run);
+  // Until when a run's lock across machines must stay taken: past the latest any
+  // instance could still start that run (its jitter and grace, or, for run-once
+  // tasks, until the next run is due), plus `margin` for clocks that disagree.
+  WallTime fence_until(std::string_view task, WallTime scheduled, std::chrono::milliseconds margin) const;
   // One sent that a worker handed back unstarted (it was draining): not a run.
   void withdrawn(std::string_view task);
   // A run that never started: overlap, missed, elsewhere.
@@ -136,6 +154,7 @@ class TaskScheduler {
 
   Random random_;
   std::vector<State> states_;
+  std::vector<DueRun> again_;
 };
 
 }  // namespace corral::tasks

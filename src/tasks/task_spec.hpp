@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include "corral/task.hpp"
@@ -14,6 +15,9 @@ struct TaskSpec {
   Schedule schedule;
   TaskOptions options;
 };
+
+// The longest period, timeout or jitter a task may have: beyond it, times overflow.
+inline constexpr std::chrono::hours max_task_duration{24 * 366};
 
 // "purge-sessions": lower-case letters, digits, '-' and '_', 1 to 64, starting with a
 // letter (it names journal fields, metrics labels and keys in Redis).

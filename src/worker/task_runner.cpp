@@ -13,10 +13,6 @@
 namespace corral {
 namespace {
 
-// A run's lock outlives the run by this much past its due time, so that an instance
-// whose clock lags by less cannot take the same run again once it is released.
-constexpr auto lock_fence = std::chrono::seconds(30);
-
 std::string run_key(std::string_view task, std::uint64_t scheduled_ms) {
   return fmt::format("{}:{}", task, scheduled_ms);
 }
@@ -33,6 +29,7 @@ struct TaskRunner::Run {
   std::shared_ptr<detail::TaskRunAccess::State> state;
   std::uint64_t scheduled_ms = 0;
   std::uint64_t lock_token = 0;  // 0: no lock taken
+  std::uint64_t fence_until_ms = 0;
   std::thread thread;
 };
 
@@ -57,28 +54,32 @@ TaskRunner::~TaskRunner() {
   }
 }
 
-void TaskRunner::start(const ipc::Message& order, bool draining) {
+void TaskRunner::start(const ipc::Message& order) {
   const auto name = std::string(order.reason_text());
-  if (draining) return refuse(order, ipc::TaskEnd::refused, "the worker is draining");
+  if (draining_) return refuse(order, ipc::TaskEnd::refused, "the worker is draining");
   if (!functions_.contains(name)) {
     return refuse(order, ipc::TaskEnd::refused, fmt::format("this worker has no task named \"{}\"", name));
   }
-  if (order.task.lock_ms == 0 || store_.backend == nullptr) return launch(order);
-  // Another corral instance on the same Redis may take this run first.
+  if (order.task.lock_ms == 0 || store_.backend == nullptr) return launch(order, 0);
+  // Another corral instance on the same Redis may take this run first. Until the
+  // answer the run counts as live: a drain waits for it.
+  ++claims_pending_;
   store_.backend->claim_run(run_key(name, order.value), order.task.token,
                             std::chrono::milliseconds(order.task.lock_ms),
                             [this, order](detail::Outcome<bool> claimed) {
+                              --claims_pending_;
                               if (!claimed.ok()) {
-                                return refuse(order, ipc::TaskEnd::refused,
-                                              "its lock could not be taken: " + claimed.failure().message);
+                                refuse(order, ipc::TaskEnd::refused,
+                                       "its lock could not be taken: " + claimed.failure().message);
+                              } else if (!claimed.value()) {
+                                refuse(order, ipc::TaskEnd::elsewhere, "another corral instance took it");
+                              } else if (draining_) {
+                                // Another worker of this instance takes it (the lock is ours).
+                                refuse(order, ipc::TaskEnd::refused, "the worker began draining");
+                              } else {
+                                launch(order, order.task.token);
                               }
-                              if (!claimed.value()) {
-                                return refuse(order, ipc::TaskEnd::elsewhere, "another corral instance took it");
-                              }
-                              launch(order);
-                              if (auto found = runs_.find(order.task.run); found != runs_.end()) {
-                                found->second->lock_token = order.task.token;
-                              }
+                              if (on_idle_) on_idle_();
                             });
 }
 
@@ -86,7 +87,7 @@ void TaskRunner::refuse(const ipc::Message& order, ipc::TaskEnd end, const std::
   send_(ipc::Message::task_ended(0, 0, order.task.run, end, 0, why));
 }
 
-void TaskRunner::launch(const ipc::Message& order) {
+void TaskRunner::launch(const ipc::Message& order, std::uint64_t lock_token) {
   auto run = std::make_unique<Run>();
   run->state = std::make_shared<detail::TaskRunAccess::State>();
   auto& state = *run->state;
@@ -97,10 +98,13 @@ void TaskRunner::launch(const ipc::Message& order) {
   state.sqlite_path = store_.sqlite_path;
   state.store_timeout = store_.timeout;
   run->scheduled_ms = order.value;
+  run->fence_until_ms = order.task.fence_until_ms;
+  run->lock_token = lock_token;
   const auto id = order.task.run;
   const TaskFunction& function = functions_.find(state.task)->second;
-  send_(ipc::Message::task_started(0, 0, id, microseconds_since_epoch()));
-  run->thread = std::thread([id, function, state = std::shared_ptr<const detail::TaskRunAccess::State>(run->state),
+  const auto started_us = microseconds_since_epoch();
+  try {
+    run->thread = std::thread([id, function, state = std::shared_ptr<const detail::TaskRunAccess::State>(run->state),
                              mailbox = mailbox_] {
     const auto began = std::chrono::steady_clock::now();
     Finished finished{id, ipc::TaskEnd::ok, {}, {}};
@@ -123,6 +127,11 @@ void TaskRunner::launch(const ipc::Message& order) {
     const std::uint64_t one = 1;
     (void)::write(mailbox->wakeup.get(), &one, sizeof one);
   });
+  } catch (const std::system_error& error) {
+    // Out of threads or memory: this worker cannot run it; the supervisor hands it on.
+    return refuse(order, ipc::TaskEnd::refused, fmt::format("std::thread failed ({}) starting the run", error.what()));
+  }
+  send_(ipc::Message::task_started(0, 0, id, started_us));
   runs_.emplace(id, std::move(run));
 }
 
@@ -143,7 +152,8 @@ void TaskRunner::collect() {
     send_(ipc::Message::task_ended(0, 0, done.id, done.end, static_cast<std::uint64_t>(done.duration.count()),
                                    done.error));
     if (run->lock_token != 0 && store_.backend != nullptr) {
-      const auto fence_end = run->state->scheduled + lock_fence;
+      // Kept until no other instance could still start this run (the supervisor's fence).
+      const auto fence_end = std::chrono::system_clock::time_point(std::chrono::milliseconds(run->fence_until_ms));
       const auto keep = std::chrono::duration_cast<std::chrono::milliseconds>(fence_end - std::chrono::system_clock::now());
       store_.backend->release_run(run_key(run->state->task, run->scheduled_ms), run->lock_token,
                                   std::max(keep, std::chrono::milliseconds(0)), [task = run->state->task](auto outcome) {
@@ -161,16 +171,11 @@ void TaskRunner::request_stop() {
   for (auto& [id, run] : runs_) run->state->stop.store(true);
 }
 
-bool TaskRunner::has_live_runs(std::chrono::steady_clock::time_point now) const {
-  for (const auto& [id, run] : runs_) {
-    if (now < run->state->deadline) return true;
-  }
-  return false;
-}
-
 std::optional<std::chrono::steady_clock::time_point> TaskRunner::next_live_deadline(
     std::chrono::steady_clock::time_point now) const {
   std::optional<std::chrono::steady_clock::time_point> next;
+  // A run whose lock is being taken may start any moment: look again soon.
+  if (claims_pending_ > 0) next = now + std::chrono::milliseconds(10);
   for (const auto& [id, run] : runs_) {
     const auto deadline = run->state->deadline;
     if (now < deadline && (!next || deadline < *next)) next = deadline;

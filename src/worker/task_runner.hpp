@@ -40,13 +40,17 @@ class TaskRunner {
   TaskRunner& operator=(const TaskRunner&) = delete;
 
   // A run_task message. Refused (reported at once) while draining or for an unknown task.
-  void start(const ipc::Message& order, bool draining);
-  // Asks every run to stop early (TaskRun::stop_requested) when the worker must stop.
+  void start(const ipc::Message& order);
+  // The worker drains: runs sent from now on are refused (the supervisor hands them on).
+  void set_draining() { draining_ = true; }
+  // Asks every run to stop early (TaskRun::stop_requested): the worker's drain
+  // deadline is near.
   void request_stop();
-  // Runs still going and within their timeout: the worker's drain waits for these.
-  bool has_live_runs(std::chrono::steady_clock::time_point now) const;
-  // The earliest timeout of those runs, to look again then.
+  // While runs go on within their timeout (or a run's lock is being taken), the
+  // worker's drain waits: when to look again; nullopt when nothing is left to wait for.
   std::optional<std::chrono::steady_clock::time_point> next_live_deadline(std::chrono::steady_clock::time_point now) const;
+  // Runs whose threads ended, reported now (before the worker decides it may exit).
+  void collect_finished() { collect(); }
   std::size_t running() const { return runs_.size(); }
   // Called when a run ends (the worker may now be drained).
   void set_on_idle(std::function<void()> on_idle) { on_idle_ = std::move(on_idle); }
@@ -67,7 +71,7 @@ class TaskRunner {
     UniqueFd wakeup;  // eventfd
   };
 
-  void launch(const ipc::Message& order);
+  void launch(const ipc::Message& order, std::uint64_t lock_token);
   void collect();
   void refuse(const ipc::Message& order, ipc::TaskEnd end, const std::string& why);
 
@@ -79,6 +83,8 @@ class TaskRunner {
   FunctionHandler wakeup_handler_;
   std::map<std::uint64_t, std::unique_ptr<Run>> runs_;
   std::function<void()> on_idle_;
+  bool draining_ = false;
+  unsigned claims_pending_ = 0;
 };
 
 }  // namespace corral

@@ -30,6 +30,8 @@ namespace corral {
 namespace {
 
 constexpr auto heartbeat_interval = std::chrono::seconds(1);
+// Running tasks are asked to stop this long before the drain deadline.
+constexpr auto task_stop_notice = std::chrono::seconds(1);
 // Left without a supervisor, a worker finishes what it has quickly: nobody would replace
 // it, and a new supervisor may already be starting workers on the same socket.
 constexpr auto orphan_drain_deadline = std::chrono::seconds(1);
@@ -68,6 +70,7 @@ Worker::Worker(const Settings& settings, const WorkerIdentity& identity, const h
       // cross a fork.
       store_(detail::open_worker_store(settings_, service_name, loop_, handler_loop_)),
       task_deadline_timer_(loop_),
+      task_stop_timer_(loop_),
       environment_{loop_, handler_loop_, deadlines_, settings_.http, read_buffer_, date_, store_.get()},
       terminate_signal_(terminate_signal_fd()),
       channel_handler_([this](std::uint32_t) { read_channel(); }),
@@ -127,6 +130,7 @@ int Worker::run() {
   ipc::send_message(identity_.channel_fd, ipc::Message::ready(identity_.slot, identity_.generation, requests_));
   heartbeat_timer_.expires_after(heartbeat_interval, [this] { on_heartbeat(); });
   loop_.run();
+  task_runner_->collect_finished();
   if (task_runner_->running() > 0) {
     // Only past the drain deadline (or a task's timeout): its thread cannot be stopped,
     // so the process ends without unwinding under it.
@@ -171,6 +175,7 @@ void Worker::on_accept_error(int error) {
 }
 
 void Worker::on_heartbeat() {
+  flush_outbox();
   if (::getppid() != identity_.supervisor_pid) {
     begin_drain("the supervisor is gone (parent changed)", orphan_drain_deadline);
   }
@@ -185,7 +190,14 @@ void Worker::on_heartbeat() {
 void Worker::send(ipc::Message message) {
   message.slot = identity_.slot;
   message.generation = identity_.generation;
-  ipc::send_message(identity_.channel_fd, message);
+  // A task's start and end must reach the supervisor (a lost end would be a timeout):
+  // what the channel cannot take now waits, in order, for the next heartbeat.
+  flush_outbox();
+  if (!outbox_.empty() || !ipc::send_message(identity_.channel_fd, message)) outbox_.push_back(message);
+}
+
+void Worker::flush_outbox() {
+  while (!outbox_.empty() && ipc::send_message(identity_.channel_fd, outbox_.front())) outbox_.pop_front();
 }
 
 void Worker::read_channel() {
@@ -196,7 +208,7 @@ void Worker::read_channel() {
         if (message.kind == ipc::Kind::drain) {
           begin_drain("the supervisor asked", std::chrono::milliseconds(message.value));
         } else if (message.kind == ipc::Kind::run_task) {
-          task_runner_->start(message, draining_);
+          task_runner_->start(message);
         }
         continue;
       case ipc::Received::malformed:
@@ -247,9 +259,13 @@ void Worker::begin_drain(const std::string& reason, std::chrono::milliseconds de
     if (load_entry_ != nullptr) load_entry_->accepting.store(0, std::memory_order_relaxed);
     balance_timer_.cancel();
     for (auto& [key, connection] : connections_) connection->drain();
-    task_runner_->request_stop();
+    task_runner_->set_draining();
   }
   drain_deadline_ = new_deadline;
+  // Running tasks may finish within the drain deadline (a reload or a stop does not
+  // cut them short); a second before it, they are asked to stop (stop_requested()).
+  task_stop_timer_.expires_at(drain_deadline_ - std::min<std::chrono::steady_clock::duration>(task_stop_notice, deadline / 2),
+                              [this] { task_runner_->request_stop(); });
   drain_timer_.expires_at(drain_deadline_, [this] {
     spdlog::warn("drain deadline passed with {} connections still open; closing them", connections_.size());
     loop_.stop();
@@ -348,6 +364,11 @@ int run_worker(const Settings& settings, const WorkerIdentity& identity, const h
     return worker->run();
   } catch (const std::exception& error) {
     spdlog::critical("worker failed: {}", error.what());
+    if (worker->running_tasks() > 0) {
+      // A task thread still runs: end the process without unwinding under it.
+      spdlog::default_logger()->flush();
+      std::_Exit(exit_code::failure);
+    }
     return exit_code::failure;
   }
 }

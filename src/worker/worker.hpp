@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <deque>
 #include <chrono>
 #include <cstdint>
 #include <ctime>
@@ -40,6 +41,7 @@ class Worker final : public ConnectionOwner {
 
   // Returns once drained (or at the drain deadline); the process exit code.
   int run();
+  std::size_t running_tasks() const { return task_runner_->running(); }
 
  private:
   // ConnectionOwner
@@ -56,7 +58,9 @@ class Worker final : public ConnectionOwner {
   void on_connection(UniqueFd socket);
   void on_accept_error(int error);
   void on_heartbeat();
+  // To the supervisor, in order; what the channel cannot take now waits.
   void send(ipc::Message message);
+  void flush_outbox();
   void read_channel();
   void on_terminate_signal();
   void begin_drain(const std::string& reason, std::chrono::milliseconds deadline);
@@ -82,6 +86,8 @@ class Worker final : public ConnectionOwner {
   std::optional<AccessLog> access_log_;
   std::unique_ptr<TaskRunner> task_runner_;
   Timer task_deadline_timer_;
+  Timer task_stop_timer_;
+  std::deque<ipc::Message> outbox_;
   ConnectionEnvironment environment_;
   std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
   std::vector<std::unique_ptr<Listener>> listeners_;

@@ -125,6 +125,7 @@ void expect_each_once_without_gaps(const std::map<std::int64_t, int>& runs, std:
 
 TEST_F(TaskTest, EachRunOfAOneSecondTaskRunsExactlyOnceOnFourWorkersForAMinute) {
   auto corral = start("[[task]]\nname = \"tick\"\nenabled = true\n", 4);
+  ASSERT_EQ(corral->workers().size(), 4U);
   const auto from = corral->mark();
   int seen = 0;
   for (std::size_t at = from; seen < 60; ++seen) {
@@ -138,9 +139,6 @@ TEST_F(TaskTest, EachRunOfAOneSecondTaskRunsExactlyOnceOnFourWorkersForAMinute) 
   const auto runs = starts_by_run(starts);
   EXPECT_GE(runs.size(), 60U);
   expect_each_once_without_gaps(runs, 1000);
-  std::set<pid_t> workers;
-  for (const auto& note : starts) workers.insert(note.pid);
-  EXPECT_GE(workers.size(), 1U);
 }
 
 TEST_F(TaskTest, TwoInstancesOnOneRedisRunEachRunOnceBetweenThem) {
@@ -247,6 +245,21 @@ TEST_F(TaskTest, AWorkerKilledMidRunIsRecordedAndTheRunIsRetriedOnAnotherWorker)
   EXPECT_EQ(task["runs"]["ok"], 1);
 }
 
+TEST_F(TaskTest, InAPoolOfOneTheRetryWaitsForTheKilledWorkersReplacement) {
+  auto corral = start("app.task_sleep = 3\n[[task]]\nname = \"slow\"\nretry = true\nevery = \"1h\"\nenabled = true\n", 1,
+                      {"--log-level", "debug"});
+  const auto from = corral->mark();
+  ASSERT_EQ(run_now("slow").exit_code, 0);
+  const auto started = corral->process->wait_for_line(started_line("slow"), 5s, from);
+  ASSERT_TRUE(started) << corral->process->output();
+  ::kill(std::stoi((*started)[1]), SIGKILL);
+  ASSERT_TRUE(corral->process->wait_for_line(std::regex("task slow: ok.*attempt 2.*"), 15s, from))
+      << corral->process->output();
+  const auto starts = read_notes(log(), "start", "slow");
+  ASSERT_EQ(starts.size(), 2U);
+  EXPECT_EQ(starts[1].attempt, 2U);
+}
+
 TEST_F(TaskTest, ARunPastItsTimeoutIsRecordedAndItsWorkerRecycled) {
   auto corral = start("app.task_sleep = 600\n[[task]]\nname = \"slow\"\ntimeout = 1\nevery = \"1h\"\nenabled = true\n", 2);
   const auto from = corral->mark();
@@ -281,15 +294,17 @@ TEST_F(TaskTest, ARunDueWhileThePreviousStillRunsIsSkippedAndCounted) {
 }
 
 TEST_F(TaskTest, AReloadDuringARunNeitherDoublesNorDropsRuns) {
-  auto corral = start("app.task_sleep = 2\n[[task]]\nname = \"slow\"\nevery = \"1h\"\nenabled = true\n"
+  // "steps" honours stop_requested(): a reload must not cut it short.
+  auto corral = start("app.task_sleep = 2\n[[task]]\nname = \"steps\"\nevery = \"1h\"\nenabled = true\n"
                       "[[task]]\nname = \"tick\"\nenabled = true\n",
-                      2);
+                      2, {"--log-level", "debug"});
   auto from = corral->mark();
   ASSERT_TRUE(corral->process->wait_for_line(std::regex("task tick: ok"), 5s, from));
-  ASSERT_EQ(run_now("slow").exit_code, 0);
+  ASSERT_EQ(run_now("steps").exit_code, 0);
+  ASSERT_TRUE(corral->process->wait_for_line(started_line("steps"), 5s, from)) << corral->process->output();
   corral->process->signal(SIGHUP);
   ASSERT_TRUE(corral->process->wait_for_line(std::regex("reload complete"), 20s, from)) << corral->process->output();
-  ASSERT_TRUE(corral->process->wait_for_line(std::regex("task slow: ok"), 10s, from)) << corral->process->output();
+  ASSERT_TRUE(corral->process->wait_for_line(std::regex("task steps: ok"), 10s, from)) << corral->process->output();
   // A few more ticks after the reload.
   std::size_t at = corral->mark();
   for (int i = 0; i < 3; ++i) {
@@ -298,24 +313,38 @@ TEST_F(TaskTest, AReloadDuringARunNeitherDoublesNorDropsRuns) {
   }
   corral->process->signal(SIGTERM);
   ASSERT_TRUE(corral->process->wait_exit(30s));
-  EXPECT_EQ(read_notes(log(), "start", "slow").size(), 1U);
-  EXPECT_EQ(read_notes(log(), "end", "slow").size(), 1U);
+  EXPECT_EQ(read_notes(log(), "start", "steps").size(), 1U);
+  EXPECT_EQ(read_notes(log(), "end", "steps").size(), 1U) << "the run was cut short";
+  EXPECT_TRUE(read_notes(log(), "stopped", "steps").empty());
   expect_each_once_without_gaps(starts_by_run(read_notes(log(), "start", "tick")), 1000);
 }
 
 TEST_F(TaskTest, StopLetsARunningTaskFinishWithinTheDrainDeadline) {
-  auto corral = start("app.task_sleep = 2\n[[task]]\nname = \"slow\"\nevery = \"1h\"\nenabled = true\n", 2,
+  auto corral = start("app.task_sleep = 2\n[[task]]\nname = \"steps\"\nevery = \"1h\"\nenabled = true\n", 2,
                       {"--log-level", "debug"});
   const auto from = corral->mark();
-  ASSERT_EQ(run_now("slow").exit_code, 0);
-  ASSERT_TRUE(corral->process->wait_for_line(started_line("slow"), 5s, from)) << corral->process->output();
-  ASSERT_EQ(read_notes(log(), "start", "slow").size(), 1U);
+  ASSERT_EQ(run_now("steps").exit_code, 0);
+  ASSERT_TRUE(corral->process->wait_for_line(started_line("steps"), 5s, from)) << corral->process->output();
+  ASSERT_EQ(read_notes(log(), "start", "steps").size(), 1U);
   corral->process->signal(SIGTERM);
   const auto status = corral->process->wait_exit(30s);
   ASSERT_TRUE(status);
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << corral->process->output();
-  EXPECT_EQ(read_notes(log(), "end", "slow").size(), 1U) << corral->process->output();
-  EXPECT_NE(corral->process->output().find("task slow: ok"), std::string::npos) << corral->process->output();
+  EXPECT_EQ(read_notes(log(), "end", "steps").size(), 1U) << corral->process->output();
+  EXPECT_NE(corral->process->output().find("task steps: ok"), std::string::npos) << corral->process->output();
+}
+
+TEST_F(TaskTest, AStopPastTheDrainDeadlineAsksTheRunToStopFirst) {
+  auto corral = start("app.task_sleep = 60\ndrain_timeout = 2\n[[task]]\nname = \"steps\"\nevery = \"1h\"\n"
+                      "enabled = true\n",
+                      2, {"--log-level", "debug"});
+  const auto from = corral->mark();
+  ASSERT_EQ(run_now("steps").exit_code, 0);
+  ASSERT_TRUE(corral->process->wait_for_line(started_line("steps"), 5s, from)) << corral->process->output();
+  corral->process->signal(SIGTERM);
+  ASSERT_TRUE(corral->process->wait_exit(30s));
+  EXPECT_EQ(read_notes(log(), "stopped", "steps").size(), 1U) << corral->process->output();
+  EXPECT_NE(corral->process->output().find("task steps: ok"), std::string::npos) << corral->process->output();
 }
 
 TEST_F(TaskTest, RunsMissedWhileDownRunOnceWhenTheTaskSaysSo) {
@@ -329,17 +358,16 @@ TEST_F(TaskTest, RunsMissedWhileDownRunOnceWhenTheTaskSaysSo) {
   auto corral = start("[[task]]\nname = \"tick\"\nevery = \"1h\"\nmissed = \"run-once\"\nenabled = true\n"
                       "[[task]]\nname = \"everywhere\"\nevery = \"1h\"\nenabled = true\n",
                       2);
-  const auto from = corral->mark();
   ASSERT_TRUE(corral->process->wait_for_line(std::regex("task tick: ok"), 10s, 0)) << corral->process->output();
   corral->process->signal(SIGTERM);
   ASSERT_TRUE(corral->process->wait_exit(30s));
-  (void)from;
   const auto ticks = read_notes(log(), "start", "tick");
   ASSERT_EQ(ticks.size(), 1U) << "missed runs run once, not once each";
-  EXPECT_EQ(ticks[0].scheduled_ms, now_ms / hour * hour) << "the latest missed run";
+  EXPECT_EQ(ticks[0].scheduled_ms, ticks[0].wall_us / 1000 / hour * hour) << "the latest missed run";
   EXPECT_TRUE(read_notes(log(), "start", "everywhere").empty()) << "missed = skip";
-  EXPECT_NE(corral->process->output().find("task everywhere: 3 runs were due while corral was down; skipped"),
-            std::string::npos)
+  // 3, or 4 if an hour began between writing the file and corral's start.
+  EXPECT_TRUE(std::regex_search(corral->process->output(),
+                                std::regex("task everywhere: [34] runs were due while corral was down; skipped")))
       << corral->process->output();
 }
 
@@ -348,8 +376,11 @@ TEST_F(TaskTest, TaskRunNamesWhatIsWrong) {
   const auto unknown = run_now("no-such-task");
   EXPECT_EQ(unknown.exit_code, 1);
   EXPECT_NE(unknown.output.find("no task named \"no-such-task\""), std::string::npos) << unknown.output;
+  const auto from = corral->mark();
   const auto disabled_runs = run_now("tick");
   EXPECT_EQ(disabled_runs.exit_code, 0) << "a disabled task may still be run by hand: " << disabled_runs.output;
+  EXPECT_TRUE(corral->process->wait_for_line(std::regex("task tick: ok.*run by hand"), 5s, from))
+      << corral->process->output();
   const auto nothing = run({test_service_binary(), "task", "run", "tick", "--control-socket", directory_ / "none.sock"});
   EXPECT_EQ(nothing.exit_code, 1);
 }
@@ -362,10 +393,12 @@ TEST_F(TaskTest, BadTaskConfigurationIsRefusedNamingKeyAndLine) {
   EXPECT_NE(bad_cron.output.find("minute"), std::string::npos) << bad_cron.output;
   std::ofstream(directory_ / "unknown.toml") << "\n[[task]]\nname = \"tock\"\n";
   const auto unknown = run({test_service_binary(), "--check-config", directory_ / "unknown.toml"});
+  EXPECT_NE(unknown.exit_code, 0);
   EXPECT_NE(unknown.output.find("unknown.toml:3: task.name: no task named \"tock\""), std::string::npos)
       << unknown.output;
   std::ofstream(directory_ / "zone.toml") << "[[task]]\nname = \"nightly\"\ntimezone = \"Europe/Berln\"\n";
   const auto zone = run({test_service_binary(), "--check-config", directory_ / "zone.toml"});
+  EXPECT_NE(zone.exit_code, 0);
   EXPECT_NE(zone.output.find("zone.toml:3: task.timezone"), std::string::npos) << zone.output;
 }
 

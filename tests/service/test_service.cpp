@@ -127,6 +127,18 @@ int main(int argc, char** argv) {
                  note(*task_log, "end", run);
                },
                off);
+  // Sleeps in short steps and stops when asked: what a well-behaved long task does.
+  service.task("steps", corral::Schedule::every(std::chrono::seconds(1)),
+               [task_log, task_sleep](const corral::TaskRun& run) {
+                 note(*task_log, "start", run);
+                 const auto until = std::chrono::steady_clock::now() + *task_sleep;
+                 while (std::chrono::steady_clock::now() < until) {
+                   if (run.stop_requested()) return note(*task_log, "stopped", run);
+                   std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                 }
+                 note(*task_log, "end", run);
+               },
+               off);
   service.task("throws", corral::Schedule::every(std::chrono::seconds(1)),
                [task_log](const corral::TaskRun& run) {
                  note(*task_log, "start", run);

@@ -252,6 +252,12 @@ enabled = false
   EXPECT_EQ(report.schedule.expression(), "30 4 * * MON-FRI");
   EXPECT_EQ(report.schedule.time_zone(), "Europe/Berlin");
   EXPECT_FALSE(report.options.enabled);
+  // A new expression without a zone keeps the code's zone.
+  auto zoned = table_with_tasks();
+  zoned.add_task(tasks::TaskSpec{"zoned", Schedule::cron("0 3 * * *", "Europe/Berlin"), {}});
+  auto zoned_settings = zoned.defaults();
+  apply_config_text(zoned, "[[task]]\nname = \"zoned\"\ncron = \"0 4 * * *\"\n", "corral.toml", zoned_settings);
+  EXPECT_EQ(zoned_settings.tasks[2].schedule.time_zone(), "Europe/Berlin");
   // Untouched by the file: what the code said.
   EXPECT_EQ(table.defaults().tasks[0].schedule.period(), std::chrono::seconds(60));
 }

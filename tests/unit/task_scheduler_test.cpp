@@ -214,6 +214,44 @@ TEST(TaskScheduler, EndedRunsAreCountedByOutcomeWithTheirDurations) {
   EXPECT_EQ(status.running, 0U);
 }
 
+TEST(TaskScheduler, ARunToStartAgainWaitsForAWorkerAndKeepsItsName) {
+  TaskScheduler scheduler([] { return 0.0; });
+  scheduler.configure({every("tick", 3600s)}, at_ms(500));
+  scheduler.again(DueRun{"tick", at_ms(0), false, 2, false});
+  scheduler.again(DueRun{"gone", at_ms(0), false, 2, false});  // no such task: dropped
+  EXPECT_TRUE(scheduler.take_due(at_ms(1'000), false).start.empty()) << "no worker: it waits";
+  const auto due = scheduler.take_due(at_ms(60'000), true);
+  ASSERT_EQ(due.start.size(), 1U);
+  EXPECT_EQ(due.start[0].scheduled, at_ms(0));
+  EXPECT_EQ(due.start[0].attempt, 2U);
+  EXPECT_TRUE(scheduler.take_due(at_ms(61'000), true).start.empty()) << "once";
+}
+
+TEST(TaskScheduler, ARunsLockOutlivesEveryStartAnyInstanceCouldStillMake) {
+  TaskOptions jittered;
+  jittered.jitter = 120s;
+  TaskOptions run_once;
+  run_once.missed = MissedRuns::run_once;
+  TaskScheduler scheduler([] { return 0.0; });
+  scheduler.configure({every("jittered", 3600s, jittered), every("once", 3600s, run_once)}, at_ms(500));
+  EXPECT_EQ(scheduler.fence_until("jittered", at_ms(3'600'000), 30s),
+            at_ms(3'600'000) + 120s + TaskScheduler::missed_grace + 30s);
+  EXPECT_EQ(scheduler.fence_until("once", at_ms(3'600'000), 30s), at_ms(7'200'000) + 30s)
+      << "a run-once run may start until the next is due";
+}
+
+TEST(TaskScheduler, ARunPastItsTimeoutCountsAsRunningUntilItsWorkerExits) {
+  TaskScheduler scheduler([] { return 0.0; });
+  scheduler.configure({every("tick", 1s)}, at_ms(500));
+  ASSERT_EQ(scheduler.take_due(at_ms(1'000), true).start.size(), 1U);
+  scheduler.started("tick");
+  scheduler.recorded("tick", LastRun{at_ms(1'000), at_ms(1'900), Outcome::timeout, 900ms});
+  EXPECT_EQ(scheduler.status()[0].running, 1U);
+  EXPECT_EQ(scheduler.take_due(at_ms(2'000), true).skipped.size(), 1U) << "no overlap with the stuck run";
+  scheduler.finished("tick");
+  EXPECT_EQ(scheduler.take_due(at_ms(3'000), true).start.size(), 1U);
+}
+
 TEST(TaskRun, ShowsItsRunAndWhenToStop) {
   auto state = std::make_shared<detail::TaskRunAccess::State>();
   state->task = "purge-sessions";
