@@ -21,11 +21,6 @@
 namespace corral::test {
 namespace {
 
-std::string test_service_binary() {
-  const char* path = std::getenv("CORRAL_TEST_SERVICE");
-  return path ? path : "";
-}
-
 struct FramingCase {
   const char* name;
   std::string bytes;

@@ -22,19 +22,8 @@
 namespace corral::test {
 namespace {
 
-struct Ran {
-  int exit_code = -1;
-  std::string output;
-};
-
-Ran run(const std::vector<std::string>& argv) {
-  ChildProcess process(argv);
-  const auto status = process.wait_exit(10s);
-  return {status && WIFEXITED(*status) ? WEXITSTATUS(*status) : -1, process.output()};
-}
-
 nlohmann::json status_json(const std::string& socket) {
-  const auto ran = run({corral_binary(), "status", "--json", "--control-socket", socket});
+  const auto ran = run_to_exit({corral_binary(), "status", "--json", "--control-socket", socket});
   EXPECT_EQ(ran.exit_code, 0) << ran.output;
   return nlohmann::json::parse(ran.output);
 }
@@ -93,7 +82,7 @@ TEST(Status, ShowsEveryWorkerAndAKilledWorkersSlotRestart) {
   }
   EXPECT_TRUE(found) << after.dump();
   // The table has a row per worker under a header naming the pool.
-  const auto table = run({corral_binary(), "status", "--control-socket", socket});
+  const auto table = run_to_exit({corral_binary(), "status", "--control-socket", socket});
   EXPECT_EQ(table.exit_code, 0);
   EXPECT_NE(table.output.find("2/2 workers ready"), std::string::npos) << table.output;
   EXPECT_NE(table.output.find(std::to_string(replacement)), std::string::npos) << table.output;
@@ -116,7 +105,7 @@ TEST(Status, AnswersUnderFullLoad) {
 }
 
 TEST(Status, SaysWhenCorralIsNotRunning) {
-  const auto ran = run({corral_binary(), "status", "--control-socket", "/nonexistent/control.sock"});
+  const auto ran = run_to_exit({corral_binary(), "status", "--control-socket", "/nonexistent/control.sock"});
   EXPECT_EQ(ran.exit_code, 1);
   EXPECT_NE(ran.output.find("not running"), std::string::npos) << ran.output;
 }
@@ -130,7 +119,7 @@ TEST(Status, TheControlSocketRefusesAnotherUser) {
   struct stat status {};
   ASSERT_EQ(::stat(socket.c_str(), &status), 0);
   EXPECT_EQ(status.st_mode & 0777, 0600u);
-  const auto refused = run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", corral_binary(), "status",
+  const auto refused = run_to_exit({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", corral_binary(), "status",
                             "--control-socket", socket});
   EXPECT_EQ(refused.exit_code, 1);
   EXPECT_NE(refused.output.find("permission denied"), std::string::npos) << refused.output;

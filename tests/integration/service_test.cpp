@@ -12,11 +12,6 @@
 namespace corral::test {
 namespace {
 
-std::string test_service_binary() {
-  const char* path = std::getenv("CORRAL_TEST_SERVICE");
-  return path ? path : "";
-}
-
 class ServiceTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {

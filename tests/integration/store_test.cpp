@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
-#include <sys/wait.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -399,9 +398,8 @@ TEST(SqliteStore, ThePurgeTaskDeletesExpiredSessionsAndKeepsLiveOnes) {
   };
   ASSERT_EQ(count("SELECT count(*) FROM corral_kv WHERE expires_at < strftime('%s','now') * 1000"), 2500);
   const auto from = corral->mark();
-  ChildProcess run_now({corral_binary(), "task", "run", "purge-sessions", "--control-socket", socket});
-  const auto status = run_now.wait_exit(10s);
-  ASSERT_TRUE(status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << run_now.output();
+  const auto run_now = run_to_exit({corral_binary(), "task", "run", "purge-sessions", "--control-socket", socket});
+  ASSERT_EQ(run_now.exit_code, 0) << run_now.output;
   ASSERT_TRUE(corral->process->wait_for_line(std::regex("task purge-sessions: ok"), 10s, from))
       << corral->process->output();
   EXPECT_EQ(count("SELECT count(*) FROM corral_kv WHERE expires_at < strftime('%s','now') * 1000"), 0);

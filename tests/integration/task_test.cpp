@@ -22,12 +22,6 @@
 namespace corral::test {
 namespace {
 
-std::string test_service_binary() {
-  const char* path = std::getenv("CORRAL_TEST_SERVICE");
-  if (path == nullptr) throw std::runtime_error("CORRAL_TEST_SERVICE is not set (run the tests through meson)");
-  return path;
-}
-
 // One line the test service's tasks append: "EVENT TASK SCHEDULED_MS PID ATTEMPT WALL_US".
 struct TaskNote {
   std::string event;
@@ -54,15 +48,9 @@ std::vector<TaskNote> read_notes(const std::string& file, const std::string& eve
   return notes;
 }
 
-struct Ran {
-  int exit_code = -1;
-  std::string output;
-};
-
-Ran run(const std::vector<std::string>& argv) {
-  ChildProcess process(argv);
-  const auto status = process.wait_exit(10s);
-  return {status && WIFEXITED(*status) ? WEXITSTATUS(*status) : -1, process.output()};
+// The supervisor's debug line when a worker acknowledges a run: [1] is its pid.
+std::regex started_line(const std::string& task) {
+  return std::regex("task " + task + ": run started on worker \\d+ \\(pid (\\d+)\\)");
 }
 
 class TaskTest : public ::testing::Test {
@@ -80,7 +68,7 @@ class TaskTest : public ::testing::Test {
   std::string socket() const { return directory_ / "control.sock"; }
 
   nlohmann::json status() {
-    const auto ran = run({test_service_binary(), "status", "--json", "--control-socket", socket()});
+    const auto ran = run_to_exit({test_service_binary(), "status", "--json", "--control-socket", socket()});
     EXPECT_EQ(ran.exit_code, 0) << ran.output;
     return nlohmann::json::parse(ran.output);
   }
@@ -95,16 +83,34 @@ class TaskTest : public ::testing::Test {
   }
 
   Ran run_now(const std::string& task) {
-    return run({test_service_binary(), "task", "run", task, "--control-socket", socket()});
+    return run_to_exit({test_service_binary(), "task", "run", task, "--control-socket", socket()});
+  }
+
+  // The "slow" task (3 s, retry = true) on a pool of `workers`, for the crash tests.
+  std::unique_ptr<CorralInstance> start_retryable_run(unsigned workers) {
+    return start("app.task_sleep = 3\n[[task]]\nname = \"slow\"\nretry = true\nevery = \"1h\"\nenabled = true\n",
+                 workers, {"--log-level", "debug"});
+  }
+
+  // Runs "slow" by hand and kill -9s the worker once the run has started; its pid,
+  // or 0 (a failure already reported).
+  pid_t kill_the_worker_running_it(CorralInstance& corral, std::size_t from) {
+    if (run_now("slow").exit_code != 0) {
+      ADD_FAILURE() << "task run slow failed";
+      return 0;
+    }
+    const auto started = corral.process->wait_for_line(started_line("slow"), 5s, from);
+    if (!started) {
+      ADD_FAILURE() << "the run did not start:\n" << corral.process->output();
+      return 0;
+    }
+    const pid_t running = std::stoi((*started)[1]);
+    ::kill(running, SIGKILL);
+    return running;
   }
 
   TempDir directory_;
 };
-
-// The supervisor's debug line when a worker acknowledges a run: [1] is its pid.
-std::regex started_line(const std::string& task) {
-  return std::regex("task " + task + ": run started on worker \\d+ \\(pid (\\d+)\\)");
-}
 
 // Scheduled times seen, each with how many starts it had.
 std::map<std::int64_t, int> starts_by_run(const std::vector<TaskNote>& starts) {
@@ -223,14 +229,10 @@ TEST_F(TaskTest, ATaskThatThrowsIsRecordedAsFailedAndItsWorkerLivesOn) {
 }
 
 TEST_F(TaskTest, AWorkerKilledMidRunIsRecordedAndTheRunIsRetriedOnAnotherWorker) {
-  auto corral = start("app.task_sleep = 3\n[[task]]\nname = \"slow\"\nretry = true\nevery = \"1h\"\nenabled = true\n", 2,
-                      {"--log-level", "debug"});
+  auto corral = start_retryable_run(2);
   const auto from = corral->mark();
-  ASSERT_EQ(run_now("slow").exit_code, 0);
-  const auto started = corral->process->wait_for_line(started_line("slow"), 5s, from);
-  ASSERT_TRUE(started) << corral->process->output();
-  const pid_t running = std::stoi((*started)[1]);
-  ::kill(running, SIGKILL);
+  const pid_t running = kill_the_worker_running_it(*corral, from);
+  ASSERT_GT(running, 0);
   const auto crashed = corral->process->wait_for_line(std::regex("task slow: crashed.*"), 10s, from);
   ASSERT_TRUE(crashed) << corral->process->output();
   const auto retried = corral->process->wait_for_line(std::regex("task slow: ok.*attempt 2.*"), 15s, from);
@@ -246,13 +248,9 @@ TEST_F(TaskTest, AWorkerKilledMidRunIsRecordedAndTheRunIsRetriedOnAnotherWorker)
 }
 
 TEST_F(TaskTest, InAPoolOfOneTheRetryWaitsForTheKilledWorkersReplacement) {
-  auto corral = start("app.task_sleep = 3\n[[task]]\nname = \"slow\"\nretry = true\nevery = \"1h\"\nenabled = true\n", 1,
-                      {"--log-level", "debug"});
+  auto corral = start_retryable_run(1);
   const auto from = corral->mark();
-  ASSERT_EQ(run_now("slow").exit_code, 0);
-  const auto started = corral->process->wait_for_line(started_line("slow"), 5s, from);
-  ASSERT_TRUE(started) << corral->process->output();
-  ::kill(std::stoi((*started)[1]), SIGKILL);
+  ASSERT_GT(kill_the_worker_running_it(*corral, from), 0);
   ASSERT_TRUE(corral->process->wait_for_line(std::regex("task slow: ok.*attempt 2.*"), 15s, from))
       << corral->process->output();
   const auto starts = read_notes(log(), "start", "slow");
@@ -381,23 +379,23 @@ TEST_F(TaskTest, TaskRunNamesWhatIsWrong) {
   EXPECT_EQ(disabled_runs.exit_code, 0) << "a disabled task may still be run by hand: " << disabled_runs.output;
   EXPECT_TRUE(corral->process->wait_for_line(std::regex("task tick: ok.*run by hand"), 5s, from))
       << corral->process->output();
-  const auto nothing = run({test_service_binary(), "task", "run", "tick", "--control-socket", directory_ / "none.sock"});
+  const auto nothing = run_to_exit({test_service_binary(), "task", "run", "tick", "--control-socket", directory_ / "none.sock"});
   EXPECT_EQ(nothing.exit_code, 1);
 }
 
 TEST_F(TaskTest, BadTaskConfigurationIsRefusedNamingKeyAndLine) {
   std::ofstream(directory_ / "bad.toml") << "[[task]]\nname = \"tick\"\ncron = \"61 * * * *\"\n";
-  const auto bad_cron = run({test_service_binary(), "--check-config", directory_ / "bad.toml"});
+  const auto bad_cron = run_to_exit({test_service_binary(), "--check-config", directory_ / "bad.toml"});
   EXPECT_NE(bad_cron.exit_code, 0) << bad_cron.output;
   EXPECT_NE(bad_cron.output.find("bad.toml:3: task.cron"), std::string::npos) << bad_cron.output;
   EXPECT_NE(bad_cron.output.find("minute"), std::string::npos) << bad_cron.output;
   std::ofstream(directory_ / "unknown.toml") << "\n[[task]]\nname = \"tock\"\n";
-  const auto unknown = run({test_service_binary(), "--check-config", directory_ / "unknown.toml"});
+  const auto unknown = run_to_exit({test_service_binary(), "--check-config", directory_ / "unknown.toml"});
   EXPECT_NE(unknown.exit_code, 0);
   EXPECT_NE(unknown.output.find("unknown.toml:3: task.name: no task named \"tock\""), std::string::npos)
       << unknown.output;
   std::ofstream(directory_ / "zone.toml") << "[[task]]\nname = \"nightly\"\ntimezone = \"Europe/Berln\"\n";
-  const auto zone = run({test_service_binary(), "--check-config", directory_ / "zone.toml"});
+  const auto zone = run_to_exit({test_service_binary(), "--check-config", directory_ / "zone.toml"});
   EXPECT_NE(zone.exit_code, 0);
   EXPECT_NE(zone.output.find("zone.toml:3: task.timezone"), std::string::npos) << zone.output;
 }

@@ -189,4 +189,16 @@ std::string corral_binary() {
   return path;
 }
 
+std::string test_service_binary() {
+  const char* path = std::getenv("CORRAL_TEST_SERVICE");
+  if (path == nullptr) throw std::runtime_error("CORRAL_TEST_SERVICE is not set (meson test sets it)");
+  return path;
+}
+
+Ran run_to_exit(const std::vector<std::string>& argv) {
+  ChildProcess process(argv);
+  const auto status = process.wait_exit(10s);
+  return {status && WIFEXITED(*status) ? WEXITSTATUS(*status) : -1, process.output()};
+}
+
 }  // namespace corral::test

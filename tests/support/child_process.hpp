@@ -70,5 +70,15 @@ bool wait_gone(pid_t pid, milliseconds timeout);
 
 // The path of the built corral binary (CORRAL_BINARY, set by meson).
 std::string corral_binary();
+// The path of the tests' own service (CORRAL_TEST_SERVICE, set by meson).
+std::string test_service_binary();
+
+// A command run to its end (10 s at most): its exit code (-1 if it did not exit) and
+// everything it printed.
+struct Ran {
+  int exit_code = -1;
+  std::string output;
+};
+Ran run_to_exit(const std::vector<std::string>& argv);
 
 }  // namespace corral::test
