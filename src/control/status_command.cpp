@@ -11,7 +11,7 @@
 #include "control/client.hpp"
 #include "control/pool_view.hpp"
 #include "control/protocol.hpp"
-#include "control/socket_path.hpp"
+#include "control/socket_option.hpp"
 
 namespace corral::control {
 namespace {
@@ -33,14 +33,12 @@ int run_status_command(int argc, char** argv, const std::string& service_name) {
   std::string socket;
   app.add_flag("--json", json, "print the status as JSON (fields: docs/operations.md)");
   app.add_flag("--watch", watch, "redraw every second, like top (Ctrl-C ends it)");
-  app.add_option("--control-socket", socket, "the supervisor's control socket (default: " +
-                                                  default_socket_path(service_name) + ")");
+  add_socket_option(app, socket, service_name);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
     return app.exit(error);
   }
-  if (socket.empty()) socket = default_socket_path(service_name);
   for (;;) {
     try {
       const auto status = fetch_status(socket);

@@ -8,7 +8,7 @@
 
 #include "control/client.hpp"
 #include "control/protocol.hpp"
-#include "control/socket_path.hpp"
+#include "control/socket_option.hpp"
 
 namespace corral::control {
 namespace {
@@ -24,14 +24,12 @@ int run_task_command(int argc, char** argv, const std::string& service_name) {
   std::string task;
   std::string socket;
   run->add_option("TASK", task, "the task's name (corral status lists them)")->required();
-  run->add_option("--control-socket", socket, "the supervisor's control socket (default: " +
-                                                  default_socket_path(service_name) + ")");
+  add_socket_option(*run, socket, service_name);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
     return app.exit(error);
   }
-  if (socket.empty()) socket = default_socket_path(service_name);
   try {
     const auto answer = nlohmann::json::parse(
         answer_result(exchange(socket, task_run_command_line(task), answer_timeout), "run"));

@@ -172,16 +172,13 @@ void TaskScheduler::again(DueRun run) {
 }
 
 WallTime TaskScheduler::fence_until(std::string_view task, WallTime scheduled, std::chrono::milliseconds margin) const {
-  const auto* spec = find(task);
-  if (spec == nullptr) return scheduled + margin;
-  for (const auto& state : states_) {
-    if (state.spec.name != task) continue;
-    const auto latest_start = spec->options.missed == MissedRuns::run_once
-                                  ? std::max(state.next_run.after(scheduled), scheduled + missed_grace)
-                                  : scheduled + spec->options.jitter + missed_grace;
-    return latest_start + margin;
-  }
-  return scheduled + margin;
+  const auto state = std::find_if(states_.begin(), states_.end(), [&](const State& s) { return s.spec.name == task; });
+  if (state == states_.end()) return scheduled + margin;
+  const auto& options = state->spec.options;
+  const auto latest_start = options.missed == MissedRuns::run_once
+                                ? std::max(state->next_run.after(scheduled), scheduled + missed_grace)
+                                : scheduled + options.jitter + missed_grace;
+  return latest_start + margin;
 }
 
 void TaskScheduler::recorded(std::string_view task, const LastRun& run) {

@@ -49,8 +49,9 @@ class TaskRunner {
   // While runs go on within their timeout (or a run's lock is being taken), the
   // worker's drain waits: when to look again; nullopt when nothing is left to wait for.
   std::optional<std::chrono::steady_clock::time_point> next_live_deadline(std::chrono::steady_clock::time_point now) const;
-  // Runs whose threads ended, reported now (before the worker decides it may exit).
-  void collect_finished() { collect(); }
+  // Reports the runs whose threads ended (also called before the worker decides it
+  // may exit, for one that ended in the loop's last turn).
+  void collect();
   std::size_t running() const { return runs_.size(); }
   // Called when a run ends (the worker may now be drained).
   void set_on_idle(std::function<void()> on_idle) { on_idle_ = std::move(on_idle); }
@@ -72,7 +73,6 @@ class TaskRunner {
   };
 
   void launch(const ipc::Message& order, std::uint64_t lock_token);
-  void collect();
   void refuse(const ipc::Message& order, ipc::TaskEnd end, const std::string& why);
 
   EventLoop& loop_;

@@ -130,7 +130,7 @@ int Worker::run() {
   ipc::send_message(identity_.channel_fd, ipc::Message::ready(identity_.slot, identity_.generation, requests_));
   heartbeat_timer_.expires_after(heartbeat_interval, [this] { on_heartbeat(); });
   loop_.run();
-  task_runner_->collect_finished();
+  task_runner_->collect();
   if (task_runner_->running() > 0) {
     // Only past the drain deadline (or a task's timeout): its thread cannot be stopped,
     // so the process ends without unwinding under it.
