@@ -57,8 +57,8 @@ TEST_F(Reload, ReplacesEveryWorkerUnderLoadWithoutAFailedRequest) {
   ASSERT_TRUE(http_request(corral_->port, "GET", "/healthz"));
   const auto stats = load.stop();
 
-  EXPECT_EQ(stats.failed + stats.refused, 0u);
-  EXPECT_GT(served_during_reload, 0u);
+  EXPECT_EQ(stats.failed + stats.refused, 0u) << stats.first_failure << "\n" << corral_->process->output();
+  EXPECT_GT(served_during_reload, 0u) << corral_->process->output();
   const auto after = corral_->workers();
   EXPECT_EQ(after.size(), 2u);
   for (const pid_t old : before) EXPECT_EQ(std::find(after.begin(), after.end(), old), after.end());

@@ -80,7 +80,7 @@ TEST(Resilience, RecyclesAfterMaxRequestsWithoutAFailedRequest) {
   EXPECT_NE(corral->wait_worker_exited(old, mark).find("exited with code 0 after recycle"), std::string::npos);
   const auto stats = load.stop();
   EXPECT_GT(stats.succeeded, 5u);
-  EXPECT_EQ(stats.failed + stats.refused, 0u);
+  EXPECT_EQ(stats.failed + stats.refused, 0u) << stats.first_failure << "\n" << corral->process->output();
   EXPECT_TRUE(corral->notify.wait_for("recycled", 5s));
 }
 

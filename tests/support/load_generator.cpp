@@ -39,8 +39,25 @@ LoadStats LoadGenerator::stop() {
   stats.refused = refused_;
   stats.retried = retried_;
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  std::lock_guard lock(failure_mutex_);
+  stats.first_failure = first_failure_;
   return stats;
 }
+
+void LoadGenerator::note_failure(const std::string& what) {
+  const auto at = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  std::lock_guard lock(failure_mutex_);
+  if (first_failure_.empty()) first_failure_ = what + " at " + std::to_string(at) + " s";
+}
+
+namespace {
+
+std::string describe_answer(const std::optional<HttpResponse>& response) {
+  if (!response) return "no complete answer within " + std::to_string(response_timeout.count()) + " s or a closed connection";
+  return "status " + std::to_string(response->status);
+}
+
+}  // namespace
 
 void LoadGenerator::keepalive_client() {
   std::unique_ptr<RawConnection> connection;
@@ -53,15 +70,18 @@ void LoadGenerator::keepalive_client() {
       } catch (const ConnectError& error) {
         ++requests_;
         ++(error.error == ECONNREFUSED ? refused_ : failed_);
+        note_failure(std::string("keep-alive client: ") + error.what());
         continue;
       }
       reused = false;
     }
     std::optional<HttpResponse> response;
+    std::string error;
     try {
       connection->send(request_);
       response = connection->read_response(response_timeout);
-    } catch (const std::exception&) {
+    } catch (const std::exception& exception) {
+      error = exception.what();
     }
     if (!response && reused && connection->unread().empty()) {
       ++retried_;  // the server closed an idle connection: same request, new connection
@@ -75,6 +95,8 @@ void LoadGenerator::keepalive_client() {
       if (response->header("connection") == "close") connection.reset();
     } else {
       ++failed_;
+      note_failure("keep-alive client" + std::string(reused ? " (reused connection)" : "") + ": " +
+                   (error.empty() ? describe_answer(response) : error));
       connection.reset();
     }
   }
@@ -88,11 +110,18 @@ void LoadGenerator::fresh_client() {
       RawConnection connection(port_);
       connection.send(request_.substr(0, request_.size() - 2) + "Connection: close\r\n\r\n");
       const auto response = connection.read_response(response_timeout);
-      ++(response && response->status == 200 ? succeeded_ : failed_);
+      if (response && response->status == 200) {
+        ++succeeded_;
+      } else {
+        ++failed_;
+        note_failure("fresh client: " + describe_answer(response));
+      }
     } catch (const ConnectError& error) {
       ++(error.error == ECONNREFUSED ? refused_ : failed_);
-    } catch (const std::exception&) {
+      note_failure(std::string("fresh client: ") + error.what());
+    } catch (const std::exception& error) {
       ++failed_;
+      note_failure(std::string("fresh client: ") + error.what());
     }
   }
 }
