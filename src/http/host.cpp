@@ -87,18 +87,19 @@ int transfer_coding_status(std::string_view codings) {
     auto coding = trim(codings.substr(0, comma));
     // A coding may carry parameters ("gzip;q=1"); only its name matters here.
     coding = trim(coding.substr(0, coding.find(';')));
-    if (coding.empty()) return 400;
-    if (chunked_seen) return 400;  // something after chunked, or chunked twice
-    if (iequals(coding, "chunked")) {
-      chunked_seen = true;
-    } else {
-      unknown_seen = true;
+    if (!coding.empty()) {
+      if (chunked_seen) return 400;  // something after chunked, or chunked twice
+      if (iequals(coding, "chunked")) {
+        chunked_seen = true;
+      } else {
+        unknown_seen = true;
+      }
     }
     if (comma == std::string_view::npos) break;
     codings.remove_prefix(comma + 1);
   }
   if (unknown_seen) return 501;
-  return 0;
+  return chunked_seen ? 0 : 400;
 }
 
 }  // namespace corral::http

@@ -12,7 +12,8 @@ bool valid_host(std::string_view host);
 
 // The codings of a Transfer-Encoding field list, checked as RFC 9112 §6.1 asks of a
 // server: `chunked` once and last is fine (0); a coding corral does not implement is
-// 501; `chunked` not last, twice, or an empty list member is 400.
+// 501; `chunked` not last, twice, or no coding at all is 400. Empty list members
+// (", chunked") are skipped, as RFC 9110 §5.6.1 asks of a recipient.
 int transfer_coding_status(std::string_view codings);
 
 }  // namespace corral::http

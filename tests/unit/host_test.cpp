@@ -28,9 +28,17 @@ TEST(TransferCoding, ChunkedOnceAndLastIsTheOnlyFramingCorralReads) {
   EXPECT_EQ(transfer_coding_status("identity"), 501);
   EXPECT_EQ(transfer_coding_status("chunked, identity"), 400);
   EXPECT_EQ(transfer_coding_status("chunked, chunked"), 400);
-  EXPECT_EQ(transfer_coding_status("chunked,"), 400);
   EXPECT_EQ(transfer_coding_status(""), 400);
-  EXPECT_EQ(transfer_coding_status(", chunked"), 400);
+  EXPECT_EQ(transfer_coding_status(" , ,"), 400) << "no coding at all";
+  EXPECT_EQ(transfer_coding_status("chunked, , identity"), 400);
+}
+
+// RFC 9110 §5.6.1: a recipient accepts and skips empty list members.
+TEST(TransferCoding, EmptyListMembersAreSkipped) {
+  EXPECT_EQ(transfer_coding_status(", chunked"), 0);
+  EXPECT_EQ(transfer_coding_status("chunked,"), 0);
+  EXPECT_EQ(transfer_coding_status(" ,, chunked , "), 0);
+  EXPECT_EQ(transfer_coding_status(", gzip, , chunked"), 501);
 }
 
 }  // namespace

@@ -226,6 +226,21 @@ TEST(RequestParser, TrailerFieldsAreDroppedAndLeaveTheFieldsIntact) {
   EXPECT_EQ(parser.host_fields(), 1u);
 }
 
+// RFC 9110 §5.6.1: ", chunked" is the list "chunked" with an empty member before it.
+TEST(RequestParser, AnEmptyMemberBeforeChunkedIsStillChunked) {
+  for (const std::string field : {"Transfer-Encoding: , chunked\r\n", "Transfer-Encoding: chunked,\r\n",
+                                  "Transfer-Encoding: \r\nTransfer-Encoding: chunked\r\n"}) {
+    Request request;
+    RequestParser parser{HttpLimits{}, request};
+    const std::string bytes = "POST / HTTP/1.1\r\nHost: x\r\n" + field + "\r\n5\r\nhello\r\n0\r\n\r\n";
+    const auto parsed = put(parser, bytes);
+    ASSERT_FALSE(parsed.error) << field << parsed.error.message() << " " << parser.rejection_status();
+    EXPECT_TRUE(parser.is_done()) << field;
+    EXPECT_EQ(parsed.used, bytes.size()) << field;
+    EXPECT_EQ(request.body(), "hello") << field;
+  }
+}
+
 TEST(RequestParser, ChunkedBodyLargerThanTheLimitIs413) {
   HttpLimits limits;
   limits.max_body_bytes = 8;
