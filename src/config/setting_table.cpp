@@ -8,6 +8,7 @@
 
 #include "config/store_address.hpp"
 #include "net/endpoint.hpp"
+#include "tasks/next_run.hpp"
 
 namespace corral {
 namespace {
@@ -210,6 +211,9 @@ void SettingTable::add_task(tasks::TaskSpec spec) {
       spec.options.jitter.count() < 0 || spec.options.jitter > tasks::max_task_duration) {
     throw std::invalid_argument("corral::Service::task: " + spec.name + ": the timeout must be 1 s to 366 days and "
                                 "the jitter 0 to 366 days");
+  }
+  if (const auto problem = tasks::jitter_problem(spec)) {
+    throw std::invalid_argument("corral::Service::task: " + spec.name + ": " + *problem);
   }
   tasks_.push_back(std::move(spec));
 }

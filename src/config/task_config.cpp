@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "config/config_file.hpp"
+#include "tasks/next_run.hpp"
 
 namespace corral {
 namespace {
@@ -24,6 +25,8 @@ class TaskEntry {
     const auto line = node != nullptr ? node->source().begin.line : entry_.source().begin.line;
     throw ConfigError(source_, line, fmt::format("task.{}", key), problem);
   }
+
+  bool has(std::string_view key) const { return entry_.get(key) != nullptr; }
 
   std::optional<std::string> text(std::string_view key) const {
     const auto* node = entry_.get(key);
@@ -120,6 +123,10 @@ void apply_entry(const TaskEntry& entry, tasks::TaskSpec& spec) {
   }
   if (const auto retry = entry.flag("retry")) spec.options.retry = *retry;
   if (const auto enabled = entry.flag("enabled")) spec.options.enabled = *enabled;
+  if (const auto problem = tasks::jitter_problem(spec)) {
+    // Named where it was set: the jitter, else the schedule that made it too long.
+    entry.fail(entry.has("jitter") ? "jitter" : spec.schedule.period().count() > 0 ? "every" : "cron", *problem);
+  }
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "tasks/next_run.hpp"
 
+#include <algorithm>
+
 namespace corral::tasks {
 
 NextRun::NextRun(const Schedule& schedule) : period_(schedule.period()) {
@@ -17,6 +19,27 @@ WallTime NextRun::after(WallTime after) const {
   }
   const auto seconds = std::chrono::floor<std::chrono::seconds>(after);
   return cron_->next_after(seconds, *zone_);
+}
+
+std::chrono::milliseconds shortest_interval(const Schedule& schedule, WallTime from) {
+  if (schedule.period().count() > 0) return schedule.period();
+  const NextRun next(schedule);
+  auto previous = next.after(from);
+  std::chrono::milliseconds shortest = std::chrono::milliseconds::max();
+  for (int run = 0; run < 64; ++run) {
+    const auto following = next.after(previous);
+    shortest = std::min(shortest, std::chrono::duration_cast<std::chrono::milliseconds>(following - previous));
+    previous = following;
+  }
+  return shortest;
+}
+
+std::optional<std::string> jitter_problem(const TaskSpec& spec) {
+  if (spec.options.jitter.count() <= 0) return std::nullopt;
+  const auto interval = shortest_interval(spec.schedule, read_wall_clock());
+  if (spec.options.jitter < interval) return std::nullopt;
+  return "the jitter (" + std::to_string(spec.options.jitter.count()) +
+         " ms) must be shorter than the time between two runs (" + std::to_string(interval.count()) + " ms)";
 }
 
 }  // namespace corral::tasks

@@ -2,9 +2,11 @@
 
 #include <chrono>
 #include <optional>
+#include <string>
 
 #include "corral/task.hpp"
 #include "tasks/cron_expression.hpp"
+#include "tasks/task_spec.hpp"
 #include "tasks/time_zone.hpp"
 
 namespace corral::tasks {
@@ -29,5 +31,14 @@ class NextRun {
   std::optional<CronExpression> cron_;
   std::optional<TimeZone> zone_;
 };
+
+// The shortest time between two runs: the period, or, for a cron schedule, the
+// shortest gap between its next 64 runs after `from`. A task's jitter must be shorter,
+// or a run could start after the next one is due.
+std::chrono::milliseconds shortest_interval(const Schedule& schedule, WallTime from);
+
+// Why the task's jitter does not fit its schedule (it is as long as the time between
+// runs, or longer), or nothing.
+std::optional<std::string> jitter_problem(const TaskSpec& spec);
 
 }  // namespace corral::tasks

@@ -284,6 +284,13 @@ TEST(TaskConfig, MistakesNameTheKeyAndTheLine) {
             "corral.toml:3: task.timeout: must be 1 s or more");
   EXPECT_EQ(task_error_of("[[task]]\nname = \"report\"\njitter = \"soon\"\n").substr(0, 27),
             "corral.toml:3: task.jitter:");
+  EXPECT_EQ(task_error_of("[[task]]\nname = \"purge-sessions\"\njitter = \"1m\"\n"),
+            "corral.toml:3: task.jitter: the jitter (60000 ms) must be shorter than the time between two runs (60000 ms)");
+  EXPECT_EQ(task_error_of("[[task]]\nname = \"purge-sessions\"\njitter = \"30s\"\n\nevery = \"20s\"\n").substr(0, 29),
+            "corral.toml:3: task.jitter: t");
+  EXPECT_EQ(task_error_of("[[task]]\nname = \"report\"\njitter = \"2m\"\ncron = \"* * * * *\"\n"),
+            "corral.toml:3: task.jitter: the jitter (120000 ms) must be shorter than the time between two runs (60000 ms)");
+  EXPECT_EQ(task_error_of("[[task]]\nname = \"report\"\njitter = \"59s\"\ncron = \"* * * * *\"\n"), "accepted");
   EXPECT_EQ(task_error_of("[[task]]\nname = \"report\"\nenabled = \"yes\"\n"),
             "corral.toml:3: task.enabled: must be true or false");
   EXPECT_EQ(task_error_of("[[task]]\nname = \"report\"\nschedule = \"daily\"\n").substr(0, 31),

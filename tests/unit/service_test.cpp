@@ -74,6 +74,14 @@ TEST(Service, TasksAreCheckedWhenDefined) {
   no_time.timeout = std::chrono::milliseconds(0);
   EXPECT_THROW(service.task("rushed", Schedule::every(std::chrono::seconds(1)), no_task, no_time),
                std::invalid_argument);
+  TaskOptions late;
+  late.jitter = std::chrono::seconds(60);
+  EXPECT_THROW(service.task("late", Schedule::every(std::chrono::seconds(60)), no_task, late), std::invalid_argument)
+      << "a jitter as long as the period";
+  EXPECT_THROW(service.task("late", Schedule::cron("* * * * *"), no_task, late), std::invalid_argument)
+      << "a jitter longer than the cron schedule's gaps";
+  late.jitter = std::chrono::seconds(59);
+  EXPECT_NO_THROW(service.task("late", Schedule::every(std::chrono::seconds(60)), no_task, late));
 }
 
 TEST(Schedule, IsValidOnceMade) {
