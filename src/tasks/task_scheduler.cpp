@@ -8,8 +8,24 @@
 namespace corral::tasks {
 namespace {
 
-// Counting the runs missed while corral was down stops here (a 1 s task down for a week).
+// Walking the runs missed while corral was down (or while the clock jumped) stops here
+// (a 1 s task down for 28 hours); past it, the latest is found from the other end.
 constexpr int max_missed_counted = 100'000;
+
+// The last run due after `after` and no later than `until`, or nothing: searched back
+// from `until` in windows that double, so it costs a few steps however long the span.
+std::optional<WallTime> latest_due(const NextRun& next, WallTime after, WallTime until) {
+  if (next.after(after) > until) return std::nullopt;
+  for (std::chrono::milliseconds window{1000};; window *= 2) {
+    const auto from = std::max(after, until - window);
+    auto due = next.after(from);
+    if (due <= until) {
+      for (auto following = next.after(due); following <= until; following = next.after(due)) due = following;
+      return due;
+    }
+    if (from == after) return std::nullopt;
+  }
+}
 
 }  // namespace
 
@@ -63,11 +79,19 @@ std::vector<std::string> TaskScheduler::configure(const std::vector<TaskSpec>& s
     state.next_due = state.next_run.after(now - std::chrono::milliseconds(1));
     if (const auto last = last_due.find(spec.name); last != last_due.end() && spec.options.enabled) {
       std::optional<WallTime> latest_missed;
-      int missed = 0;
-      for (auto due = state.next_run.after(last->second); due < now && missed < max_missed_counted;
-           due = state.next_run.after(due)) {
+      std::uint64_t missed = 0;
+      const auto first = state.next_run.after(last->second);
+      auto due = first;
+      for (; due < now && missed < max_missed_counted; due = state.next_run.after(due)) {
         latest_missed = due;
         ++missed;
+      }
+      if (due < now) {
+        // More than were walked: the latest from the other end, and the count from the
+        // period (for a cron schedule, at least what was walked).
+        latest_missed = latest_due(state.next_run, due, now - std::chrono::milliseconds(1));
+        const auto period = spec.schedule.period();
+        if (period.count() > 0) missed = static_cast<std::uint64_t>((*latest_missed - first) / period) + 1;
       }
       if (latest_missed) {
         if (spec.options.missed == MissedRuns::run_once) {
@@ -117,7 +141,15 @@ DueRuns TaskScheduler::take_due(WallTime now, bool can_start) {
       state.waiting = false;
       state.next_due = state.next_run.after(state.next_due);
     }
-    if (state.next_due <= now) state.next_due = state.next_run.after(now);  // past the guard: catch up at once
+    if (state.next_due <= now) {
+      // Past the guard (the clock jumped far ahead): the latest run due replaces the
+      // one waiting, and the schedule goes on from now.
+      ++replaced;
+      last_replaced = state.pending->scheduled;
+      const auto latest = latest_due(state.next_run, state.next_due - std::chrono::milliseconds(1), now);
+      state.pending = Pending{*latest, jittered(state, *latest)};
+      state.next_due = state.next_run.after(now);
+    }
     if (replaced > 0) skip(state, Outcome::missed, last_replaced, now, due, replaced);
     if (!state.pending || state.pending->start_at > now) continue;
     const auto scheduled = state.pending->scheduled;

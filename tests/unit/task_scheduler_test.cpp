@@ -156,6 +156,34 @@ TEST(TaskScheduler, AfterDowntimeRunOnceRunsTheLatestMissedRunAndSkipOnlyCounts)
   EXPECT_EQ(scheduled_ms(scheduler.take_due(at_ms(360'000), true).start).size(), 3U);
 }
 
+// Longer than the runs the scheduler walks one by one (100,000): the latest all the same.
+TEST(TaskScheduler, AfterAnyOutageRunOnceRunsTheLatestMissedRun) {
+  TaskOptions run_once;
+  run_once.missed = MissedRuns::run_once;
+  const auto down_since = at_ms(1'000'000);
+  const auto now = down_since + 30h + 500ms;
+  for (const auto& spec : {every("every", 1s, run_once), TaskSpec{"cron", Schedule::cron("* * * * * *", "UTC"), run_once}}) {
+    TaskScheduler scheduler([] { return 0.0; });
+    const auto notes = scheduler.configure({spec}, now, LastDue{{spec.name, down_since}});
+    ASSERT_EQ(notes.size(), 1U) << spec.name;
+    const auto due = scheduler.take_due(now, true);
+    EXPECT_EQ(scheduled_ms(due.start), std::vector<std::int64_t>{(now - 500ms).time_since_epoch().count()}) << spec.name;
+  }
+  TaskScheduler scheduler([] { return 0.0; });
+  const auto notes = scheduler.configure({every("every", 1s, run_once)}, now, LastDue{{"every", down_since}});
+  EXPECT_NE(notes[0].find("108000 runs were due"), std::string::npos) << notes[0];
+}
+
+TEST(TaskScheduler, AClockJumpFarAheadRunsTheLatestDueRun) {
+  TaskOptions run_once;
+  run_once.missed = MissedRuns::run_once;
+  TaskScheduler scheduler([] { return 0.0; });
+  scheduler.configure({every("tick", 1s, run_once)}, at_ms(500));
+  const auto later = at_ms(500) + 30h;
+  EXPECT_EQ(scheduled_ms(scheduler.take_due(later, true).start),
+            std::vector<std::int64_t>{(later - 500ms).time_since_epoch().count()});
+}
+
 TEST(TaskScheduler, AReloadKeepsWhatRunsAndANewScheduleTakesEffect) {
   TaskScheduler scheduler([] { return 0.0; });
   scheduler.configure({every("tick", 1s), every("gone", 1s)}, at_ms(500));
