@@ -35,7 +35,11 @@ void Supervisor::configure_tasks(bool at_start) {
   if (at_start) {
     if (const auto directory = detail::state_directory(settings_.store); !directory.empty()) {
       last_due_path_ = directory + "/tasks.last";
-      last_due_ = tasks::load_last_due(last_due_path_);
+      try {
+        last_due_ = tasks::load_last_due(last_due_path_);
+      } catch (const std::system_error& error) {
+        spdlog::warn("{}; runs missed while corral was down are not known (it will be written anew)", error.what());
+      }
     } else if (!settings_.tasks.empty()) {
       spdlog::info("no state directory: runs missed while corral is down are not known after a restart");
     }

@@ -4,7 +4,6 @@
 #include <cerrno>
 #include <unistd.h>
 
-#include <fstream>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -16,8 +15,22 @@
 namespace corral::tasks {
 
 LastDue load_last_due(const std::filesystem::path& file) {
+  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ENOENT) return {};
+    throw_system_error("open", "reading the tasks' last runs from " + file.string());
+  }
+  std::string text;
+  char buffer[4096];
+  for (;;) {
+    const auto count = ::read(fd.get(), buffer, sizeof buffer);
+    if (count < 0 && errno == EINTR) continue;
+    if (count < 0) throw_system_error("read", "reading the tasks' last runs from " + file.string());
+    if (count == 0) break;
+    text.append(buffer, static_cast<std::size_t>(count));
+  }
   LastDue last_due;
-  std::ifstream in(file);
+  std::istringstream in(text);
   std::string line;
   while (std::getline(in, line)) {
     std::istringstream fields(line);
@@ -41,11 +54,18 @@ void save_last_due(const std::filesystem::path& file, const LastDue& last_due) {
   if (written != static_cast<ssize_t>(text.size())) {
     throw_system_error(ENOSPC, "write", "writing the tasks' last runs to " + temporary + " (a short write)");
   }
-  // Not synced: this is the supervisor's loop, once per run, and a power loss that
-  // leaves an older file only costs a catch-up decision made on older facts.
+  // On disk before the rename: otherwise a power loss can leave the new name on an
+  // empty file, and every run the tasks missed would look new (ext4 and xfs order only
+  // the rename's metadata).
+  if (::fsync(fd.get()) != 0) throw_system_error("fsync", "writing the tasks' last runs to " + temporary);
   fd.reset();
   if (::rename(temporary.c_str(), file.c_str()) != 0) {
     throw_system_error("rename", "replacing " + file.string());
+  }
+  // And the rename itself: the directory's entry.
+  UniqueFd directory(::open(file.parent_path().empty() ? "." : file.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!directory.valid() || ::fsync(directory.get()) != 0) {
+    throw_system_error("fsync", "syncing the directory of " + file.string());
   }
 }
 

@@ -311,5 +311,16 @@ TEST(LastDueFile, KeepsEachTasksLastRunAcrossRestarts) {
   EXPECT_THROW(save_last_due(directory / "missing/tasks.last", {}), std::system_error);
 }
 
+TEST(LastDueFile, AFileThatCannotBeReadIsAnErrorNamingItNotAnEmptyFile) {
+  test::TempDir directory;
+  std::filesystem::create_directory(directory / "tasks.last");  // read() fails with EISDIR
+  try {
+    load_last_due(directory / "tasks.last");
+    FAIL() << "read as empty";
+  } catch (const std::system_error& error) {
+    EXPECT_NE(std::string(error.what()).find("tasks.last"), std::string::npos) << error.what();
+  }
+}
+
 }  // namespace
 }  // namespace corral::tasks
