@@ -2,17 +2,45 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include <fmt/format.h>
 
 #include "common/unique_fd.hpp"
 
 namespace corral::control {
+namespace {
+
+// The answer is shown as the service's own, so whoever answers must be the service:
+// root, this user, or the user that owns the socket's directory (RuntimeDirectory=
+// makes it the service's user, DynamicUser= included) when no one else may write
+// there. Anyone else could only have put a socket there through a directory it may
+// write to.
+void check_peer(int socket, const std::string& socket_path) {
+  ucred peer{};
+  socklen_t length = sizeof peer;
+  if (::getsockopt(socket, SOL_SOCKET, SO_PEERCRED, &peer, &length) != 0) {
+    throw ControlError(fmt::format("getsockopt(SO_PEERCRED) on {}: {}", socket_path, std::strerror(errno)));
+  }
+  if (peer.uid == 0 || peer.uid == ::geteuid()) return;
+  const auto directory = std::filesystem::path(socket_path).parent_path();
+  struct stat status {};
+  if (::stat(directory.empty() ? "." : directory.c_str(), &status) == 0 && status.st_uid == peer.uid &&
+      (status.st_mode & (S_IWGRP | S_IWOTH)) == 0) {
+    return;
+  }
+  throw ControlError(fmt::format("{}: the process answering (pid {}, uid {}) is neither root nor the owner of {}; "
+                                 "not trusting its answer (check who created the socket)",
+                                 socket_path, peer.pid, peer.uid, directory.string()));
+}
+
+}  // namespace
 
 std::string exchange(const std::string& socket_path, const std::string& command, std::chrono::milliseconds timeout) {
   sockaddr_un address{};
@@ -41,6 +69,7 @@ std::string exchange(const std::string& socket_path, const std::string& command,
     }
     throw ControlError(fmt::format("connect({}): {}", socket_path, std::strerror(error)));
   }
+  check_peer(socket.get(), socket_path);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   auto wait = [&](short events) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());

@@ -5,6 +5,11 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
 
 #include <cstdlib>
 #include <cstring>
@@ -208,6 +213,64 @@ TEST(ControlClient, SaysWhenNothingRunsThere) {
   } catch (const ControlError& error) {
     EXPECT_NE(std::string(error.what()).find("not running"), std::string::npos) << error.what();
   }
+}
+
+// A server of another user (nobody) at `path`: answers one command, then exits.
+pid_t serve_as_nobody(const std::string& path) {
+  int ready[2];
+  if (::pipe(ready) != 0) return -1;
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::close(ready[0]);
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(1);
+    const int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
+    if (::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || ::listen(listener, 4) != 0) {
+      ::_exit(2);
+    }
+    (void)::write(ready[1], "r", 1);
+    const int client = ::accept(listener, nullptr, nullptr);
+    char buffer[256];
+    (void)::read(client, buffer, sizeof buffer);
+    const char answer[] = "{\"version\": 1, \"result\": {}}\n";
+    (void)::write(client, answer, sizeof answer - 1);
+    ::_exit(0);
+  }
+  ::close(ready[1]);
+  char byte = 0;
+  const bool listening = ::read(ready[0], &byte, 1) == 1;
+  ::close(ready[0]);
+  return listening ? child : -1;
+}
+
+TEST(ControlClient, TrustsOnlyRootItsOwnUserOrTheOwnerOfTheSocketsDirectory) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root, to serve as another user";
+  test::TempDir base;
+  std::filesystem::permissions(base.path(), std::filesystem::perms::others_exec, std::filesystem::perm_options::add);
+  // A directory anyone may write to: a socket of nobody's there is not the service's.
+  const std::filesystem::path open_directory = base / "open";
+  std::filesystem::create_directory(open_directory);
+  std::filesystem::permissions(open_directory, std::filesystem::perms::all | std::filesystem::perms::sticky_bit);
+  const pid_t stranger = serve_as_nobody((open_directory / "control.sock").string());
+  ASSERT_GT(stranger, 0);
+  try {
+    exchange((open_directory / "control.sock").string(), command_line("status"), 2s);
+    ADD_FAILURE() << "trusted a stranger's socket";
+  } catch (const ControlError& error) {
+    EXPECT_NE(std::string(error.what()).find("uid 65534"), std::string::npos) << error.what();
+  }
+  ::kill(stranger, SIGKILL);
+  ::waitpid(stranger, nullptr, 0);
+  // nobody's own directory, as RuntimeDirectory= makes it for the service's user.
+  const std::filesystem::path own_directory = base / "own";
+  std::filesystem::create_directory(own_directory);
+  ASSERT_EQ(::chown(own_directory.c_str(), 65534, 65534), 0);
+  const pid_t service = serve_as_nobody((own_directory / "control.sock").string());
+  ASSERT_GT(service, 0);
+  EXPECT_NO_THROW(exchange((own_directory / "control.sock").string(), command_line("status"), 2s));
+  ::waitpid(service, nullptr, 0);
 }
 
 }  // namespace
