@@ -1,6 +1,7 @@
 #include "store/sqlite_backend.hpp"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <charconv>
 #include <limits>
@@ -216,28 +217,75 @@ SqliteBackend::SqliteBackend(std::string path, std::chrono::milliseconds lock_ti
     : path_(std::move(path)), now_ms_(std::move(now_ms)), busy_wait_(std::make_unique<BusyWait>()) {
   busy_wait_->timeout = lock_timeout;
   try {
-    db_ = open_database(path_, *busy_wait_);
-    execute(db_, "PRAGMA journal_mode = WAL", "switching to write-ahead logging");
-    execute(db_, "PRAGMA synchronous = NORMAL", "setting synchronous");
-    execute(db_, schema, "creating the store's table");
-    statements_ = std::make_unique<Statements>(db_);
+    open();
   } catch (const SqliteError& error) {
-    statements_.reset();
-    sqlite3_close_v2(db_);
-    db_ = nullptr;
     throw std::runtime_error(store_file_error(path_, error.what(), error.code()));
   }
 }
 
 SqliteBackend::~SqliteBackend() {
+  close();
+}
+
+void SqliteBackend::open() {
+  try {
+    struct stat status {};
+    opened_file_ = ::stat(path_.c_str(), &status) == 0 ? std::pair(status.st_dev, status.st_ino) : std::pair<dev_t, ino_t>();
+    db_ = open_database(path_, *busy_wait_);
+    if (opened_file_ == std::pair<dev_t, ino_t>() && ::stat(path_.c_str(), &status) == 0) {
+      opened_file_ = {status.st_dev, status.st_ino};  // created by this open
+    }
+    execute(db_, "PRAGMA journal_mode = WAL", "switching to write-ahead logging");
+    execute(db_, "PRAGMA synchronous = NORMAL", "setting synchronous");
+    execute(db_, schema, "creating the store's table");
+    statements_ = std::make_unique<Statements>(db_);
+  } catch (const SqliteError&) {
+    close();
+    throw;
+  }
+}
+
+void SqliteBackend::close() {
   statements_.reset();
   sqlite3_close_v2(db_);
+  db_ = nullptr;
+}
+
+bool SqliteBackend::file_was_moved() {
+  const auto now = now_ms_();
+  if (now >= last_file_check_ms_ && now - last_file_check_ms_ < 1000) return false;
+  last_file_check_ms_ = now;
+  struct stat status {};
+  return ::stat(path_.c_str(), &status) != 0 || std::pair(status.st_dev, status.st_ino) != opened_file_;
+}
+
+void SqliteBackend::reopen() {
+  spdlog::warn("store: {} was moved or replaced while open; opening the file at that path again", path_);
+  close();
+  open();
 }
 
 template <class T, class Body>
 Outcome<T> SqliteBackend::attempt(const char* what, Body body) {
   try {
-    Outcome<T> outcome = body();
+    // The file at the path is what counts: one moved away or replaced (a restore)
+    // while open would go on taking writes that no one reads (in WAL mode SQLite does
+    // not notice; otherwise it refuses them with SQLITE_READONLY_DBMOVED). Looked at
+    // once a second, and at once when closed by a reopening that failed.
+    if (db_ == nullptr) {
+      open();
+    } else if (file_was_moved()) {
+      reopen();
+    }
+    Outcome<T> outcome = [&] {
+      try {
+        return body();
+      } catch (const SqliteError& error) {
+        if (error.code() != SQLITE_READONLY_DBMOVED) throw;
+        reopen();
+        return body();
+      }
+    }();
     if (!healthy_) spdlog::info("store: {} answers again", path_);
     healthy_ = true;
     return outcome;

@@ -1,10 +1,13 @@
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "store/store_backend.hpp"
 
@@ -57,6 +60,12 @@ class SqliteBackend final : public StoreBackend {
 
  private:
   struct Statements;
+  // Opens the file at path_ (creating it and its table); throws SqliteError.
+  void open();
+  void close();
+  void reopen();
+  // Whether the file at path_ is no longer the one open; looks at most once a second.
+  bool file_was_moved();
   template <class T, class Body>
   Outcome<T> attempt(const char* what, Body body);
   template <class T, class Body>
@@ -68,6 +77,8 @@ class SqliteBackend final : public StoreBackend {
   sqlite3* db_ = nullptr;
   std::unique_ptr<Statements> statements_;
   bool healthy_ = true;
+  std::pair<dev_t, ino_t> opened_file_{};
+  std::int64_t last_file_check_ms_ = 0;
   std::int64_t purged_ = 0;
   std::string purge_error_;
 };

@@ -662,6 +662,42 @@ TEST_P(StoreTest, AResponseIsContinuedOnceOnEitherBackend) {
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values(Kind::sqlite, Kind::redis),
                          [](const auto& info) { return info.param == Kind::sqlite ? "sqlite" : "redis"; });
 
+// A file moved or replaced under a running worker (a restore, a mistaken mv): SQLite
+// refuses to write to the file it has open (SQLITE_READONLY_DBMOVED); the worker opens
+// the file at the path again instead of answering 503 until a restart.
+TEST(SqliteStore, AFileMovedOrReplacedWhileOpenIsOpenedAgainAtItsPath) {
+  test::TempDir directory;
+  const std::string path = directory / "store.sqlite3";
+  std::int64_t now_ms = 1'000;
+  detail::SqliteBackend backend(path, 100ms, [&] { return now_ms; });
+  auto increment = [&](std::int64_t by) {
+    std::optional<std::int64_t> value;
+    backend.increment("visits", by, [&](detail::Outcome<std::int64_t> outcome) {
+      if (outcome.ok()) value = outcome.value();
+    });
+    return value;
+  };
+  ASSERT_EQ(increment(1), 1);
+  // Replaced: a restore of another copy, renamed over the path.
+  {
+    detail::SqliteBackend other(directory / "restored.sqlite3", 100ms, [] { return std::int64_t{1'000}; });
+    std::optional<std::int64_t> value;
+    other.increment("visits", 41, [&](detail::Outcome<std::int64_t> outcome) { value = outcome.value(); });
+    ASSERT_EQ(value, 41);
+  }
+  std::filesystem::rename(directory / "restored.sqlite3", path);
+  std::filesystem::remove(path + "-wal");
+  std::filesystem::remove(path + "-shm");
+  now_ms += 1'000;  // the file is looked at once a second
+  EXPECT_EQ(increment(1), 42) << "the restored file is the store now";
+  EXPECT_EQ(backend.health(), detail::StoreHealth::up);
+  // Moved away: a new, empty store at the path, as at a first start.
+  std::filesystem::rename(path, directory / "moved.sqlite3");
+  now_ms += 1'000;
+  EXPECT_EQ(increment(1), 1);
+  EXPECT_TRUE(std::filesystem::exists(path));
+}
+
 TEST(UnconfiguredStore, Answers503SayingHowToConfigureOne) {
   RecordingLoop handler_loop;
   detail::WorkerStore store(detail::unconfigured_store("store: no state directory"), {"s", 1h, false}, handler_loop,
