@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "tasks/task_scheduler.hpp"
+
 namespace corral::control {
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(WorkerView, slot, pid, generation, state, uptime_seconds, requests,
@@ -43,7 +45,11 @@ std::string task_table(const PoolView& view) {
       const auto found = task.runs.find(outcome);
       return found == task.runs.end() ? std::uint64_t{0} : found->second;
     };
-    const auto failed = count("failed") + count("crashed") + count("timeout");
+    std::uint64_t failed = 0;
+    for (std::size_t outcome = 0; outcome < tasks::outcome_count; ++outcome) {
+      const auto kind = static_cast<tasks::Outcome>(outcome);
+      if (tasks::is_failure(kind)) failed += count(tasks::outcome_name(kind));
+    }
     text += fmt::format("{:<20} {:<34} {:<4} {:>12} {:<10} {:>9} {:>12} {:>7} {:>7}\n", task.name, task.schedule,
                         task.run_on, relative_text(task.last_run, view.time),
                         task.running > 0 ? "running" : task.last_outcome.empty() ? "-" : task.last_outcome,

@@ -1,11 +1,8 @@
 #pragma once
 
-#include <sys/types.h>
-
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <string_view>
 
 namespace corral {
 
@@ -26,10 +23,5 @@ std::uint64_t request_limit(std::uint64_t max_requests, double draw);
 // Why a worker should be recycled now, or nullopt.
 std::optional<std::string> recycle_reason(const RecyclePolicy& policy, std::uint64_t requests,
                                           std::uint64_t request_limit, std::uint64_t rss_bytes);
-
-// Resident set size from the text of /proc/PID/statm ("size resident shared ...").
-std::optional<std::uint64_t> rss_from_statm(std::string_view statm, std::uint64_t page_size);
-// The same, read for a live process; nullopt if it cannot be read (it just exited).
-std::optional<std::uint64_t> process_rss(pid_t pid);
 
 }  // namespace corral

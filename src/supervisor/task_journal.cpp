@@ -15,11 +15,6 @@
 namespace corral {
 namespace {
 
-bool is_failure(tasks::Outcome outcome) {
-  return outcome == tasks::Outcome::failed || outcome == tasks::Outcome::crashed ||
-         outcome == tasks::Outcome::timeout;
-}
-
 std::string message_of(const TaskRunEntry& entry) {
   const auto ms = static_cast<double>(entry.duration.count()) / 1000.0;
   auto text = fmt::format("task {}: {}", entry.task, tasks::outcome_name(entry.outcome));
@@ -42,7 +37,7 @@ std::string message_of(const TaskRunEntry& entry) {
 
 void log_task_run(const std::string& program, const TaskRunEntry& entry) {
   const auto message = message_of(entry);
-  const bool failure = is_failure(entry.outcome);
+  const bool failure = tasks::is_failure(entry.outcome);
   if (!stderr_is_journal()) {
     spdlog::log(failure ? spdlog::level::warn : spdlog::level::info, "{}", message);
     return;

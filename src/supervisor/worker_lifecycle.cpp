@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/exit_code.hpp"
+#include "supervisor/process_usage.hpp"
 #include "supervisor/spawn.hpp"
 #include "supervisor/supervisor.hpp"
 #include "supervisor/wait_status.hpp"
@@ -217,7 +218,8 @@ void Supervisor::maybe_recycle(WorkerRecord& worker) {
   if (!policy.enabled() || mode_ != Mode::serving || worker.state != WorkerState::ready) return;
   // One at a time, so the pool never loses more than one worker's worth of capacity.
   if (table_.count(WorkerState::retiring) > 0) return;
-  const auto rss = policy.max_rss_bytes > 0 ? process_rss(worker.pid).value_or(0) : 0;
+  const auto usage = policy.max_rss_bytes > 0 ? read_process_usage(worker.pid) : std::nullopt;
+  const auto rss = usage ? usage->rss_bytes : 0;
   const auto reason = recycle_reason(policy, worker.requests, worker.request_limit, rss);
   if (!reason) return;
   worker.state = WorkerState::retiring;

@@ -27,6 +27,10 @@ enum class Outcome {
 };
 inline constexpr std::size_t outcome_count = 7;
 const char* outcome_name(Outcome outcome);
+// A run that started and did not end well: failed, crashed or timeout.
+constexpr bool is_failure(Outcome outcome) {
+  return outcome == Outcome::failed || outcome == Outcome::crashed || outcome == Outcome::timeout;
+}
 
 // How far two machines' clocks may disagree and one run still be taken once: a run's
 // lock across machines outlives every start of it by this much.

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include "supervisor/process_usage.hpp"
 #include "supervisor/recycling.hpp"
 #include "supervisor/restart_policy.hpp"
 
@@ -109,11 +110,21 @@ TEST(Recycling, ReasonsToRecycle) {
   EXPECT_EQ(recycle_reason(by_memory, 5, 0, 65ull << 20), "its resident memory 65 MiB is over max_rss 64 MiB");
 }
 
-TEST(Recycling, ReadsResidentSizeFromStatm) {
-  EXPECT_EQ(rss_from_statm("6543 1024 512 100 0 800 0\n", 4096), 1024u * 4096);
-  EXPECT_FALSE(rss_from_statm("", 4096));
-  EXPECT_FALSE(rss_from_statm("6543", 4096));
-  EXPECT_TRUE(process_rss(::getpid()).value_or(0) > 0);
+TEST(ProcessUsage, ReadsCpuAndMemoryFromProcStat) {
+  // A command name with spaces and a parenthesis, then fields 3 to 24.
+  const auto usage = parse_process_stat(
+      "4242 (corral: worker (2)) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 1 0 12345 104857600 1024 "
+      "18446744073709551615",
+      100, 4096);
+  ASSERT_TRUE(usage);
+  EXPECT_DOUBLE_EQ(usage->cpu_seconds, 3.0);
+  EXPECT_EQ(usage->virtual_bytes, 104857600u);
+  EXPECT_EQ(usage->rss_bytes, 1024u * 4096);
+  EXPECT_FALSE(parse_process_stat("", 100, 4096));
+  EXPECT_FALSE(parse_process_stat("4242 (short) S 1 2", 100, 4096));
+  const auto self = read_process_usage(::getpid());
+  ASSERT_TRUE(self);
+  EXPECT_GT(self->rss_bytes, 0u);
 }
 
 }  // namespace
