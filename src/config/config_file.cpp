@@ -108,10 +108,6 @@ class KeyReader {
 
 }  // namespace
 
-ConfigError::ConfigError(const std::string& source, std::size_t line, const std::string& key, const std::string& problem)
-    : std::runtime_error(key.empty() ? fmt::format("{}:{}: {}", source, line, problem)
-                                     : fmt::format("{}:{}: {}: {}", source, line, key, problem)) {}
-
 void apply_config_text(const SettingTable& table, std::string_view text, const std::string& source, Settings& s) {
   toml::table root;
   try {

@@ -1,21 +1,14 @@
 #pragma once
 
 #include <filesystem>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 
+#include "config/config_error.hpp"
 #include "config/setting_table.hpp"
 #include "config/settings.hpp"
 
 namespace corral {
-
-// A configuration file that cannot be used. what() reads
-// "FILE:LINE: KEY: problem", so an administrator can go straight to the line.
-class ConfigError : public std::runtime_error {
- public:
-  ConfigError(const std::string& source, std::size_t line, const std::string& key, const std::string& problem);
-};
 
 // Applies the keys of a TOML configuration file on top of `settings`: one key per row
 // of `table`. Every key is checked (type and range); an unknown key is an error too,

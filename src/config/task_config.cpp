@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "config/config_file.hpp"
+#include "config/config_error.hpp"
 #include "tasks/next_run.hpp"
 
 namespace corral {
