@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "common/unique_fd.hpp"
+#include "net/unix_address.hpp"
 
 namespace corral::control {
 namespace {
@@ -44,11 +45,11 @@ void check_peer(int socket, const std::string& socket_path) {
 
 std::string exchange(const std::string& socket_path, const std::string& command, std::chrono::milliseconds timeout) {
   sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  if (socket_path.size() >= sizeof address.sun_path) {
-    throw ControlError(fmt::format("{}: the path is too long for a unix socket", socket_path));
+  try {
+    address = net::unix_address(socket_path);
+  } catch (const std::invalid_argument& error) {
+    throw ControlError(error.what());
   }
-  std::memcpy(address.sun_path, socket_path.c_str(), socket_path.size() + 1);
   // Non-blocking from the start: a supervisor whose backlog is full must not make
   // connect() wait without limit.
   UniqueFd socket(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));

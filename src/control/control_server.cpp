@@ -16,6 +16,7 @@
 
 #include "common/system_error.hpp"
 #include "control/protocol.hpp"
+#include "net/unix_address.hpp"
 
 namespace corral::control {
 namespace {
@@ -24,14 +25,11 @@ constexpr std::size_t max_clients = 16;
 constexpr auto idle_limit = std::chrono::seconds(10);
 
 sockaddr_un address_of(const std::string& path) {
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  if (path.size() >= sizeof address.sun_path) {
-    throw std::runtime_error(fmt::format("control socket {}: the path is longer than {} bytes", path,
-                                         sizeof address.sun_path - 1));
+  try {
+    return net::unix_address(path);
+  } catch (const std::invalid_argument& error) {
+    throw std::runtime_error(fmt::format("control socket {}", error.what()));
   }
-  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
-  return address;
 }
 
 // True if a supervisor answers at `path` (a live socket, not a stale file). Never
@@ -85,14 +83,15 @@ ControlServer::ControlServer(std::string path, Handler handler) : path_(std::mov
                                          path_));
   }
   ::unlink(path_.c_str());  // a stale file of a supervisor that died
-  listener_ = UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!listener_.valid()) throw_system_error("socket(AF_UNIX)", "creating the control socket " + path_);
+  UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!listener.valid()) throw_system_error("socket(AF_UNIX)", "creating the control socket " + path_);
   // Created 0600 (no window in which another user could connect), then bound.
   const mode_t old_mask = ::umask(0177);
-  const int bound = ::bind(listener_.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address);
+  const int bound = ::bind(listener.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address);
   ::umask(old_mask);
   if (bound != 0) throw_system_error("bind", "creating the control socket " + path_);
-  if (::listen(listener_.get(), 16) != 0) throw_system_error("listen", "on the control socket " + path_);
+  if (::listen(listener.get(), 16) != 0) throw_system_error("listen", "on the control socket " + path_);
+  acceptor_.emplace(std::move(listener), max_clients);
 }
 
 ControlServer::~ControlServer() {
@@ -100,29 +99,24 @@ ControlServer::~ControlServer() {
 }
 
 void ControlServer::add_to(std::vector<pollfd>& polled) const {
-  if (clients_.size() < max_clients && Clock::now() >= accept_paused_until_) {
-    polled.push_back(pollfd{listener_.get(), POLLIN, 0});
-  }
+  acceptor_->add_to(polled, clients_.size());
   for (const auto& client : clients_) {
     polled.push_back(pollfd{client->socket.get(), client->events(), 0});
   }
 }
 
 std::optional<ControlServer::Clock::time_point> ControlServer::next_deadline() const {
-  std::optional<Clock::time_point> next;
-  if (accept_paused_until_ > Clock::time_point{}) next = accept_paused_until_;
-  for (const auto& client : clients_) {
-    const auto deadline = client->last_active + idle_limit;
-    if (!next || deadline < *next) next = deadline;
-  }
+  auto next = net::earliest_idle_deadline(clients_, idle_limit);
+  if (const auto paused = acceptor_->paused_until(); paused && (!next || *paused < *next)) next = paused;
   return next;
 }
 
 void ControlServer::handle(const std::vector<pollfd>& polled, Clock::time_point now) {
   for (const auto& entry : polled) {
     if (entry.revents == 0) continue;
-    if (entry.fd == listener_.get()) {
-      accept_clients(now);
+    if (entry.fd == acceptor_->fd()) {
+      acceptor_->accept_clients(clients_.size(), now,
+                                [&](UniqueFd socket) { return take_client(std::move(socket), now); });
       continue;
     }
     for (auto& client : clients_) {
@@ -134,31 +128,23 @@ void ControlServer::handle(const std::vector<pollfd>& polled, Clock::time_point 
   });
 }
 
-void ControlServer::accept_clients(Clock::time_point now) {
-  while (clients_.size() < max_clients) {
-    UniqueFd socket(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
-    if (!socket.valid()) {
-      // Out of fds or memory: the listener stays readable; look again in 100 ms
-      // instead of spinning.
-      if (errno != EAGAIN && errno != EINTR) accept_paused_until_ = now + std::chrono::milliseconds(100);
-      return;
-    }
-    ucred peer{};
-    socklen_t length = sizeof peer;
-    if (::getsockopt(socket.get(), SOL_SOCKET, SO_PEERCRED, &peer, &length) != 0 ||
-        (peer.uid != 0 && peer.uid != ::geteuid())) {
-      // The file's mode keeps others out; this covers a socket reached another way.
-      spdlog::warn("control socket: refused a client of uid {}: only root and uid {} may connect", peer.uid,
-                   ::geteuid());
-      const auto answer = error_answer("permission denied: only root and the service's user may connect");
-      [[maybe_unused]] const auto ignored = ::send(socket.get(), answer.data(), answer.size(), MSG_NOSIGNAL);
-      continue;
-    }
-    auto client = std::make_unique<Client>();
-    client->socket = std::move(socket);
-    client->last_active = now;
-    clients_.push_back(std::move(client));
+bool ControlServer::take_client(UniqueFd socket, Clock::time_point now) {
+  ucred peer{};
+  socklen_t length = sizeof peer;
+  if (::getsockopt(socket.get(), SOL_SOCKET, SO_PEERCRED, &peer, &length) != 0 ||
+      (peer.uid != 0 && peer.uid != ::geteuid())) {
+    // The file's mode keeps others out; this covers a socket reached another way.
+    spdlog::warn("control socket: refused a client of uid {}: only root and uid {} may connect", peer.uid,
+                 ::geteuid());
+    const auto answer = error_answer("permission denied: only root and the service's user may connect");
+    [[maybe_unused]] const auto ignored = ::send(socket.get(), answer.data(), answer.size(), MSG_NOSIGNAL);
+    return false;
   }
+  auto client = std::make_unique<Client>();
+  client->socket = std::move(socket);
+  client->last_active = now;
+  clients_.push_back(std::move(client));
+  return true;
 }
 
 void ControlServer::serve(Client& client, short revents, Clock::time_point now) {

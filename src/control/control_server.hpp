@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/unique_fd.hpp"
+#include "net/poll_acceptor.hpp"
 
 namespace corral::control {
 
@@ -44,14 +45,14 @@ class ControlServer {
 
  private:
   struct Client;
-  void accept_clients(Clock::time_point now);
+  // Keeps a new client if its peer may use the socket.
+  bool take_client(UniqueFd socket, Clock::time_point now);
   void serve(Client& client, short revents, Clock::time_point now);
 
   std::string path_;
   Handler handler_;
-  UniqueFd listener_;
+  std::optional<net::PollAcceptor> acceptor_;  // once the socket is bound
   std::vector<std::unique_ptr<Client>> clients_;
-  Clock::time_point accept_paused_until_{};  // after accept() failed for want of fds
 };
 
 }  // namespace corral::control

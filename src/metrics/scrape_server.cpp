@@ -1,6 +1,5 @@
 #include "metrics/scrape_server.hpp"
 
-#include <fcntl.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -8,7 +7,6 @@
 
 #include <fmt/format.h>
 
-#include "common/system_error.hpp"
 
 namespace corral::metrics {
 namespace {
@@ -33,52 +31,35 @@ struct ScrapeServer::Client {
   Clock::time_point last_active;
 };
 
-ScrapeServer::ScrapeServer(UniqueFd listener, Render render) : listener_(std::move(listener)), render_(std::move(render)) {
-  // Accepting must never wait: the supervisor's loop runs here. (systemd passes
-  // sockets in blocking mode.)
-  const int flags = ::fcntl(listener_.get(), F_GETFL);
-  if (flags < 0 || ::fcntl(listener_.get(), F_SETFL, flags | O_NONBLOCK) != 0) {
-    throw_system_error("fcntl(O_NONBLOCK)", "preparing the metrics socket");
-  }
-}
+ScrapeServer::ScrapeServer(UniqueFd listener, Render render)
+    : acceptor_(std::move(listener), max_clients), render_(std::move(render)) {}
 
 ScrapeServer::~ScrapeServer() = default;
 
 void ScrapeServer::add_to(std::vector<pollfd>& polled) const {
-  if (clients_.size() < max_clients && Clock::now() >= accept_paused_until_) {
-    polled.push_back(pollfd{listener_.get(), POLLIN, 0});
-  }
+  acceptor_.add_to(polled, clients_.size());
   for (const auto& client : clients_) {
     polled.push_back(pollfd{client->socket.get(), static_cast<short>(client->answered ? POLLOUT : POLLIN), 0});
   }
 }
 
 std::optional<ScrapeServer::Clock::time_point> ScrapeServer::next_deadline() const {
-  std::optional<Clock::time_point> next;
-  if (accept_paused_until_ > Clock::time_point{}) next = accept_paused_until_;
-  for (const auto& client : clients_) {
-    const auto deadline = client->last_active + idle_limit;
-    if (!next || deadline < *next) next = deadline;
-  }
+  auto next = net::earliest_idle_deadline(clients_, idle_limit);
+  if (const auto paused = acceptor_.paused_until(); paused && (!next || *paused < *next)) next = paused;
   return next;
 }
 
 void ScrapeServer::handle(const std::vector<pollfd>& polled, Clock::time_point now) {
   for (const auto& entry : polled) {
     if (entry.revents == 0) continue;
-    if (entry.fd == listener_.get()) {
-      while (clients_.size() < max_clients) {
-        UniqueFd socket(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
-        if (!socket.valid()) {
-          // Out of fds or memory: look again in 100 ms instead of spinning.
-          if (errno != EAGAIN && errno != EINTR) accept_paused_until_ = now + std::chrono::milliseconds(100);
-          break;
-        }
+    if (entry.fd == acceptor_.fd()) {
+      acceptor_.accept_clients(clients_.size(), now, [&](UniqueFd socket) {
         auto client = std::make_unique<Client>();
         client->socket = std::move(socket);
         client->last_active = now;
         clients_.push_back(std::move(client));
-      }
+        return true;
+      });
       continue;
     }
     for (auto& client : clients_) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/unique_fd.hpp"
+#include "net/poll_acceptor.hpp"
 
 namespace corral::metrics {
 
@@ -35,10 +36,9 @@ class ScrapeServer {
   struct Client;
   void serve(Client& client, Clock::time_point now);
 
-  UniqueFd listener_;
+  net::PollAcceptor acceptor_;
   Render render_;
   std::vector<std::unique_ptr<Client>> clients_;
-  Clock::time_point accept_paused_until_{};  // after accept() failed for want of fds
 };
 
 }  // namespace corral::metrics
