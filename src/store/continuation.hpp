@@ -26,6 +26,10 @@ void answer_later(Loop& loop, const Responder& responder, const std::function<vo
 bool deferrable(const Response& response);
 // Marks `response` as continued: it can no longer be deferred or continued.
 void consume(Response& response);
+// A store call may continue a response once: from its handler, or from the function of
+// the call before (the same on SQLite and on Redis). Throws std::logic_error naming
+// `call` otherwise.
+void check_continuable(const char* call, const Response& response);
 
 // A store operation that continues `response`: `issue` starts it with a callback;
 // on success `then(value, response)` makes the answer, on failure answer_failure does.
