@@ -23,4 +23,9 @@ std::optional<unsigned> cgroup_cpu_limit(const std::filesystem::path& cgroup2_mo
 // One worker per CPU this process may run on, capped by its cgroup's CPU quota.
 unsigned default_worker_count();
 
+// The pool's size: the configured count, or default_worker_count() for 0.
+inline unsigned resolve_worker_count(unsigned configured) {
+  return configured == 0 ? default_worker_count() : configured;
+}
+
 }  // namespace corral

@@ -53,6 +53,20 @@ void Supervisor::open_local_servers(std::optional<UniqueFd> metrics_listener) {
   }
 }
 
+StoreView Supervisor::store_view() const {
+  StoreView view{store_description_, 0, 0};
+  if (!load_board_.valid()) return view;
+  for (const auto& entry : load_board_.entries()) {
+    const auto pid = entry.pid.load(std::memory_order_relaxed);
+    if (pid == 0 || table_.find(pid) == nullptr) continue;
+    const auto health = static_cast<detail::StoreHealth>(entry.store_health.load(std::memory_order_relaxed));
+    if (health == detail::StoreHealth::off) continue;
+    ++view.reporting;
+    if (health == detail::StoreHealth::down) ++view.down;
+  }
+  return view;
+}
+
 void Supervisor::sample_workers() {
   if (now_ < next_sample_) return;
   next_sample_ = now_ + sample_interval;

@@ -1,8 +1,5 @@
 #include "supervisor/supervisor.hpp"
 
-#include "store/open_store.hpp"
-#include "store/store_backend.hpp"
-
 #include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,6 +15,7 @@
 #include "common/system_error.hpp"
 #include "config/config_file.hpp"
 #include "net/endpoint.hpp"
+#include "store/open_store.hpp"
 #include "supervisor/cpu_count.hpp"
 #include "supervisor/spawn.hpp"
 #include "supervisor/wait_status.hpp"
@@ -33,10 +31,6 @@ namespace {
 // systemd is asked for this much more than the drain deadline to stop.
 constexpr auto stop_margin = std::chrono::seconds(5);
 
-unsigned resolve_worker_count(const Settings& settings) {
-  return settings.workers == 0 ? default_worker_count() : settings.workers;
-}
-
 template <class T>
 void earliest(std::optional<Clock::time_point>& current, T candidate) {
   if (!current || candidate < *current) current = candidate;
@@ -51,7 +45,7 @@ Supervisor::Supervisor(const ProgramDescription& program, CommandLine command_li
       settings_(command_line_.settings),
       listen_fds_(std::move(listen_fds)),
       socket_activated_(socket_activated),
-      table_(resolve_worker_count(settings_)),
+      table_(resolve_worker_count(settings_.workers)),
       now_(Clock::now()),
       started_at_(now_),
       watchdog_(sd::Notifier::watchdog_interval() / 2),
@@ -65,20 +59,6 @@ Supervisor::Supervisor(const ProgramDescription& program, CommandLine command_li
     spdlog::warn("{}; workers will take connections without balancing them", error.what());
   }
 
-}
-
-StoreView Supervisor::store_view() const {
-  StoreView view{store_description_, 0, 0};
-  if (!load_board_.valid()) return view;
-  for (const auto& entry : load_board_.entries()) {
-    const auto pid = entry.pid.load(std::memory_order_relaxed);
-    if (pid == 0 || table_.find(pid) == nullptr) continue;
-    const auto health = static_cast<detail::StoreHealth>(entry.store_health.load(std::memory_order_relaxed));
-    if (health == detail::StoreHealth::off) continue;
-    ++view.reporting;
-    if (health == detail::StoreHealth::down) ++view.down;
-  }
-  return view;
 }
 
 Supervisor::~Supervisor() = default;
@@ -209,75 +189,6 @@ void Supervisor::kill_all(std::string_view why) {
   killed_all_ = true;
   spdlog::warn("{}: killing {} remaining workers", why, table_.size());
   for (const auto& [pid, worker] : table_) ::kill(pid, SIGKILL);
-}
-
-void Supervisor::reload() {
-  if (mode_ == Mode::stopping) return;
-  spdlog::info("SIGHUP received: reloading the configuration{}",
-               command_line_.config_path ? " from " + *command_line_.config_path : std::string{});
-  notifier_.reloading(fmt::format("reloading · {}", status_text()));
-  CommandLine next;
-  try {
-    next = parse_arguments(command_line_.arguments, program_);
-  } catch (const ConfigError& error) {
-    spdlog::error("reload failed, still running the previous configuration: {}", error.what());
-    counters_.last_event = fmt::format("reload failed: {}", error.what());
-    notifier_.ready(status_text());
-    return;
-  } catch (const ExitRequest&) {
-    spdlog::error("reload failed: the command line no longer parses; still running the previous configuration");
-    notifier_.ready(status_text());
-    return;
-  }
-  if (!socket_activated_ && next.settings.listen != settings_.listen) {
-    spdlog::warn("listen changed from {} to {}: the socket stays where it is until a restart", settings_.listen,
-                 next.settings.listen);
-  }
-  try {
-    store_description_ = detail::check_store_at_start(next.settings);
-  } catch (const std::exception& error) {
-    spdlog::error("reload failed, still running the previous configuration: {}", error.what());
-    counters_.last_event = fmt::format("reload failed: {}", error.what());
-    notifier_.ready(status_text());
-    return;
-  }
-  settings_ = next.settings;
-  spdlog::default_logger()->set_level(settings_.log_level);
-  configure_tasks(false);
-  budget_.reconfigure(settings_.restart_limit, settings_.restart_window);
-
-  const unsigned slots = resolve_worker_count(settings_);
-  if (slots != table_.slot_count()) {
-    spdlog::info("pool size changes from {} to {} workers", table_.slot_count(), slots);
-    table_.resize(slots);
-    for (auto& [pid, worker] : table_) {
-      if (worker.slot >= slots) drain(worker, "reload (slot removed)");
-    }
-  }
-  std::vector<pid_t> previous;
-  for (const auto& [pid, worker] : table_) {
-    if (worker.state == WorkerState::starting || worker.state == WorkerState::ready) previous.push_back(pid);
-  }
-  rolling_reload_.begin(std::move(previous));
-  mode_ = Mode::reloading;
-  spdlog::info("configuration loaded; replacing {} workers one at a time", table_.size());
-  advance_reload();
-}
-
-void Supervisor::advance_reload() {
-  if (mode_ != Mode::reloading) return;
-  bool finished = false;
-  if (const auto pid = rolling_reload_.next(table_, finished)) {
-    auto& worker = *table_.find(*pid);
-    worker.state = WorkerState::retiring;  // its slot is now vacant: a successor starts
-    worker.retire_reason = "reload";
-    return;
-  }
-  if (!finished) return;
-  mode_ = Mode::serving;
-  counters_.last_event = "reloaded";
-  spdlog::info("reload complete: every worker runs the new configuration");
-  notifier_.ready(status_text());
 }
 
 void Supervisor::check_terminal() {
