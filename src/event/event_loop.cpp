@@ -22,22 +22,22 @@ EventLoop::EventLoop() : epoll_(::epoll_create1(EPOLL_CLOEXEC)), now_(Clock::now
   if (!epoll_.valid()) throw_system_error("epoll_create1", "creating the worker's event loop");
 }
 
-void EventLoop::add(int fd, std::uint32_t events, Handler& handler) {
+void EventLoop::control(int operation, int fd, std::uint32_t events, Handler& handler, const char* call,
+                        const char* what) {
   epoll_event event{};
   event.events = events;
   event.data.ptr = &handler;
-  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0) {
-    throw_system_error("epoll_ctl(EPOLL_CTL_ADD)", "watching a descriptor in the worker's event loop");
-  }
+  if (::epoll_ctl(epoll_.get(), operation, fd, &event) != 0) throw_system_error(call, what);
+}
+
+void EventLoop::add(int fd, std::uint32_t events, Handler& handler) {
+  control(EPOLL_CTL_ADD, fd, events, handler, "epoll_ctl(EPOLL_CTL_ADD)",
+          "watching a descriptor in the worker's event loop");
 }
 
 void EventLoop::modify(int fd, std::uint32_t events, Handler& handler) {
-  epoll_event event{};
-  event.events = events;
-  event.data.ptr = &handler;
-  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &event) != 0) {
-    throw_system_error("epoll_ctl(EPOLL_CTL_MOD)", "changing the events watched in the worker's event loop");
-  }
+  control(EPOLL_CTL_MOD, fd, events, handler, "epoll_ctl(EPOLL_CTL_MOD)",
+          "changing the events watched in the worker's event loop");
 }
 
 void EventLoop::remove(int fd) {

@@ -63,6 +63,8 @@ class EventLoop {
   friend class Timer;
   using TimerQueue = std::multimap<Clock::time_point, Timer*>;
 
+  // The one epoll_ctl() for adding and changing a descriptor's events.
+  void control(int operation, int fd, std::uint32_t events, Handler& handler, const char* call, const char* what);
   void turn(int max_wait_ms);
   int wait_milliseconds() const;
   void run_due_timers();
