@@ -62,6 +62,13 @@ TEST_F(Framing, ChunkedBodyInPiecesIsReadToItsEnd) {
                        4);
 }
 
+// RFC 9110 §5.6.1: empty list members are skipped; ", chunked" and "chunked," are chunked,
+// and the request after the body is a request of its own.
+TEST_F(Framing, EmptyTransferCodingListMembersAreSkipped) {
+  expect_post_then_get("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: , chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 1000);
+  expect_post_then_get("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked,\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 1000);
+}
+
 TEST_F(Framing, ThousandsOfPipelinedRequestsInOneWriteAreAnsweredInOrder) {
   // More requests than one read takes, and more answers than go out in one write.
   constexpr int count = 3000;

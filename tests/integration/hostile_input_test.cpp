@@ -57,7 +57,7 @@ TEST_F(HostileInput, ChunkedNotLastOrTwiceIs400) {
   expect_refused("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"
                  "0\r\n\r\n" + smuggled,
                  400);
-  expect_refused("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked,\r\n\r\n0\r\n\r\n" + smuggled, 400);
+  expect_refused("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, ,identity\r\n\r\n0\r\n\r\n" + smuggled, 400);
 }
 
 TEST_F(HostileInput, TransferEncodingInHttp10IsRefusedAndCloses) {

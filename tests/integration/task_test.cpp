@@ -3,10 +3,15 @@
 // and every failure rule: a throw, a crash mid-run, a timeout, an overlap, a reload and
 // a stop during a run, and runs missed while corral was down.
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -45,6 +50,31 @@ std::vector<TaskNote> read_notes(const std::string& file, const std::string& eve
     }
     if (note.event == event && note.task == task) notes.push_back(note);
   }
+  return notes;
+}
+
+// Waits until the task log holds `count` notes of `event` for `task`, woken by inotify
+// each time the log's folder changes: a task's function writes its "start" note after
+// its worker has told the supervisor that the run started. The notes, however many.
+std::vector<TaskNote> wait_for_notes(const std::string& file, const std::string& event, const std::string& task,
+                                     std::size_t count, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+  const int watch = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  const auto folder = std::filesystem::path(file).parent_path();
+  ::inotify_add_watch(watch, folder.c_str(), IN_MODIFY | IN_CREATE | IN_CLOSE_WRITE);
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  auto notes = read_notes(file, event, task);
+  while (notes.size() < count) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd polled{watch, POLLIN, 0};
+    if (::poll(&polled, 1, static_cast<int>(left.count())) > 0) {
+      char events[4096];
+      while (::read(watch, events, sizeof events) > 0) {
+      }
+    }
+    notes = read_notes(file, event, task);
+  }
+  ::close(watch);
   return notes;
 }
 
@@ -105,6 +135,8 @@ class TaskTest : public ::testing::Test {
       return 0;
     }
     const pid_t running = std::stoi((*started)[1]);
+    // Killed once its function runs: the start note is there.
+    if (wait_for_notes(log(), "start", "slow", 1).empty()) ADD_FAILURE() << "the run's function did not start";
     ::kill(running, SIGKILL);
     return running;
   }
@@ -323,7 +355,7 @@ TEST_F(TaskTest, StopLetsARunningTaskFinishWithinTheDrainDeadline) {
   const auto from = corral->mark();
   ASSERT_EQ(run_now("steps").exit_code, 0);
   ASSERT_TRUE(corral->process->wait_for_line(started_line("steps"), 5s, from)) << corral->process->output();
-  ASSERT_EQ(read_notes(log(), "start", "steps").size(), 1U);
+  ASSERT_EQ(wait_for_notes(log(), "start", "steps", 1).size(), 1U);
   corral->process->signal(SIGTERM);
   const auto status = corral->process->wait_exit(30s);
   ASSERT_TRUE(status);
