@@ -20,25 +20,35 @@ namespace {
 
 // The answer is shown as the service's own, so whoever answers must be the service:
 // root, this user, or the user that owns the socket's directory (RuntimeDirectory=
-// makes it the service's user, DynamicUser= included) when no one else may write
-// there. Anyone else could only have put a socket there through a directory it may
-// write to.
+// makes it the service's user, DynamicUser= included) when that directory and every
+// one above it are writable by no one else, as OpenSSH's secure_path asks of its files.
+// Anyone else could only have put a socket there through a directory it may write to.
+bool trusted_directory(const std::filesystem::path& socket_path, uid_t owner) {
+  std::error_code error;
+  auto directory = std::filesystem::canonical(socket_path.parent_path().empty() ? "." : socket_path.parent_path(), error);
+  if (error) return false;
+  bool own = true;  // the socket's own directory is the owner's; those above, root's or the owner's
+  for (;;) {
+    struct stat status {};
+    if (::stat(directory.c_str(), &status) != 0 || (status.st_mode & (S_IWGRP | S_IWOTH)) != 0) return false;
+    if (own ? status.st_uid != owner : status.st_uid != 0 && status.st_uid != owner) return false;
+    own = false;
+    if (directory == directory.root_path()) return true;
+    directory = directory.parent_path();
+  }
+}
+
 void check_peer(int socket, const std::string& socket_path) {
   ucred peer{};
   socklen_t length = sizeof peer;
   if (::getsockopt(socket, SOL_SOCKET, SO_PEERCRED, &peer, &length) != 0) {
     throw ControlError(fmt::format("getsockopt(SO_PEERCRED) on {}: {}", socket_path, std::strerror(errno)));
   }
-  if (peer.uid == 0 || peer.uid == ::geteuid()) return;
-  const auto directory = std::filesystem::path(socket_path).parent_path();
-  struct stat status {};
-  if (::stat(directory.empty() ? "." : directory.c_str(), &status) == 0 && status.st_uid == peer.uid &&
-      (status.st_mode & (S_IWGRP | S_IWOTH)) == 0) {
-    return;
-  }
-  throw ControlError(fmt::format("{}: the process answering (pid {}, uid {}) is neither root nor the owner of {}; "
-                                 "not trusting its answer (check who created the socket)",
-                                 socket_path, peer.pid, peer.uid, directory.string()));
+  if (peer.uid == 0 || peer.uid == ::geteuid() || trusted_directory(socket_path, peer.uid)) return;
+  throw ControlError(fmt::format("{}: the process answering (pid {}, uid {}) is neither root nor the owner of a "
+                                 "directory that only it may write to; not trusting its answer (check who created "
+                                 "the socket)",
+                                 socket_path, peer.pid, peer.uid));
 }
 
 }  // namespace

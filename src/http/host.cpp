@@ -84,9 +84,11 @@ int transfer_coding_status(std::string_view codings) {
   bool unknown_seen = false;
   while (true) {
     const auto comma = codings.find(',');
-    auto coding = trim(codings.substr(0, comma));
-    // A coding may carry parameters ("gzip;q=1"); only its name matters here.
-    coding = trim(coding.substr(0, coding.find(';')));
+    const auto member = trim(codings.substr(0, comma));
+    // A coding may carry parameters ("gzip;q=1"); only its name matters here. Only a
+    // member of nothing but whitespace is empty; ";x" is a coding without a name.
+    const auto coding = trim(member.substr(0, member.find(';')));
+    if (coding.empty() && !member.empty()) return 400;
     if (!coding.empty()) {
       if (chunked_seen) return 400;  // something after chunked, or chunked twice
       if (iequals(coding, "chunked")) {

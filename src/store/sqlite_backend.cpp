@@ -167,7 +167,10 @@ void SqliteBackend::open() {
     execute(db_, "PRAGMA synchronous = NORMAL", "setting synchronous");
     execute(db_, schema, "creating the store's table");
     statements_ = std::make_unique<Statements>(db_);
-  } catch (const SqliteError&) {
+    // The write-ahead log exists now (the schema was written through it).
+    opened_log_ = ::stat((path_ + "-wal").c_str(), &status) == 0 ? std::pair(status.st_dev, status.st_ino)
+                                                                 : std::pair<dev_t, ino_t>();
+  } catch (...) {
     close();
     throw;
   }
@@ -188,9 +191,26 @@ bool SqliteBackend::file_was_moved() {
 }
 
 void SqliteBackend::reopen() {
+  // The old file's write-ahead log, still at the path, would be read as the new file's:
+  // SQLite's "mispaired" log, which corrupts it. Until it is moved or deleted with its
+  // file, the store answers 503 and says why.
+  struct stat status {};
+  const auto log = path_ + "-wal";
+  if (opened_log_ != std::pair<dev_t, ino_t>() && ::stat(log.c_str(), &status) == 0 &&
+      std::pair(status.st_dev, status.st_ino) == opened_log_) {
+    throw SqliteError(SQLITE_CANTOPEN,
+                      fmt::format("{} was moved or replaced while open, but {} (the old file's log) is still beside it; "
+                                  "move or delete {} and {}-shm with the old file, and the new one is opened then",
+                                  path_, log, log, path_));
+  }
   spdlog::warn("store: {} was moved or replaced while open; opening the file at that path again", path_);
+  // The last connection to close deletes the log and its index by name, and those names
+  // may be the new file's by now (another worker reopened first): kept, this one time.
+  int persist = 1;
+  sqlite3_file_control(db_, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
   close();
   open();
+  moved_ = false;
 }
 
 template <class T, class Body>
@@ -202,7 +222,8 @@ Outcome<T> SqliteBackend::attempt(const char* what, Body body) {
     // once a second, and at once when closed by a reopening that failed.
     if (db_ == nullptr) {
       open();
-    } else if (file_was_moved()) {
+    } else if (moved_ || file_was_moved()) {
+      moved_ = true;
       reopen();
     }
     Outcome<T> outcome = [&] {
@@ -210,6 +231,7 @@ Outcome<T> SqliteBackend::attempt(const char* what, Body body) {
         return body();
       } catch (const SqliteError& error) {
         if (error.code() != SQLITE_READONLY_DBMOVED) throw;
+        moved_ = true;
         reopen();
         return body();
       }

@@ -78,6 +78,8 @@ class SqliteBackend final : public StoreBackend {
   std::unique_ptr<Statements> statements_;
   bool healthy_ = true;
   std::pair<dev_t, ino_t> opened_file_{};
+  std::pair<dev_t, ino_t> opened_log_{};  // its -wal, as opened
+  bool moved_ = false;                    // the file at the path is another; not yet reopened
   std::int64_t last_file_check_ms_ = 0;
   std::int64_t purged_ = 0;
   std::string purge_error_;

@@ -23,10 +23,14 @@ WallTime NextRun::after(WallTime after) const {
 
 std::chrono::milliseconds shortest_interval(const Schedule& schedule, WallTime from) {
   if (schedule.period().count() > 0) return schedule.period();
+  // A year of runs, so that the answer does not depend on the date (a daily run's day of
+  // 23 hours comes once a year), or the first 1,000 when they come sooner (their gaps
+  // are then under 9 hours, and a year's daylight-saving days change them by an hour).
   const NextRun next(schedule);
-  auto previous = next.after(from);
+  const auto first = next.after(from);
+  auto previous = first;
   std::chrono::milliseconds shortest = std::chrono::milliseconds::max();
-  for (int run = 0; run < 64; ++run) {
+  for (int run = 0; run < 1000 && previous - first < std::chrono::days(366); ++run) {
     const auto following = next.after(previous);
     shortest = std::min(shortest, std::chrono::duration_cast<std::chrono::milliseconds>(following - previous));
     previous = following;

@@ -33,7 +33,7 @@ class NextRun {
 };
 
 // The shortest time between two runs: the period, or, for a cron schedule, the
-// shortest gap between its next 64 runs after `from`. A task's jitter must be shorter,
+// shortest gap between its runs in the year after `from` (at most 1,000 runs). A task's jitter must be shorter,
 // or a run could start after the next one is due.
 std::chrono::milliseconds shortest_interval(const Schedule& schedule, WallTime from);
 

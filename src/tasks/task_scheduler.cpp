@@ -89,7 +89,7 @@ std::vector<std::string> TaskScheduler::configure(const std::vector<TaskSpec>& s
       if (due < now) {
         // More than were walked: the latest from the other end, and the count from the
         // period (for a cron schedule, at least what was walked).
-        latest_missed = latest_due(state.next_run, due, now - std::chrono::milliseconds(1));
+        latest_missed = latest_due(state.next_run, due - std::chrono::milliseconds(1), now - std::chrono::milliseconds(1));
         const auto period = spec.schedule.period();
         if (period.count() > 0) missed = static_cast<std::uint64_t>((*latest_missed - first) / period) + 1;
       }

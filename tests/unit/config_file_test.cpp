@@ -291,6 +291,10 @@ TEST(TaskConfig, MistakesNameTheKeyAndTheLine) {
   EXPECT_EQ(task_error_of("[[task]]\nname = \"report\"\njitter = \"2m\"\ncron = \"* * * * *\"\n"),
             "corral.toml:3: task.jitter: the jitter (120000 ms) must be shorter than the time between two runs (60000 ms)");
   EXPECT_EQ(task_error_of("[[task]]\nname = \"report\"\njitter = \"59s\"\ncron = \"* * * * *\"\n"), "accepted");
+  // A daily run has a 23-hour day once a year: refused whatever the date today.
+  EXPECT_EQ(task_error_of("[[task]]\nname = \"report\"\njitter = \"23.5h\"\ncron = \"30 2 * * *\"\n"
+                          "timezone = \"Europe/Berlin\"\n").substr(0, 27),
+            "corral.toml:3: task.jitter:");
   EXPECT_EQ(task_error_of("[[task]]\nname = \"report\"\nenabled = \"yes\"\n"),
             "corral.toml:3: task.enabled: must be true or false");
   EXPECT_EQ(task_error_of("[[task]]\nname = \"report\"\nschedule = \"daily\"\n").substr(0, 31),

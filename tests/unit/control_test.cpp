@@ -263,14 +263,27 @@ TEST(ControlClient, TrustsOnlyRootItsOwnUserOrTheOwnerOfTheSocketsDirectory) {
   }
   ::kill(stranger, SIGKILL);
   ::waitpid(stranger, nullptr, 0);
-  // nobody's own directory, as RuntimeDirectory= makes it for the service's user.
-  const std::filesystem::path own_directory = base / "own";
+  // A directory of nobody's own, but below /tmp, where anyone could have made it.
+  const std::filesystem::path made_in_tmp = base / "made";
+  std::filesystem::create_directory(made_in_tmp);
+  ASSERT_EQ(::chown(made_in_tmp.c_str(), 65534, 65534), 0);
+  const pid_t squatter = serve_as_nobody((made_in_tmp / "control.sock").string());
+  ASSERT_GT(squatter, 0);
+  EXPECT_THROW(exchange((made_in_tmp / "control.sock").string(), command_line("status"), 2s), ControlError);
+  ::kill(squatter, SIGKILL);
+  ::waitpid(squatter, nullptr, 0);
+  // nobody's own directory in /run, as RuntimeDirectory= makes it for the service's user.
+  char run_directory[] = "/run/corral-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(run_directory), nullptr);
+  ::chmod(run_directory, 0755);
+  const std::filesystem::path own_directory = std::filesystem::path(run_directory) / "own";
   std::filesystem::create_directory(own_directory);
   ASSERT_EQ(::chown(own_directory.c_str(), 65534, 65534), 0);
   const pid_t service = serve_as_nobody((own_directory / "control.sock").string());
   ASSERT_GT(service, 0);
   EXPECT_NO_THROW(exchange((own_directory / "control.sock").string(), command_line("status"), 2s));
   ::waitpid(service, nullptr, 0);
+  std::filesystem::remove_all(run_directory);
 }
 
 }  // namespace

@@ -31,6 +31,8 @@ TEST(TransferCoding, ChunkedOnceAndLastIsTheOnlyFramingCorralReads) {
   EXPECT_EQ(transfer_coding_status(""), 400);
   EXPECT_EQ(transfer_coding_status(" , ,"), 400) << "no coding at all";
   EXPECT_EQ(transfer_coding_status("chunked, , identity"), 400);
+  EXPECT_EQ(transfer_coding_status(";x, chunked"), 400) << "a coding without a name is not an empty member";
+  EXPECT_EQ(transfer_coding_status("chunked, ;x"), 400);
 }
 
 // RFC 9110 §5.6.1: a recipient accepts and skips empty list members.

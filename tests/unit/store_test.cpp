@@ -691,11 +691,19 @@ TEST(SqliteStore, AFileMovedOrReplacedWhileOpenIsOpenedAgainAtItsPath) {
   now_ms += 1'000;  // the file is looked at once a second
   EXPECT_EQ(increment(1), 42) << "the restored file is the store now";
   EXPECT_EQ(backend.health(), detail::StoreHealth::up);
-  // Moved away: a new, empty store at the path, as at a first start.
+  // Moved away without its log: the old file's -wal beside a new file would corrupt
+  // it, so the store is down (503) until the log goes too.
   std::filesystem::rename(path, directory / "moved.sqlite3");
   now_ms += 1'000;
+  EXPECT_EQ(increment(1), std::nullopt);
+  EXPECT_EQ(backend.health(), detail::StoreHealth::down);
+  EXPECT_FALSE(std::filesystem::exists(path)) << "no new file beside the old log";
+  // The log moved with it: a new, empty store at the path, as at a first start.
+  std::filesystem::rename(path + "-wal", directory / "moved.sqlite3-wal");
+  std::filesystem::rename(path + "-shm", directory / "moved.sqlite3-shm");
   EXPECT_EQ(increment(1), 1);
   EXPECT_TRUE(std::filesystem::exists(path));
+  EXPECT_EQ(backend.health(), detail::StoreHealth::up);
 }
 
 TEST(UnconfiguredStore, Answers503SayingHowToConfigureOne) {

@@ -172,6 +172,15 @@ TEST(TaskScheduler, AfterAnyOutageRunOnceRunsTheLatestMissedRun) {
   TaskScheduler scheduler([] { return 0.0; });
   const auto notes = scheduler.configure({every("every", 1s, run_once)}, now, LastDue{{"every", down_since}});
   EXPECT_NE(notes[0].find("108000 runs were due"), std::string::npos) << notes[0];
+  // One run more than are walked one by one: the last walked-to run is the latest.
+  for (const auto& spec : {every("every", 1s, run_once), TaskSpec{"cron", Schedule::cron("* * * * * *", "UTC"), run_once}}) {
+    TaskScheduler edge([] { return 0.0; });
+    const auto just_past = down_since + 100'001s + 500ms;
+    ASSERT_EQ(edge.configure({spec}, just_past, LastDue{{spec.name, down_since}}).size(), 1U) << spec.name;
+    EXPECT_EQ(scheduled_ms(edge.take_due(just_past, true).start),
+              std::vector<std::int64_t>{(just_past - 500ms).time_since_epoch().count()})
+        << spec.name;
+  }
 }
 
 TEST(TaskScheduler, AClockJumpFarAheadRunsTheLatestDueRun) {
