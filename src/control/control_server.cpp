@@ -106,9 +106,7 @@ void ControlServer::add_to(std::vector<pollfd>& polled) const {
 }
 
 std::optional<ControlServer::Clock::time_point> ControlServer::next_deadline() const {
-  auto next = net::earliest_idle_deadline(clients_, idle_limit);
-  if (const auto paused = acceptor_->paused_until(); paused && (!next || *paused < *next)) next = paused;
-  return next;
+  return acceptor_->next_deadline(clients_, idle_limit);
 }
 
 void ControlServer::handle(const std::vector<pollfd>& polled, Clock::time_point now) {
@@ -123,9 +121,7 @@ void ControlServer::handle(const std::vector<pollfd>& polled, Clock::time_point 
       if (client->socket.get() == entry.fd) serve(*client, entry.revents, now);
     }
   }
-  std::erase_if(clients_, [&](const auto& client) {
-    return !client->socket.valid() || now - client->last_active >= idle_limit;
-  });
+  net::PollAcceptor::drop_finished(clients_, now, idle_limit);
 }
 
 bool ControlServer::take_client(UniqueFd socket, Clock::time_point now) {

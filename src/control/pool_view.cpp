@@ -46,10 +46,7 @@ std::string task_table(const PoolView& view) {
       return found == task.runs.end() ? std::uint64_t{0} : found->second;
     };
     std::uint64_t failed = 0;
-    for (std::size_t outcome = 0; outcome < tasks::outcome_count; ++outcome) {
-      const auto kind = static_cast<tasks::Outcome>(outcome);
-      if (tasks::is_failure(kind)) failed += count(tasks::outcome_name(kind));
-    }
+    for (const auto outcome : tasks::failure_outcomes) failed += count(tasks::outcome_name(outcome));
     text += fmt::format("{:<20} {:<34} {:<4} {:>12} {:<10} {:>9} {:>12} {:>7} {:>7}\n", task.name, task.schedule,
                         task.run_on, relative_text(task.last_run, view.time),
                         task.running > 0 ? "running" : task.last_outcome.empty() ? "-" : task.last_outcome,

@@ -44,9 +44,7 @@ void ScrapeServer::add_to(std::vector<pollfd>& polled) const {
 }
 
 std::optional<ScrapeServer::Clock::time_point> ScrapeServer::next_deadline() const {
-  auto next = net::earliest_idle_deadline(clients_, idle_limit);
-  if (const auto paused = acceptor_.paused_until(); paused && (!next || *paused < *next)) next = paused;
-  return next;
+  return acceptor_.next_deadline(clients_, idle_limit);
 }
 
 void ScrapeServer::handle(const std::vector<pollfd>& polled, Clock::time_point now) {
@@ -66,9 +64,7 @@ void ScrapeServer::handle(const std::vector<pollfd>& polled, Clock::time_point n
       if (client->socket.get() == entry.fd) serve(*client, now);
     }
   }
-  std::erase_if(clients_, [&](const auto& client) {
-    return !client->socket.valid() || now - client->last_active >= idle_limit;
-  });
+  net::PollAcceptor::drop_finished(clients_, now, idle_limit);
 }
 
 void ScrapeServer::serve(Client& client, Clock::time_point now) {

@@ -35,10 +35,4 @@ void PollAcceptor::accept_clients(std::size_t clients, Clock::time_point now,
   }
 }
 
-std::optional<PollAcceptor::Clock::time_point> PollAcceptor::paused_until() const {
-  // Only a pause still to come: a past one as a deadline would make the loop spin.
-  if (paused_until_ <= Clock::now()) return std::nullopt;
-  return paused_until_;
-}
-
 }  // namespace corral::net

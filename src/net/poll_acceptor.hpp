@@ -31,24 +31,31 @@ class PollAcceptor {
   // Accepts while fewer than the limit are connected, handing each new socket
   // (non-blocking, close-on-exec) to `take`, which says whether it kept it.
   void accept_clients(std::size_t clients, Clock::time_point now, const std::function<bool(UniqueFd)>& take);
-  // When a pause ends; nullopt if accepting is not paused.
-  std::optional<Clock::time_point> paused_until() const;
+  // The next time the server must act without an event: a pause that ends, or the
+  // first client (anything with `last_active`) silent for `idle_limit`.
+  template <class Clients>
+  std::optional<Clock::time_point> next_deadline(const Clients& clients, Clock::duration idle_limit) const {
+    std::optional<Clock::time_point> next;
+    if (paused_until_ > Clock::now()) next = paused_until_;  // only a pause still to come: a past one would spin
+    for (const auto& client : clients) {
+      const auto deadline = client->last_active + idle_limit;
+      if (!next || deadline < *next) next = deadline;
+    }
+    return next;
+  }
+
+  // Drops the clients that are closed (an invalid `socket`) or silent for `idle_limit`.
+  template <class Clients>
+  static void drop_finished(Clients& clients, Clock::time_point now, Clock::duration idle_limit) {
+    std::erase_if(clients, [&](const auto& client) {
+      return !client->socket.valid() || now - client->last_active >= idle_limit;
+    });
+  }
 
  private:
   UniqueFd listener_;
   std::size_t max_clients_;
   Clock::time_point paused_until_{};
 };
-
-// The latest time at which a client last active at `last_active` is still let be.
-template <class Clients, class Duration>
-std::optional<std::chrono::steady_clock::time_point> earliest_idle_deadline(const Clients& clients, Duration idle_limit) {
-  std::optional<std::chrono::steady_clock::time_point> next;
-  for (const auto& client : clients) {
-    const auto deadline = client->last_active + idle_limit;
-    if (!next || deadline < *next) next = deadline;
-  }
-  return next;
-}
 
 }  // namespace corral::net

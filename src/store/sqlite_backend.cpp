@@ -157,12 +157,9 @@ SqliteBackend::~SqliteBackend() {
 
 void SqliteBackend::open() {
   try {
+    db_ = open_database(path_, *busy_wait_);
     struct stat status {};
     opened_file_ = ::stat(path_.c_str(), &status) == 0 ? std::pair(status.st_dev, status.st_ino) : std::pair<dev_t, ino_t>();
-    db_ = open_database(path_, *busy_wait_);
-    if (opened_file_ == std::pair<dev_t, ino_t>() && ::stat(path_.c_str(), &status) == 0) {
-      opened_file_ = {status.st_dev, status.st_ino};  // created by this open
-    }
     execute(db_, "PRAGMA journal_mode = WAL", "switching to write-ahead logging");
     execute(db_, "PRAGMA synchronous = NORMAL", "setting synchronous");
     execute(db_, schema, "creating the store's table");

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -27,9 +28,10 @@ enum class Outcome {
 };
 inline constexpr std::size_t outcome_count = 7;
 const char* outcome_name(Outcome outcome);
-// A run that started and did not end well: failed, crashed or timeout.
+// The runs that started and did not end well.
+inline constexpr std::array<Outcome, 3> failure_outcomes{Outcome::failed, Outcome::crashed, Outcome::timeout};
 constexpr bool is_failure(Outcome outcome) {
-  return outcome == Outcome::failed || outcome == Outcome::crashed || outcome == Outcome::timeout;
+  return std::find(failure_outcomes.begin(), failure_outcomes.end(), outcome) != failure_outcomes.end();
 }
 
 // How far two machines' clocks may disagree and one run still be taken once: a run's
