@@ -4,7 +4,6 @@
 
 #include <stdexcept>
 
-#include <spdlog/spdlog.h>
 
 #include "corral/request.hpp"
 #include "corral/response.hpp"
