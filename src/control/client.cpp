@@ -9,10 +9,12 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <system_error>
 
 #include <fmt/format.h>
 
 #include "common/unique_fd.hpp"
+#include "net/peer_credentials.hpp"
 #include "net/unix_address.hpp"
 
 namespace corral::control {
@@ -40,9 +42,10 @@ bool trusted_directory(const std::filesystem::path& socket_path, uid_t owner) {
 
 void check_peer(int socket, const std::string& socket_path) {
   ucred peer{};
-  socklen_t length = sizeof peer;
-  if (::getsockopt(socket, SOL_SOCKET, SO_PEERCRED, &peer, &length) != 0) {
-    throw ControlError(fmt::format("getsockopt(SO_PEERCRED) on {}: {}", socket_path, std::strerror(errno)));
+  try {
+    peer = net::peer_credentials(socket);
+  } catch (const std::system_error& error) {
+    throw ControlError(fmt::format("{}: {}", socket_path, error.what()));
   }
   if (peer.uid == 0 || peer.uid == ::geteuid() || trusted_directory(socket_path, peer.uid)) return;
   throw ControlError(fmt::format("{}: the process answering (pid {}, uid {}) is neither root nor the owner of a "

@@ -10,12 +10,14 @@
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
+#include <system_error>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "common/system_error.hpp"
 #include "control/protocol.hpp"
+#include "net/peer_credentials.hpp"
 #include "net/unix_address.hpp"
 
 namespace corral::control {
@@ -126,9 +128,13 @@ void ControlServer::handle(const std::vector<pollfd>& polled, Clock::time_point 
 
 bool ControlServer::take_client(UniqueFd socket, Clock::time_point now) {
   ucred peer{};
-  socklen_t length = sizeof peer;
-  if (::getsockopt(socket.get(), SOL_SOCKET, SO_PEERCRED, &peer, &length) != 0 ||
-      (peer.uid != 0 && peer.uid != ::geteuid())) {
+  try {
+    peer = net::peer_credentials(socket.get());
+  } catch (const std::system_error& error) {
+    spdlog::warn("control socket: dropped a client: {}", error.what());
+    return false;
+  }
+  if (peer.uid != 0 && peer.uid != ::geteuid()) {
     // The file's mode keeps others out; this covers a socket reached another way.
     spdlog::warn("control socket: refused a client of uid {}: only root and uid {} may connect", peer.uid,
                  ::geteuid());

@@ -42,7 +42,7 @@ void RequestCounters::reset() {
 std::uint64_t RequestTotals::requests() const {
   std::uint64_t total = 0;
   for (const auto count : by_class) total += count;
-  return total;
+  return total + unclassified;
 }
 
 RequestTotals& RequestTotals::operator+=(const RequestTotals& other) {
@@ -53,6 +53,7 @@ RequestTotals& RequestTotals::operator+=(const RequestTotals& other) {
   store_operations += other.store_operations;
   store_failures += other.store_failures;
   store_sum_us += other.store_sum_us;
+  unclassified += other.unclassified;
   return *this;
 }
 

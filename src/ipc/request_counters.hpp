@@ -41,6 +41,9 @@ struct RequestTotals {
   std::uint64_t store_operations = 0;
   std::uint64_t store_failures = 0;
   std::uint64_t store_sum_us = 0;
+  // Requests known only from a worker's heartbeats (it had no board entry): counted in
+  // the total, in no status class.
+  std::uint64_t unclassified = 0;
 
   std::uint64_t requests() const;
   RequestTotals& operator+=(const RequestTotals& other);

@@ -81,15 +81,12 @@ void Supervisor::sample_workers() {
   }
 }
 
-void Supervisor::fold_exited_worker(pid_t pid, double cpu_seconds) {
-  auto* worker = table_.find(pid);
-  if (const auto* entry = load_board_.find(pid)) {
-    const auto totals = ipc::read(entry->requests);
-    counters_.retired_totals += totals;
-    // Its last count, not its last heartbeat's: the status total must not go back.
-    if (worker != nullptr) worker->requests = std::max(worker->requests, totals.requests());
-  }
-  if (worker != nullptr) counters_.retired_cpu_seconds[worker->slot] += cpu_seconds;
+void Supervisor::fold_exited_worker(WorkerRecord& worker, ipc::RequestTotals counted, double cpu_seconds) {
+  // Without a board entry, its heartbeats' count is all there is.
+  if (worker.requests > counted.requests()) counted.unclassified += worker.requests - counted.requests();
+  worker.requests = counted.requests();
+  counters_.retired += counted;
+  counters_.retired_cpu_seconds[worker.slot] += cpu_seconds;
 }
 
 void Supervisor::note_restart(metrics::RestartCause cause, unsigned slot) {
@@ -118,7 +115,7 @@ control::PoolView Supervisor::pool_view() const {
   const auto store = store_view();
   view.store = store.description;
   view.store_state = store.description == "off" ? "off" : store.down > 0 ? "down" : "up";
-  view.requests = counters_.retired_requests;
+  view.requests = counters_.retired.requests();
   view.restarts = counters_.restarts;
   for (const auto& [pid, worker] : table_) {
     control::WorkerView row;
@@ -175,7 +172,7 @@ metrics::PoolMetrics Supervisor::pool_metrics() const {
   metrics::PoolMetrics m;
   m.service = program_.name;
   m.version = version;
-  m.requests = counters_.retired_totals;
+  m.requests = counters_.retired;
   m.restarts = counters_.restarts_by_cause;
   std::map<unsigned, metrics::SlotMetrics> slots;
   for (unsigned slot = 0; slot < table_.slot_count(); ++slot) slots[slot].slot = slot;

@@ -7,7 +7,7 @@
 namespace corral {
 
 std::string status_line(const WorkerTable& table, const PoolCounters& counters, const StoreView& store) {
-  std::uint64_t requests = counters.retired_requests;
+  std::uint64_t requests = counters.retired.requests();
   for (const auto& [pid, worker] : table) requests += worker.requests;
   const auto serving = table.count(WorkerState::ready) + table.count(WorkerState::retiring);
   auto status = fmt::format("{}/{} workers ready · {} requests · {} restarts", std::min(serving, table.slot_count()),

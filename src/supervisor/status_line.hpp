@@ -14,12 +14,11 @@ namespace corral {
 struct PoolCounters {
   std::uint64_t restarts = 0;
   std::uint64_t recycled = 0;
-  std::uint64_t retired_requests = 0;  // requests of workers that have exited
-  std::string last_event;              // "worker 2 hung", "reloaded", ...
-  // For metrics: replacements by cause (metrics::RestartCause), and what exited
-  // workers had counted, so that the pool's counters never go backwards.
+  std::string last_event;  // "worker 2 hung", "reloaded", ...
+  // For metrics: replacements by cause (metrics::RestartCause).
   std::array<std::uint64_t, metrics::restart_cause_names.size()> restarts_by_cause{};
-  ipc::RequestTotals retired_totals;
+  // What exited workers had counted, so that the pool's counters never go backwards.
+  ipc::RequestTotals retired;
   std::map<unsigned, double> retired_cpu_seconds;  // by slot
 };
 

@@ -85,7 +85,7 @@ class Supervisor {
   void open_local_servers(std::optional<UniqueFd> metrics_listener);
   void sample_workers();
   // `cpu_seconds`: all it used, from wait4().
-  void fold_exited_worker(pid_t pid, double cpu_seconds);
+  void fold_exited_worker(WorkerRecord& worker, ipc::RequestTotals counted, double cpu_seconds);
   void note_restart(metrics::RestartCause cause, unsigned slot);
   control::PoolView pool_view() const;
   metrics::PoolMetrics pool_metrics() const;

@@ -101,16 +101,19 @@ void Supervisor::reap_children() {
     rusage usage{};
     const pid_t pid = ::wait4(-1, &status, WNOHANG, &usage);
     if (pid <= 0) return;
-    // Its last counts join the pool's before its entry is freed (a worker never frees
-    // its own), so counters never go backwards.
-    fold_exited_worker(pid, static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-                                static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6);
+    // Its last counts are taken before its entry is freed (a worker never frees its
+    // own), so the pool's counters never go backwards.
+    ipc::RequestTotals counted;
+    if (const auto* entry = load_board_.find(pid)) counted = ipc::read(entry->requests);
     load_board_.release(pid);
     auto* worker = table_.find(pid);
     if (worker == nullptr) continue;
-    // A worker's last messages (a suicide notice just before a fatal signal) are still in
-    // the channel: read them before judging how it ended.
+    // A worker's last messages (a suicide notice just before a fatal signal, a last
+    // heartbeat) are still in the channel: read them before judging how it ended.
     read_messages(*worker);
+    fold_exited_worker(*worker, counted,
+                       static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+                           static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6);
     on_worker_exit(std::move(*table_.remove(pid)), status);
   }
 }
@@ -175,7 +178,6 @@ void Supervisor::handle_message(WorkerRecord& worker, const ipc::Message& messag
 }
 
 void Supervisor::on_worker_exit(WorkerRecord worker, int wait_status) {
-  counters_.retired_requests += worker.requests;
   const auto how = describe_wait_status(wait_status);
   on_task_worker_exit(worker, how);
   if (worker.slot < table_.slot_count()) {

@@ -21,6 +21,7 @@
 #include "control/pool_view.hpp"
 #include "control/protocol.hpp"
 #include "control/socket_path.hpp"
+#include "net/peer_credentials.hpp"
 #include "support/temp_dir.hpp"
 
 namespace corral::control {
@@ -111,7 +112,9 @@ TEST(SocketPath, FollowsTheRuntimeDirectoryOfSystemd) {
   ::setenv("RUNTIME_DIRECTORY", "/run/hello:/run/other", 1);
   EXPECT_EQ(default_socket_path("hello"), "/run/hello/control.sock");
   ::unsetenv("RUNTIME_DIRECTORY");
-  if (::geteuid() == 0) EXPECT_EQ(default_socket_path("hello"), "/run/hello/control.sock");
+  if (::geteuid() == 0) {
+    EXPECT_EQ(default_socket_path("hello"), "/run/hello/control.sock");
+  }
 }
 
 // A ControlServer served by a thread the way the supervisor's loop serves it.
@@ -142,6 +145,26 @@ class ServedControl {
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
+
+TEST(PeerCredentials, NameTheProcessAtTheOtherEndOrTheFailingCall) {
+  int ends[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, ends), 0);
+  const auto peer = net::peer_credentials(ends[0]);
+  EXPECT_EQ(peer.pid, ::getpid());
+  EXPECT_EQ(peer.uid, ::geteuid());
+  ::close(ends[0]);
+  ::close(ends[1]);
+  int pipe_ends[2];
+  ASSERT_EQ(::pipe(pipe_ends), 0);
+  try {
+    net::peer_credentials(pipe_ends[0]);
+    ADD_FAILURE() << "a pipe has no peer credentials";
+  } catch (const std::system_error& error) {
+    EXPECT_NE(std::string(error.what()).find("getsockopt(SO_PEERCRED)"), std::string::npos) << error.what();
+  }
+  ::close(pipe_ends[0]);
+  ::close(pipe_ends[1]);
+}
 
 TEST(ControlServer, AnswersCommandsAndOnlyItsOwnerMayUseTheSocket) {
   test::TempDir directory;

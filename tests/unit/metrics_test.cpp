@@ -33,6 +33,20 @@ PoolMetrics sample() {
   return metrics;
 }
 
+TEST(RequestTotals, TheTotalIsEveryClassAndTheUnclassifiedCountAndSumsAddUp) {
+  auto totals = sample().requests;
+  EXPECT_EQ(totals.requests(), 4u);
+  ipc::RequestTotals heartbeats_only;
+  heartbeats_only.unclassified = 6;
+  totals += heartbeats_only;
+  totals += sample().requests;
+  EXPECT_EQ(totals.requests(), 14u);
+  EXPECT_EQ(totals.by_class[1], 4u);
+  EXPECT_EQ(totals.unclassified, 6u);
+  EXPECT_EQ(totals.response_bytes, 520u);
+  EXPECT_EQ(totals.store_failures, 2u);
+}
+
 TEST(Metrics, CountsByClassAndACumulativeHistogram) {
   const auto text = render(sample());
   for (const char* line : {

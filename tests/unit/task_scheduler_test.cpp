@@ -24,10 +24,29 @@ TaskSpec every(const std::string& name, std::chrono::seconds period, TaskOptions
   return TaskSpec{name, Schedule::every(period), options};
 }
 
+TaskOptions run_once() {
+  TaskOptions options;
+  options.missed = MissedRuns::run_once;
+  return options;
+}
+
+// A scheduler whose jitter draws are always `draw` (0 to 1).
+TaskScheduler scheduler_drawing(double draw = 0.0) {
+  return TaskScheduler([draw] { return draw; });
+}
+
 std::vector<std::int64_t> scheduled_ms(const std::vector<DueRun>& runs) {
   std::vector<std::int64_t> times;
   for (const auto& run : runs) times.push_back(run.scheduled.time_since_epoch().count());
   return times;
+}
+
+std::vector<std::int64_t> ms(WallTime time) {
+  return {time.time_since_epoch().count()};
+}
+
+std::uint64_t runs(const TaskStatus& status, Outcome outcome) {
+  return status.runs[static_cast<std::size_t>(outcome)];
 }
 
 TEST(NextRun, EveryPeriodIsAlignedToTheEpochSoThatMachinesAgree) {
@@ -44,7 +63,7 @@ TEST(NextRun, CronIsReadInItsZone) {
 }
 
 TEST(TaskScheduler, ARunIsDueAtItsTimeAndOnlyOnce) {
-  TaskScheduler scheduler([] { return 0.0; });
+  auto scheduler = scheduler_drawing();
   scheduler.configure({every("tick", 1s)}, at_ms(10'500));
   EXPECT_TRUE(scheduler.take_due(at_ms(10'999), true).start.empty());
   EXPECT_EQ(scheduler.next_wake(), at_ms(11'000));
@@ -56,7 +75,7 @@ TEST(TaskScheduler, ARunIsDueAtItsTimeAndOnlyOnce) {
 TEST(TaskScheduler, JitterDelaysTheStartButNotTheRunsName) {
   TaskOptions options;
   options.jitter = 400ms;
-  TaskScheduler scheduler([] { return 0.5; });
+  auto scheduler = scheduler_drawing(0.5);
   scheduler.configure({every("tick", 1s, options)}, at_ms(500));
   EXPECT_TRUE(scheduler.take_due(at_ms(1'000), true).start.empty());
   EXPECT_EQ(scheduler.next_wake(), at_ms(1'200));
@@ -66,7 +85,7 @@ TEST(TaskScheduler, JitterDelaysTheStartButNotTheRunsName) {
 TEST(TaskScheduler, ARunDueWhileThePreviousRunsIsSkippedAsOverlapUnlessAllowed) {
   TaskOptions overlapping;
   overlapping.overlap = true;
-  TaskScheduler scheduler([] { return 0.0; });
+  auto scheduler = scheduler_drawing();
   scheduler.configure({every("strict", 1s), every("loose", 1s, overlapping)}, at_ms(500));
   ASSERT_EQ(scheduler.take_due(at_ms(1'000), true).start.size(), 2U);
   scheduler.started("strict");
@@ -77,19 +96,19 @@ TEST(TaskScheduler, ARunDueWhileThePreviousRunsIsSkippedAsOverlapUnlessAllowed) 
   ASSERT_EQ(due.skipped.size(), 1U);
   EXPECT_EQ(due.skipped[0].task, "strict");
   EXPECT_EQ(due.skipped[0].outcome, Outcome::overlap);
-  EXPECT_EQ(scheduler.status()[0].runs[static_cast<std::size_t>(Outcome::overlap)], 1U);
+  EXPECT_EQ(runs(scheduler.status()[0], Outcome::overlap), 1U);
   scheduler.ended("strict", LastRun{at_ms(1'000), at_ms(2'500), Outcome::ok, 1500ms});
   EXPECT_EQ(scheduler.take_due(at_ms(3'000), true).start.size(), 2U);
 }
 
 TEST(TaskScheduler, WithNoWorkerARunWaitsThenIsMissedAfterTheGraceWhenSkipping) {
-  TaskScheduler scheduler([] { return 0.0; });
+  auto scheduler = scheduler_drawing();
   scheduler.configure({every("hourly", 3600s)}, at_ms(1));
   const auto due_at = 3'600'000;
   EXPECT_TRUE(scheduler.take_due(at_ms(due_at), false).start.empty());
   EXPECT_EQ(scheduler.next_wake(), at_ms(due_at) + TaskScheduler::missed_grace) << "no spinning while waiting";
   // A worker within the grace: the run starts, late.
-  TaskScheduler late([] { return 0.0; });
+  auto late = scheduler_drawing();
   late.configure({every("hourly", 3600s)}, at_ms(1));
   EXPECT_TRUE(late.take_due(at_ms(due_at), false).start.empty());
   EXPECT_EQ(late.take_due(at_ms(due_at + 9'000), true).start.size(), 1U);
@@ -101,10 +120,8 @@ TEST(TaskScheduler, WithNoWorkerARunWaitsThenIsMissedAfterTheGraceWhenSkipping) 
 }
 
 TEST(TaskScheduler, WithNoWorkerARunOnceTaskWaitsAndANewerRunReplacesTheWaitingOne) {
-  TaskOptions options;
-  options.missed = MissedRuns::run_once;
-  TaskScheduler scheduler([] { return 0.0; });
-  scheduler.configure({every("tick", 1s, options)}, at_ms(500));
+  auto scheduler = scheduler_drawing();
+  scheduler.configure({every("tick", 1s, run_once())}, at_ms(500));
   EXPECT_TRUE(scheduler.take_due(at_ms(1'000), false).start.empty());
   EXPECT_FALSE(scheduler.next_wake() < at_ms(2'000)) << "waiting for a worker is not a deadline";
   const auto later = scheduler.take_due(at_ms(30'000), false);
@@ -116,23 +133,21 @@ TEST(TaskScheduler, WithNoWorkerARunOnceTaskWaitsAndANewerRunReplacesTheWaitingO
 
 TEST(TaskScheduler, ARunTheSupervisorComesToTooLateIsMissedWhenSkipping) {
   // A frozen VM or a clock step: the supervisor looks again long after the run was due.
-  TaskScheduler skipping([] { return 0.0; });
+  auto skipping = scheduler_drawing();
   skipping.configure({every("hourly", 3600s)}, at_ms(1));
   const auto due = skipping.take_due(at_ms(3'600'000 + 60'000), true);
   EXPECT_TRUE(due.start.empty());
   ASSERT_EQ(due.skipped.size(), 1U);
   EXPECT_EQ(due.skipped[0].outcome, Outcome::missed);
-  TaskOptions run_once;
-  run_once.missed = MissedRuns::run_once;
-  TaskScheduler catching_up([] { return 0.0; });
-  catching_up.configure({every("hourly", 3600s, run_once)}, at_ms(1));
+  auto catching_up = scheduler_drawing();
+  catching_up.configure({every("hourly", 3600s, run_once())}, at_ms(1));
   EXPECT_EQ(catching_up.take_due(at_ms(3'600'000 + 60'000), true).start.size(), 1U);
 }
 
 TEST(TaskScheduler, ATaskEnabledAgainOnReloadIsDueFromThenOn) {
   TaskOptions off;
   off.enabled = false;
-  TaskScheduler scheduler([] { return 0.0; });
+  auto scheduler = scheduler_drawing();
   scheduler.configure({every("tick", 1s, off)}, at_ms(500));
   EXPECT_TRUE(scheduler.take_due(at_ms(600'000), true).start.empty());
   scheduler.configure({every("tick", 1s)}, at_ms(600'500));
@@ -142,59 +157,65 @@ TEST(TaskScheduler, ATaskEnabledAgainOnReloadIsDueFromThenOn) {
 }
 
 TEST(TaskScheduler, AfterDowntimeRunOnceRunsTheLatestMissedRunAndSkipOnlyCounts) {
-  TaskOptions run_once;
-  run_once.missed = MissedRuns::run_once;
-  TaskScheduler scheduler([] { return 0.0; });
-  const auto notes = scheduler.configure({every("once", 60s, run_once), every("skip", 60s), every("new", 60s)},
+  auto scheduler = scheduler_drawing();
+  const auto notes = scheduler.configure({every("once", 60s, run_once()), every("skip", 60s), every("new", 60s)},
                                          at_ms(330'000), LastDue{{"once", at_ms(60'000)}, {"skip", at_ms(60'000)}});
   ASSERT_EQ(notes.size(), 2U);
   EXPECT_NE(notes[0].find("4 runs were due"), std::string::npos) << notes[0];
   const auto due = scheduler.take_due(at_ms(330'000), true);
   EXPECT_EQ(scheduled_ms(due.start), std::vector<std::int64_t>{300'000}) << "only the latest missed run, once";
   const auto status = scheduler.status();
-  EXPECT_EQ(status[1].runs[static_cast<std::size_t>(Outcome::missed)], 4U);
+  EXPECT_EQ(runs(status[1], Outcome::missed), 4U);
   EXPECT_EQ(scheduled_ms(scheduler.take_due(at_ms(360'000), true).start).size(), 3U);
 }
 
-// Longer than the runs the scheduler walks one by one (100,000): the latest all the same.
+// Down since `last`, or the clock stepped from `last`; up again `outage` later, half a
+// second past a run.
+struct Outage {
+  TaskSpec spec;
+  std::chrono::milliseconds outage;
+  bool recorded;  // the last run is in tasks.last (a restart), or not (a clock step)
+};
+
+const auto every_second = every("every", 1s, run_once());
+const auto cron_every_second = TaskSpec{"cron", Schedule::cron("* * * * * *", "UTC"), run_once()};
+
+void expect_the_latest_missed_run(const std::vector<Outage>& table) {
+  const auto last = at_ms(1'000'000);
+  for (const auto& row : table) {
+    SCOPED_TRACE(row.spec.name + (row.recorded ? " after a restart, " : " after a clock step, ") +
+                 std::to_string(row.outage.count()) + " ms");
+    auto scheduler = scheduler_drawing();
+    const auto now = last + row.outage;
+    if (row.recorded) {
+      ASSERT_EQ(scheduler.configure({row.spec}, now, LastDue{{row.spec.name, last}}).size(), 1U);
+    } else {
+      scheduler.configure({row.spec}, last);
+    }
+    EXPECT_EQ(scheduled_ms(scheduler.take_due(now, true).start), ms(now - 500ms));
+  }
+}
+
+// Beyond 100,000 runs the scheduler stops walking run by run: the latest all the same.
 TEST(TaskScheduler, AfterAnyOutageRunOnceRunsTheLatestMissedRun) {
-  TaskOptions run_once;
-  run_once.missed = MissedRuns::run_once;
-  const auto down_since = at_ms(1'000'000);
-  const auto now = down_since + 30h + 500ms;
-  for (const auto& spec : {every("every", 1s, run_once), TaskSpec{"cron", Schedule::cron("* * * * * *", "UTC"), run_once}}) {
-    TaskScheduler scheduler([] { return 0.0; });
-    const auto notes = scheduler.configure({spec}, now, LastDue{{spec.name, down_since}});
-    ASSERT_EQ(notes.size(), 1U) << spec.name;
-    const auto due = scheduler.take_due(now, true);
-    EXPECT_EQ(scheduled_ms(due.start), std::vector<std::int64_t>{(now - 500ms).time_since_epoch().count()}) << spec.name;
-  }
-  TaskScheduler scheduler([] { return 0.0; });
-  const auto notes = scheduler.configure({every("every", 1s, run_once)}, now, LastDue{{"every", down_since}});
+  expect_the_latest_missed_run({
+      {every_second, 30h + 500ms, true},
+      {cron_every_second, 30h + 500ms, true},
+      {every_second, 100'001s + 500ms, true},
+      {cron_every_second, 100'001s + 500ms, true},
+  });
+  auto scheduler = scheduler_drawing();
+  const auto notes = scheduler.configure({every_second}, at_ms(1'000'000) + 30h + 500ms,
+                                         LastDue{{"every", at_ms(1'000'000)}});
   EXPECT_NE(notes[0].find("108000 runs were due"), std::string::npos) << notes[0];
-  // One run more than are walked one by one: the last walked-to run is the latest.
-  for (const auto& spec : {every("every", 1s, run_once), TaskSpec{"cron", Schedule::cron("* * * * * *", "UTC"), run_once}}) {
-    TaskScheduler edge([] { return 0.0; });
-    const auto just_past = down_since + 100'001s + 500ms;
-    ASSERT_EQ(edge.configure({spec}, just_past, LastDue{{spec.name, down_since}}).size(), 1U) << spec.name;
-    EXPECT_EQ(scheduled_ms(edge.take_due(just_past, true).start),
-              std::vector<std::int64_t>{(just_past - 500ms).time_since_epoch().count()})
-        << spec.name;
-  }
 }
 
 TEST(TaskScheduler, AClockJumpFarAheadRunsTheLatestDueRun) {
-  TaskOptions run_once;
-  run_once.missed = MissedRuns::run_once;
-  TaskScheduler scheduler([] { return 0.0; });
-  scheduler.configure({every("tick", 1s, run_once)}, at_ms(500));
-  const auto later = at_ms(500) + 30h;
-  EXPECT_EQ(scheduled_ms(scheduler.take_due(later, true).start),
-            std::vector<std::int64_t>{(later - 500ms).time_since_epoch().count()});
+  expect_the_latest_missed_run({{every_second, 30h + 500ms, false}, {cron_every_second, 30h + 500ms, false}});
 }
 
 TEST(TaskScheduler, AReloadKeepsWhatRunsAndANewScheduleTakesEffect) {
-  TaskScheduler scheduler([] { return 0.0; });
+  auto scheduler = scheduler_drawing();
   scheduler.configure({every("tick", 1s), every("gone", 1s)}, at_ms(500));
   ASSERT_EQ(scheduler.take_due(at_ms(1'000), true).start.size(), 2U);
   scheduler.started("tick");
@@ -209,7 +230,7 @@ TEST(TaskScheduler, AReloadKeepsWhatRunsAndANewScheduleTakesEffect) {
 TEST(TaskScheduler, ADisabledTaskIsNeverDueButCanBeRunByHand) {
   TaskOptions off;
   off.enabled = false;
-  TaskScheduler scheduler([] { return 0.0; });
+  auto scheduler = scheduler_drawing();
   scheduler.configure({every("off", 1s, off)}, at_ms(500));
   EXPECT_TRUE(scheduler.take_due(at_ms(5'000), true).start.empty());
   EXPECT_FALSE(scheduler.next_wake());
@@ -219,7 +240,7 @@ TEST(TaskScheduler, ADisabledTaskIsNeverDueButCanBeRunByHand) {
 }
 
 TEST(TaskScheduler, RunNowRefusesAnUnknownTaskAndAnOverlap) {
-  TaskScheduler scheduler([] { return 0.0; });
+  auto scheduler = scheduler_drawing();
   scheduler.configure({every("tick", 1s)}, at_ms(500));
   EXPECT_THROW(scheduler.run_now("tock", at_ms(600)), std::invalid_argument);
   scheduler.started("tick");
@@ -234,15 +255,15 @@ TEST(TaskScheduler, RunNowRefusesAnUnknownTaskAndAnOverlap) {
 }
 
 TEST(TaskScheduler, EndedRunsAreCountedByOutcomeWithTheirDurations) {
-  TaskScheduler scheduler([] { return 0.0; });
+  auto scheduler = scheduler_drawing();
   scheduler.configure({every("tick", 1s)}, at_ms(500));
   scheduler.started("tick");
   scheduler.ended("tick", LastRun{at_ms(1'000), at_ms(1'050), Outcome::ok, 50ms});
   scheduler.started("tick");
   scheduler.ended("tick", LastRun{at_ms(2'000), at_ms(4'000), Outcome::failed, 2s});
   const auto status = scheduler.status()[0];
-  EXPECT_EQ(status.runs[static_cast<std::size_t>(Outcome::ok)], 1U);
-  EXPECT_EQ(status.runs[static_cast<std::size_t>(Outcome::failed)], 1U);
+  EXPECT_EQ(runs(status, Outcome::ok), 1U);
+  EXPECT_EQ(runs(status, Outcome::failed), 1U);
   EXPECT_EQ(status.duration_count, 2U);
   EXPECT_DOUBLE_EQ(status.duration_sum_seconds, 2.05);
   EXPECT_EQ(status.duration_le[1], 1U);  // <= 0.1 s
@@ -252,7 +273,7 @@ TEST(TaskScheduler, EndedRunsAreCountedByOutcomeWithTheirDurations) {
 }
 
 TEST(TaskScheduler, ARunToStartAgainWaitsForAWorkerAndKeepsItsName) {
-  TaskScheduler scheduler([] { return 0.0; });
+  auto scheduler = scheduler_drawing();
   scheduler.configure({every("tick", 3600s)}, at_ms(500));
   scheduler.again(DueRun{"tick", at_ms(0), false, 2, false});
   scheduler.again(DueRun{"gone", at_ms(0), false, 2, false});  // no such task: dropped
@@ -267,10 +288,8 @@ TEST(TaskScheduler, ARunToStartAgainWaitsForAWorkerAndKeepsItsName) {
 TEST(TaskScheduler, ARunsLockOutlivesEveryStartAnyInstanceCouldStillMake) {
   TaskOptions jittered;
   jittered.jitter = 120s;
-  TaskOptions run_once;
-  run_once.missed = MissedRuns::run_once;
-  TaskScheduler scheduler([] { return 0.0; });
-  scheduler.configure({every("jittered", 3600s, jittered), every("once", 3600s, run_once)}, at_ms(500));
+  auto scheduler = scheduler_drawing();
+  scheduler.configure({every("jittered", 3600s, jittered), every("once", 3600s, run_once())}, at_ms(500));
   EXPECT_EQ(scheduler.fence_until("jittered", at_ms(3'600'000), 30s),
             at_ms(3'600'000) + 120s + TaskScheduler::missed_grace + 30s);
   EXPECT_EQ(scheduler.fence_until("once", at_ms(3'600'000), 30s), at_ms(7'200'000) + 30s)
@@ -278,7 +297,7 @@ TEST(TaskScheduler, ARunsLockOutlivesEveryStartAnyInstanceCouldStillMake) {
 }
 
 TEST(TaskScheduler, ARunPastItsTimeoutCountsAsRunningUntilItsWorkerExits) {
-  TaskScheduler scheduler([] { return 0.0; });
+  auto scheduler = scheduler_drawing();
   scheduler.configure({every("tick", 1s)}, at_ms(500));
   ASSERT_EQ(scheduler.take_due(at_ms(1'000), true).start.size(), 1U);
   scheduler.started("tick");

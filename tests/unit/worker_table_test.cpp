@@ -210,7 +210,12 @@ TEST(StatusLine, CountsRequestsOfLiveAndExitedWorkers) {
   auto table = ready_pool(2);
   table.find(100)->requests = 10;
   table.find(101)->requests = 5;
-  PoolCounters counters{2, 1, 100, "worker 1 hung"};
+  PoolCounters counters;
+  counters.restarts = 2;
+  counters.recycled = 1;
+  counters.last_event = "worker 1 hung";
+  counters.retired.by_class[1] = 90;  // exited workers' 2xx
+  counters.retired.unclassified = 10;  // and what one without a board entry said in heartbeats
   EXPECT_EQ(status_line(table, counters, StoreView{"sqlite /s/store.sqlite3", 2, 0}),
             "2/2 workers ready \u00b7 115 requests \u00b7 2 restarts \u00b7 1 recycled \u00b7 store sqlite "
             "/s/store.sqlite3 up \u00b7 last: worker 1 hung");
