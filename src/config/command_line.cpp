@@ -1,11 +1,14 @@
 #include "config/command_line.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "common/exit_code.hpp"
+#include "config/app_config.hpp"
+#include "config/config_error.hpp"
 #include "config/config_file.hpp"
 #include "version.hpp"
 
@@ -116,11 +119,25 @@ CommandLine parse_arguments(const std::vector<std::string>& arguments, const Pro
   CommandLine result;
   result.arguments = arguments;
   result.settings = table.defaults();
+  // `corral [flags] -- node server.js`: what follows `--` is the app's command.
+  const auto separator = std::find(arguments.begin(), arguments.end(), "--");
+  const std::vector<std::string> flags(arguments.begin(), separator);
+  std::vector<std::string> command;
+  if (separator != arguments.end()) {
+    command.assign(separator + 1, arguments.end());
+    if (command.empty()) {
+      std::fprintf(stderr, "%s: `--` must be followed by the program to run as the workers, such as "
+                   "`-- node server.js`\n", program.name.c_str());
+      throw ExitRequest{exit_code::usage};
+    }
+  }
   // First pass: which file? Second pass: the flags again, on top of the file's values.
   Settings scratch = table.defaults();
-  const auto first = apply_flags(arguments, program, scratch);
+  const auto first = apply_flags(flags, program, scratch);
   if (first.config_path) apply_config_file(table, *first.config_path, result.settings);
-  const auto parsed = apply_flags(arguments, program, result.settings);
+  const auto parsed = apply_flags(flags, program, result.settings);
+  if (!command.empty()) result.settings.app.command = std::move(command);
+  check_app_settings(result.settings, first.config_path ? *first.config_path : std::string("the command line"));
   if (result.settings.debug_fail_start && !result.settings.enable_debug_routes) {
     std::fprintf(stderr, "%s: --debug-fail-start is a test aid: it needs --enable-debug-routes too\n",
                  program.name.c_str());

@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 
 #include "common/exit_code.hpp"
+#include "config/app_config.hpp"
+#include "config/config_error.hpp"
 #include "net/endpoint.hpp"
 
 namespace corral {
@@ -19,9 +21,18 @@ int check_configuration(const CommandLine& command_line) {
     fmt::print(stderr, "corral: configuration error: {}: listen: {}\n", source, error.what());
     return exit_code::usage;
   }
-  fmt::print("corral: configuration OK: {} (workers {}, drain_timeout {} ms, log_level {})\n", source,
+  std::string app;
+  if (s.app.enabled()) {
+    try {
+      app = fmt::format(", app {}", find_app_program(s.app, source));
+    } catch (const ConfigError& error) {
+      fmt::print(stderr, "corral: configuration error: {}\n", error.what());
+      return exit_code::usage;
+    }
+  }
+  fmt::print("corral: configuration OK: {} (workers {}, drain_timeout {} ms, log_level {}{})\n", source,
              s.workers == 0 ? std::string("one per CPU") : std::to_string(s.workers), s.drain_timeout.count(),
-             log_level_name(s.log_level));
+             log_level_name(s.log_level), app);
   return exit_code::ok;
 }
 

@@ -5,7 +5,7 @@
 namespace corral {
 
 ConfigError::ConfigError(const std::string& source, std::size_t line, const std::string& key, const std::string& problem)
-    : std::runtime_error(key.empty() ? fmt::format("{}:{}: {}", source, line, problem)
-                                     : fmt::format("{}:{}: {}: {}", source, line, key, problem)) {}
+    : std::runtime_error(fmt::format("{}{}: {}{}", source, line > 0 ? fmt::format(":{}", line) : "",
+                                     key.empty() ? "" : key + ": ", problem)) {}
 
 }  // namespace corral

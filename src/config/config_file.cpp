@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include "config/app_config.hpp"
 #include "config/task_config.hpp"
 
 namespace corral {
@@ -120,6 +121,8 @@ void apply_config_text(const SettingTable& table, std::string_view text, const s
   for (const auto& row : table.rows()) keys.read(row, s);
   keys.claim("task");
   apply_task_entries(root, source, s);
+  keys.claim("app");
+  apply_app_table(root, source, s);
   keys.reject_unknown();
 }
 

@@ -41,6 +41,24 @@ struct StoreSettings {
   bool secure_cookie = false;
 };
 
+// When an app worker counts as ready.
+enum class AppReady {
+  notify,   // when it sends READY=1 on $NOTIFY_SOCKET (sd_notify(3))
+  started,  // when it is started, for programs that send nothing
+};
+
+// A program of any language run as the workers (docs/apps.md): [app] in the file, or
+// the arguments after `--`. Empty `command`: corral serves the service's own routes.
+struct AppSettings {
+  std::vector<std::string> command;  // the program and its arguments; found on $PATH like execvp(3)
+  std::string working_directory;     // empty: corral's own
+  std::map<std::string, std::string> environment;  // added to (or replacing) what corral has
+  AppReady ready = AppReady::notify;
+  int stop_signal = 15;  // SIGTERM: drain and exit; SIGKILL at drain_timeout
+
+  bool enabled() const { return !command.empty(); }
+};
+
 // A setting's value, whatever its kind: text and log levels as strings, whole numbers
 // as int64, seconds as milliseconds.
 using SettingValue = std::variant<std::string, std::int64_t, std::chrono::milliseconds, bool>;
@@ -69,6 +87,7 @@ struct Settings {
   std::string metrics_listen;   // HOST:PORT for GET /metrics when systemd passes no metrics socket; empty: off
   bool access_log = false;
   unsigned access_log_rate = 100;  // entries per second per worker, at most
+  AppSettings app;
   // The service's tasks (Service::task), with the file's [[task]] entries applied.
   std::vector<tasks::TaskSpec> tasks;
   // The service's own settings (Service::text_setting and the like), by key.

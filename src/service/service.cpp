@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "app/app_launcher.hpp"
 #include "common/exit_code.hpp"
 #include "common/process_title.hpp"
 #include "config/command_line.hpp"
@@ -124,6 +125,7 @@ int Service::run(int argc, char** argv) {
   if (argc >= 2 && std::string_view(argv[1]) == "task") {
     return control::run_task_command(argc - 1, argv + 1, definition.name);
   }
+  if (argc >= 2 && std::string_view(argv[1]) == app::launch_flag) return app::launch_app(argc, argv);
   process_title::init(argc, argv);
   const ProgramDescription program{definition.name, "a service on corral, a socket-activated prefork HTTP server.",
                                    &definition.settings};

@@ -5,7 +5,6 @@
 #include <spdlog/spdlog.h>
 
 #include "config/config_file.hpp"
-#include "store/open_store.hpp"
 #include "supervisor/cpu_count.hpp"
 #include "supervisor/supervisor.hpp"
 
@@ -34,7 +33,7 @@ void Supervisor::reload() {
                  next.settings.listen);
   }
   try {
-    store_description_ = detail::check_store_at_start(next.settings);
+    store_description_ = check_before_start(next.settings);
   } catch (const std::exception& error) {
     spdlog::error("reload failed, still running the previous configuration: {}", error.what());
     counters_.last_event = fmt::format("reload failed: {}", error.what());

@@ -13,6 +13,7 @@
 
 #include "common/exit_code.hpp"
 #include "common/system_error.hpp"
+#include "config/app_config.hpp"
 #include "config/config_file.hpp"
 #include "net/endpoint.hpp"
 #include "store/open_store.hpp"
@@ -63,10 +64,20 @@ Supervisor::Supervisor(const ProgramDescription& program, CommandLine command_li
 
 Supervisor::~Supervisor() = default;
 
+std::string Supervisor::check_before_start(const Settings& settings) const {
+  if (settings.app.enabled()) {
+    // A program that cannot be started is an error now, not a crash loop.
+    spdlog::info("app: {} ({})", fmt::join(settings.app.command, " "),
+                 find_app_program(settings.app, command_line_.config_path.value_or("the command line")));
+    return "off";  // the app keeps its own state
+  }
+  return detail::check_store_at_start(settings);
+}
+
 int Supervisor::run() {
   // Before any worker: a store file that cannot be used is an error an administrator
   // must see at start, naming the file, not a 503 in every worker.
-  store_description_ = detail::check_store_at_start(settings_);
+  store_description_ = check_before_start(settings_);
   open_local_servers(std::move(metrics_listener_));
   std::vector<std::string> addresses;
   for (const int fd : listen_fd_numbers_) addresses.push_back(net::describe_local_address(fd));
@@ -96,8 +107,8 @@ void Supervisor::wait_for_events() {
   std::vector<pollfd> polled{pollfd{signals_.fd(), POLLIN, 0}};
   std::vector<pid_t> owners{0};
   for (const auto& [pid, worker] : table_) {
-    if (!worker.channel.open()) continue;
-    polled.push_back(pollfd{worker.channel.fd(), POLLIN, 0});
+    if (worker.message_fd() < 0) continue;
+    polled.push_back(pollfd{worker.message_fd(), POLLIN, 0});
     owners.push_back(pid);
   }
   const auto workers_end = polled.size();
@@ -126,6 +137,7 @@ void Supervisor::wait_for_events() {
 
 void Supervisor::turn() {
   check_hung_workers();
+  kill_overdue_app_workers();
   check_task_timeouts();
   if (mode_ == Mode::stopping && !table_.empty() && now_ >= stop_deadline_) {
     kill_all(fmt::format("drain deadline of {} passed", seconds_text(settings_.drain_timeout)));
@@ -263,6 +275,7 @@ std::optional<Clock::time_point> Supervisor::next_deadline() const {
   earliest(next, next_reconcile_);
   for (const auto& [pid, worker] : table_) {
     if (const auto hang = hang_deadline(worker, settings_.hang_timeout)) earliest(next, *hang);
+    if (worker.kill_at && !worker.kill_sent_at) earliest(next, *worker.kill_at);
   }
   if (control_) {
     if (const auto idle = control_->next_deadline()) earliest(next, *idle);

@@ -52,6 +52,9 @@ class Supervisor {
     stopping,   // draining every worker, then exit (STOPPING=1)
   };
 
+  // What must hold before workers start with `settings` (the store's file, the app's
+  // program), or an exception saying what does not; the store's description.
+  std::string check_before_start(const Settings& settings) const;
   // One turn of the loop, after waiting: everything the time or the table asks for.
   void turn();
   void wait_for_events();
@@ -79,6 +82,14 @@ class Supervisor {
   StoreView store_view() const;
   void publish_status();
   std::optional<Clock::time_point> next_deadline() const;
+
+  // App workers (app_workers.cpp): a program of any language, told about itself by
+  // the environment (LISTEN_FDS, NOTIFY_SOCKET), heard through sd_notify(3).
+  void start_app_worker(unsigned slot);
+  void read_notifications(WorkerRecord& worker);
+  void handle_notification(WorkerRecord& worker, const std::string& datagram);
+  void stop_app_worker(WorkerRecord& worker);
+  void kill_overdue_app_workers();
 
   // Seeing the pool (pool_observer.cpp): the control socket, metrics and the samples
   // behind them.

@@ -44,6 +44,11 @@ void Supervisor::configure_tasks(bool at_start) {
       spdlog::info("no state directory: runs missed while corral is down are not known after a restart");
     }
   }
+  if (settings_.app.enabled() && !settings_.tasks.empty()) {
+    // Their functions are in this program; the workers are the app.
+    if (at_start) spdlog::info("app workers: the service's own tasks are not scheduled");
+    settings_.tasks.clear();
+  }
   for (const auto& note : scheduler_.configure(settings_.tasks, wall_now_, at_start ? last_due_ : tasks::LastDue{})) {
     spdlog::warn("{}", note);
   }

@@ -26,14 +26,19 @@ constexpr auto reconcile_interval = std::chrono::seconds(5);
 }  // namespace
 
 void Supervisor::start_worker(unsigned slot) {
+  if (settings_.app.enabled()) return start_app_worker(slot);
   const auto generation = table_.take_generation(slot);
   auto [ours, theirs] = ipc::Channel::make_pair(fmt::format("worker {}", slot));
   WorkerIdentity identity{slot, generation, ::getpid(), listen_fd_numbers_, theirs.fd(), load_board_.fd()};
   std::vector<int> inherited = listen_fd_numbers_;
   inherited.push_back(theirs.fd());
   if (load_board_.valid()) inherited.push_back(load_board_.fd());
-  const pid_t pid =
-      spawn_process("/proc/self/exe", program_.name, worker_arguments(*program_.table, settings_, identity), inherited);
+  SpawnRequest request;
+  request.executable = "/proc/self/exe";
+  request.argv0 = program_.name;
+  request.arguments = worker_arguments(*program_.table, settings_, identity);
+  request.inherited_fds = std::move(inherited);
+  const pid_t pid = spawn_process(request);
   auto& worker = table_.add(slot, generation, pid, std::move(ours), now_);
   worker.request_limit = request_limit(settings_.max_requests, std::uniform_real_distribution<double>(0, 1)(random_));
   spdlog::info("worker {} started: pid {}, generation {}", slot, pid, generation);
@@ -119,6 +124,7 @@ void Supervisor::reap_children() {
 }
 
 void Supervisor::read_messages(WorkerRecord& worker) {
+  if (worker.is_app()) return read_notifications(worker);
   ipc::Message message;
   while (worker.channel.open()) {
     switch (worker.channel.receive(message)) {
@@ -208,6 +214,7 @@ void Supervisor::drain(WorkerRecord& worker, std::string reason) {
     worker.state = WorkerState::draining;
     worker.drain_reason = std::move(reason);
   }
+  if (worker.is_app()) return stop_app_worker(worker);
   const auto message = ipc::Message::drain(static_cast<std::uint64_t>(settings_.drain_timeout.count()));
   if (!worker.channel.open() || !worker.channel.send(message)) {
     // The channel is gone or full: SIGTERM asks a worker for the same graceful drain.

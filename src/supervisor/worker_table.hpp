@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ipc/channel.hpp"
+#include "sd/notify_socket.hpp"
 #include "supervisor/rate_window.hpp"
 #include "supervisor/restart_policy.hpp"
 
@@ -41,7 +42,16 @@ struct WorkerRecord {
   std::optional<Clock::time_point> abort_sent_at;  // hung: SIGABRT sent then
   std::optional<Clock::time_point> kill_sent_at;   // still hung after SIGABRT: SIGKILL sent then
   std::string drain_reason;      // why it is draining, for the exit log line
-  ipc::Channel channel;          // the supervisor's end
+  ipc::Channel channel;          // the supervisor's end (corral's own workers)
+  // An app worker (docs/apps.md) speaks sd_notify(3) on a socket of its own instead.
+  sd::NotifySocket notify;
+  bool hang_checked = true;      // an app worker: only once it has sent WATCHDOG=1
+  std::string app_status;        // an app worker's last STATUS=
+  std::optional<Clock::time_point> kill_at;  // an app worker told to stop: SIGKILL then
+  bool warned_ignored = false;   // an app worker's unsupported notify variables were logged
+  // The fd its messages arrive on, or -1.
+  int message_fd() const { return channel.open() ? channel.fd() : notify.valid() ? notify.fd() : -1; }
+  bool is_app() const { return notify.valid(); }
   // Sampled about once a second, for corral status and metrics.
   RateWindow request_rate;       // requests served
   RateWindow cpu_rate;           // CPU seconds used
