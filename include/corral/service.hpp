@@ -86,8 +86,8 @@ class Service {
   //                corral::purge_expired_store);
   Service& task(std::string name, Schedule schedule, TaskFunction function, TaskOptions options = {});
 
-  // Declares a setting: the TOML key (`key`, may be dotted: "app.greeting"), the flag
-  // (--app-greeting), the help text and the default. Keys and flags must not collide
+  // Declares a setting: the TOML key (`key`, may be dotted: "hello.greeting"), the flag
+  // (--hello-greeting), the help text and the default. Keys and flags must not collide
   // with corral's own (std::invalid_argument).
   Setting<std::string> text_setting(std::string key, std::string help, std::string default_value);
   Setting<std::int64_t> number_setting(std::string key, std::string help, std::int64_t default_value,

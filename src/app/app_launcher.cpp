@@ -1,10 +1,12 @@
 #include "app/app_launcher.hpp"
 
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -48,10 +50,12 @@ std::string base_name(std::string_view path) {
 
 int launch_app(int argc, char** argv) {
   bool ready_at_start = false;
+  pid_t supervisor = 0;
   int first = 2;
   for (; first < argc; ++first) {
     const std::string_view argument = argv[first];
     if (argument == "--ready-at-start") ready_at_start = true;
+    if (argument == "--supervisor-pid" && first + 1 < argc) supervisor = static_cast<pid_t>(std::atoi(argv[++first]));
     if (argument == "--") {
       ++first;
       break;
@@ -60,6 +64,12 @@ int launch_app(int argc, char** argv) {
   if (first >= argc) {
     std::fprintf(stderr, "corral %s: no program to run\n", launch_flag);
     return exit_code::usage;
+  }
+  // The app goes when the supervisor goes, however it goes (SIGKILL included): an
+  // orphan would keep serving on a socket that is no longer corral's to share. The
+  // setting survives exec.
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || (supervisor != 0 && ::getppid() != supervisor)) {
+    return exit_code::failure;  // the supervisor is already gone
   }
   const auto pid = std::to_string(::getpid());
   ::setenv("LISTEN_PID", pid.c_str(), 1);

@@ -5,7 +5,6 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
-#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -14,9 +13,6 @@
 
 namespace corral {
 namespace {
-
-const std::set<std::string, std::less<>> app_keys{"command", "working_directory", "environment", "ready",
-                                                  "stop_signal"};
 
 // The signals a program can be asked to stop with; the rest end it without a choice
 // (SIGKILL) or mean something else to corral's own workers.
@@ -27,7 +23,7 @@ constexpr std::pair<const char*, int> stop_signals[] = {
 
 [[noreturn]] void fail(const std::string& source, const toml::node& node, std::string_view key,
                        const std::string& problem) {
-  throw ConfigError(source, node.source().begin.line, fmt::format("app.{}", key), problem);
+  throw ConfigError(source, node.source().begin.line, key.empty() ? "app" : fmt::format("app.{}", key), problem);
 }
 
 bool executable_file(const std::filesystem::path& path) {
@@ -52,12 +48,6 @@ void apply_app_table(const toml::table& root, const std::string& source, Setting
   if (node == nullptr) return;
   const auto* app = node->as_table();
   if (app == nullptr) fail(source, *node, "", "[app] must be a table");
-  for (const auto& [key, value] : *app) {
-    if (!app_keys.contains(key.str())) {
-      fail(source, value, key.str(),
-           "unknown key (an [app] takes command, working_directory, environment, ready and stop_signal)");
-    }
-  }
   auto& out = settings.app;
   if (const auto* command = app->get("command")) {
     const auto* items = command->as_array();

@@ -10,8 +10,13 @@
 
 namespace corral {
 
-// Applies the file's [app] table to settings.app. An unknown key or a bad value is a
-// ConfigError naming the key (app.command, ...) and its line.
+// The keys of [app] that apply_app_table reads (a service's own settings may add
+// others to the table).
+inline constexpr const char* app_keys[] = {"app.command", "app.working_directory", "app.environment", "app.ready",
+                                           "app.stop_signal"};
+
+// Applies the file's [app] table to settings.app. A bad value is a ConfigError naming
+// the key (app.command, ...) and its line.
 void apply_app_table(const toml::table& root, const std::string& source, Settings& settings);
 
 // "SIGTERM", "TERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGWINCH":

@@ -121,7 +121,7 @@ void apply_config_text(const SettingTable& table, std::string_view text, const s
   for (const auto& row : table.rows()) keys.read(row, s);
   keys.claim("task");
   apply_task_entries(root, source, s);
-  keys.claim("app");
+  for (const char* key : app_keys) keys.claim(key);
   apply_app_table(root, source, s);
   keys.reject_unknown();
 }

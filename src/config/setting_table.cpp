@@ -172,7 +172,7 @@ SettingTable::SettingTable() : rows_(core_rows()) {}
 void SettingTable::add_service_setting(SettingRow row) {
   if (!valid_key(row.key)) {
     throw std::invalid_argument("corral: setting key \"" + row.key +
-                                "\": use lower-case letters, digits, '_' and '.' (\"app.greeting\")");
+                                "\": use lower-case letters, digits, '_' and '.' (\"hello.greeting\")");
   }
   for (const auto& other : rows_) {
     if (other.key == row.key || other.flag == row.flag) {

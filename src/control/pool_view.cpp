@@ -9,12 +9,15 @@
 
 namespace corral::control {
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(WorkerView, slot, pid, generation, state, uptime_seconds, requests,
-                                   requests_per_second, connections, restarts, last_exit, rss_bytes, cpu_percent)
+// WITH_DEFAULT: a field added later may be missing from an older supervisor's answer.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(WorkerView, slot, pid, generation, state, uptime_seconds, requests,
+                                                requests_per_second, connections, restarts, last_exit, rss_bytes,
+                                                cpu_percent, status)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TaskView, name, schedule, run_on, enabled, next_run, last_run, last_outcome,
                                    last_duration_seconds, running, runs)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PoolView, service, version, supervisor_pid, uptime_seconds, pool_size, mode, store,
-                                   store_state, requests, restarts, workers, time, tasks)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PoolView, service, version, supervisor_pid, uptime_seconds, pool_size,
+                                                mode, store, store_state, requests, restarts, app, workers, time,
+                                                tasks)
 
 namespace {
 
@@ -73,19 +76,25 @@ PoolView pool_view_from_json(const std::string& json) {
 std::string render_table(const PoolView& view) {
   std::size_t ready = 0;
   for (const auto& worker : view.workers) ready += worker.state == "ready" ? 1 : 0;
-  std::string text = fmt::format("{} (pid {}, {}) · {} · {}/{} workers ready · store {} {} · {} requests · {} "
-                                 "restarts · up {}\n",
+  const bool app = !view.app.empty();
+  // An app's requests are its own: "-" where corral would show counts.
+  const auto count = [app](auto value) { return app ? std::string("-") : fmt::format("{}", value); };
+  const auto rate = [app](double value) { return app ? std::string("-") : fmt::format("{:.1f}", value); };
+  std::string text = fmt::format("{} (pid {}, {}) · {} · {}/{} workers ready · {} · {} requests · {} restarts · up "
+                                 "{}\n",
                                  view.service, view.supervisor_pid, view.version, view.mode, ready, view.pool_size,
-                                 view.store, view.store_state, view.requests, view.restarts,
-                                 duration_text(view.uptime_seconds));
+                                 app ? "app " + view.app : fmt::format("store {} {}", view.store, view.store_state),
+                                 count(view.requests), view.restarts, duration_text(view.uptime_seconds));
   text += fmt::format("{:<5} {:<8} {:>4} {:<9} {:>8} {:>10} {:>8} {:>6} {:>8}  {:<26} {:>9} {:>6}\n", "slot", "pid",
                       "gen", "state", "uptime", "requests", "req/s", "conns", "restarts", "last exit", "rss", "cpu");
   for (const auto& worker : view.workers) {
-    text += fmt::format("{:<5} {:<8} {:>4} {:<9} {:>8} {:>10} {:>8.1f} {:>6} {:>8}  {:<26} {:>9} {:>5.1f}%\n",
+    text += fmt::format("{:<5} {:<8} {:>4} {:<9} {:>8} {:>10} {:>8} {:>6} {:>8}  {:<26} {:>9} {:>5.1f}%\n",
                         worker.slot, worker.pid, worker.generation, worker.state,
-                        duration_text(worker.uptime_seconds), worker.requests, worker.requests_per_second,
-                        worker.connections, worker.restarts, worker.last_exit.empty() ? "-" : worker.last_exit,
-                        bytes_text(worker.rss_bytes), worker.cpu_percent);
+                        duration_text(worker.uptime_seconds), count(worker.requests),
+                        rate(worker.requests_per_second), count(worker.connections), worker.restarts,
+                        worker.last_exit.empty() ? "-" : worker.last_exit, bytes_text(worker.rss_bytes),
+                        worker.cpu_percent);
+    if (!worker.status.empty()) text += fmt::format("      {}\n", worker.status);
   }
   if (!view.tasks.empty()) text += task_table(view);
   return text;

@@ -22,6 +22,7 @@ struct WorkerView {
   std::string last_exit;           // of its slot's previous worker: "killed by signal 9", ...
   std::uint64_t rss_bytes = 0;
   double cpu_percent = 0;          // of one CPU, over the last 10 s
+  std::string status;              // an app worker's last STATUS= (sd_notify); "" for none
 };
 
 // One scheduled task as `corral status` shows it. Times are seconds since the Unix
@@ -51,6 +52,9 @@ struct PoolView {
   std::string store_state;  // up, down (in at least one worker), off
   std::uint64_t requests = 0;
   std::uint64_t restarts = 0;
+  // The program run as the workers ("node server.js"); "" when they are the service's
+  // own. corral does not see an app's requests: its request counts are not known.
+  std::string app;
   std::vector<WorkerView> workers;
   double time = 0;  // the moment, in seconds since the Unix epoch
   std::vector<TaskView> tasks;

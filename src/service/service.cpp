@@ -27,7 +27,7 @@ bool valid_name(std::string_view name) {
   return true;
 }
 
-// "app.greeting" -> "--app-greeting".
+// "hello.greeting" -> "--hello-greeting".
 std::string flag_for(std::string_view key) {
   std::string flag = "--";
   for (const char c : key) flag.push_back(c == '.' || c == '_' ? '-' : c);

@@ -1,6 +1,8 @@
 // App workers: a program of any language started as each worker, the way systemd
 // starts a socket-activated service (sd_listen_fds(3), sd_notify(3)), so that the
 // model (suicide notice, replacement, hang detection, rolling reload) applies to it.
+#include <unistd.h>
+
 #include <csignal>
 
 #include <fmt/format.h>
@@ -22,7 +24,7 @@ void Supervisor::start_app_worker(unsigned slot) {
   if (settings_.hang_timeout.count() > 0) {
     about.watchdog = std::chrono::duration_cast<std::chrono::microseconds>(settings_.hang_timeout);
   }
-  std::vector<std::string> arguments{app::launch_flag};
+  std::vector<std::string> arguments{app::launch_flag, "--supervisor-pid", std::to_string(::getpid())};
   if (settings_.app.ready == AppReady::started) arguments.emplace_back("--ready-at-start");
   arguments.emplace_back("--");
   arguments.insert(arguments.end(), settings_.app.command.begin(), settings_.app.command.end());

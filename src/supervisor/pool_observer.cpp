@@ -117,6 +117,7 @@ control::PoolView Supervisor::pool_view() const {
   view.store_state = store.description == "off" ? "off" : store.down > 0 ? "down" : "up";
   view.requests = counters_.retired.requests();
   view.restarts = counters_.restarts;
+  if (settings_.app.enabled()) view.app = fmt::format("{}", fmt::join(settings_.app.command, " "));
   for (const auto& [pid, worker] : table_) {
     control::WorkerView row;
     row.slot = worker.slot;
@@ -130,6 +131,7 @@ control::PoolView Supervisor::pool_view() const {
       row.connections = entry->connections.load(std::memory_order_relaxed);
     }
     view.requests += row.requests;
+    row.status = worker.app_status;
     row.requests_per_second = worker.request_rate.per_second();
     row.cpu_percent = worker.cpu_rate.per_second() * 100;
     const auto usage = read_process_usage(pid);

@@ -189,6 +189,12 @@ std::string corral_binary() {
   return path;
 }
 
+std::string source_root() {
+  const char* path = std::getenv("CORRAL_SOURCE_ROOT");
+  if (path == nullptr) throw std::runtime_error("CORRAL_SOURCE_ROOT is not set (meson test sets it)");
+  return path;
+}
+
 std::string test_service_binary() {
   const char* path = std::getenv("CORRAL_TEST_SERVICE");
   if (path == nullptr) throw std::runtime_error("CORRAL_TEST_SERVICE is not set (meson test sets it)");

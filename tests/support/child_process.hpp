@@ -70,6 +70,8 @@ bool wait_gone(pid_t pid, milliseconds timeout);
 
 // The path of the built corral binary (CORRAL_BINARY, set by meson).
 std::string corral_binary();
+// The source tree (CORRAL_SOURCE_ROOT, set by meson): examples and test apps.
+std::string source_root();
 // The path of the tests' own service (CORRAL_TEST_SERVICE, set by meson).
 std::string test_service_binary();
 

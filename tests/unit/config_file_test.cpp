@@ -9,7 +9,11 @@
 #include <filesystem>
 #include <fstream>
 
+#include <csignal>
+
+#include "config/app_config.hpp"
 #include "config/command_line.hpp"
+#include "config/config_error.hpp"
 #include "config/config_file.hpp"
 #include "config/task_config.hpp"
 
@@ -332,6 +336,97 @@ TEST(TaskConfig, TheTableRefusesABadTaskDefinition) {
   short_timeout.timeout = std::chrono::milliseconds(10);
   EXPECT_THROW(table.add_task(tasks::TaskSpec{"quick", Schedule::every(std::chrono::seconds(1)), short_timeout}),
                std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace corral
+
+namespace corral {
+namespace {
+
+TEST(AppConfig, TheAppTableIsReadKeyByKey) {
+  Settings s;
+  apply_config_text(SettingTable{}, R"(
+[app]
+command = ["node", "server.js", "--port-from-systemd"]
+working_directory = "/srv/app"
+environment = { NODE_ENV = "production", TZ = "UTC" }
+ready = "started"
+stop_signal = "SIGINT"
+)",
+                    "corral.toml", s);
+  EXPECT_EQ(s.app.command, (std::vector<std::string>{"node", "server.js", "--port-from-systemd"}));
+  EXPECT_EQ(s.app.working_directory, "/srv/app");
+  EXPECT_EQ(s.app.environment.at("NODE_ENV"), "production");
+  EXPECT_EQ(s.app.ready, AppReady::started);
+  EXPECT_EQ(s.app.stop_signal, SIGINT);
+  EXPECT_TRUE(s.app.enabled());
+  EXPECT_FALSE(Settings{}.app.enabled()) << "no command: the service's own routes";
+  EXPECT_EQ(Settings{}.app.stop_signal, SIGTERM);
+}
+
+TEST(AppConfig, MistakesNameTheKeyAndTheLine) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"[app]\ncommand = \"node server.js\"\n",
+       "corral.toml:2: app.command: must be a non-empty array of strings, such as [\"node\", \"server.js\"]"},
+      {"[app]\ncommand = []\n", "corral.toml:2: app.command: must be a non-empty array"},
+      {"[app]\ncommand = [\"node\", 3]\n", "corral.toml:2: app.command: every item must be a non-empty string"},
+      {"[app]\ncommand = [\"node\"]\nworking_directory = \"srv\"\n",
+       "corral.toml:3: app.working_directory: must be an absolute path"},
+      {"[app]\ncommand = [\"node\"]\nenvironment = { LISTEN_FDS = \"2\" }\n",
+       "corral.toml:3: app.environment: LISTEN_FDS is set by corral for each worker"},
+      {"[app]\ncommand = [\"node\"]\nenvironment = { PORT = 3000 }\n",
+       "corral.toml:3: app.environment: PORT must be a string"},
+      {"[app]\ncommand = [\"node\"]\nready = \"yes\"\n", "corral.toml:3: app.ready: must be \"notify\""},
+      {"[app]\ncommand = [\"node\"]\nstop_signal = \"SIGKILL\"\n",
+       "corral.toml:3: app.stop_signal: \"SIGKILL\" is not a stop signal; use SIGTERM"},
+      {"[app]\ncommand = [\"node\"]\nrestart = true\n", "corral.toml:3: app.restart: unknown key (see docs"},
+      {"app = \"node\"\n", "corral.toml:1: app: [app] must be a table"},
+  };
+  for (const auto& [text, message] : cases) {
+    EXPECT_NE(error_of(text).find(message), std::string::npos) << text << "\n" << error_of(text);
+  }
+}
+
+TEST(AppConfig, TheCommandAfterTheSeparatorOverridesTheFile) {
+  const auto path = std::filesystem::temp_directory_path() / ("corral-app-" + std::to_string(::getpid()) + ".toml");
+  std::ofstream(path) << "[app]\ncommand = [\"node\", \"old.js\"]\n";
+  EXPECT_EQ(parse_arguments({"--config", path.string()}).settings.app.command,
+            (std::vector<std::string>{"node", "old.js"}));
+  const auto overridden = parse_arguments({"--config", path.string(), "--workers", "2", "--", "python3", "-m", "app",
+                                           "--workers", "9"});
+  std::filesystem::remove(path);
+  EXPECT_EQ(overridden.settings.app.command, (std::vector<std::string>{"python3", "-m", "app", "--workers", "9"}));
+  EXPECT_EQ(overridden.settings.workers, 2u) << "flags after -- are the program's";
+  EXPECT_THROW(parse_arguments({"--max-requests", "5", "--", "node"}), ConfigError);
+  EXPECT_THROW(parse_arguments({"--"}), ExitRequest);
+}
+
+TEST(AppConfig, TheProgramIsFoundLikeExecvpOrTheErrorSaysWhy) {
+  AppSettings app;
+  app.command = {"sh"};
+  EXPECT_TRUE(find_app_program(app, "corral.toml").ends_with("/sh"));
+  app.command = {"/bin/sh"};
+  EXPECT_EQ(find_app_program(app, "corral.toml"), "/bin/sh");
+  app.command = {"./sh"};
+  app.working_directory = "/bin";
+  EXPECT_EQ(find_app_program(app, "corral.toml"), "/bin/./sh") << "relative to the working directory";
+  const auto text_file =
+      std::filesystem::temp_directory_path() / ("corral-not-a-program-" + std::to_string(::getpid()));
+  std::ofstream(text_file) << "text\n";
+  std::filesystem::permissions(text_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  app.command = {text_file.string()};
+  try {
+    find_app_program(app, "corral.toml");
+    ADD_FAILURE() << "not executable, accepted";
+  } catch (const ConfigError& error) {
+    EXPECT_EQ(std::string(error.what()), "corral.toml: app.command: \"" + text_file.string() +
+                                             "\" is not an executable file (" + text_file.string() + ")");
+  }
+  std::filesystem::remove(text_file);
+  EXPECT_EQ(parse_stop_signal("TERM"), SIGTERM);
+  EXPECT_EQ(parse_stop_signal("SIGWINCH"), SIGWINCH);
+  EXPECT_THROW(parse_stop_signal("SIGSTOP"), std::invalid_argument);
 }
 
 }  // namespace

@@ -16,6 +16,8 @@
 #include <future>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "control/client.hpp"
 #include "control/control_server.hpp"
 #include "control/pool_view.hpp"
@@ -80,8 +82,8 @@ PoolView sample_view() {
   view.store_state = "up";
   view.requests = 12345;
   view.restarts = 1;
-  view.workers.push_back({0, 101, 1, "ready", 3725, 10000, 120.5, 12, 0, "", 8 << 20, 3.5});
-  view.workers.push_back({1, 105, 2, "ready", 65, 2345, 30.0, 4, 1, "killed by signal 9", 7 << 20, 1.0});
+  view.workers.push_back({0, 101, 1, "ready", 3725, 10000, 120.5, 12, 0, "", 8 << 20, 3.5, ""});
+  view.workers.push_back({1, 105, 2, "ready", 65, 2345, 30.0, 4, 1, "killed by signal 9", 7 << 20, 1.0, ""});
   return view;
 }
 
@@ -106,6 +108,25 @@ TEST(PoolView, PrintsATableWithAHeaderAndARowPerWorker) {
   EXPECT_NE(table.find("killed by signal 9"), std::string::npos) << table;
   EXPECT_NE(table.find("8.0 MiB"), std::string::npos) << table;
   EXPECT_EQ(std::count(table.begin(), table.end(), '\n'), 4);
+}
+
+TEST(PoolView, ShowsAnAppsWorkersWithTheirStatusAndNoRequestCounts) {
+  auto view = sample_view();
+  view.app = "node server.js";
+  view.workers[0].status = "serving 3 websockets";
+  const auto back = pool_view_from_json(to_json(view));
+  EXPECT_EQ(back.app, "node server.js");
+  EXPECT_EQ(back.workers[0].status, "serving 3 websockets");
+  const auto table = render_table(back);
+  EXPECT_NE(table.find("2/2 workers ready · app node server.js · - requests · 1 restarts"), std::string::npos)
+      << table;
+  EXPECT_EQ(table.find("10000"), std::string::npos) << "an app's requests are not corral's to count\n" << table;
+  EXPECT_NE(table.find("\n      serving 3 websockets\n"), std::string::npos) << table;
+  // An answer from before these fields existed still reads.
+  auto json = nlohmann::json::parse(to_json(sample_view()));
+  json.erase("app");
+  json["workers"][0].erase("status");
+  EXPECT_EQ(pool_view_from_json(json.dump()).app, "");
 }
 
 TEST(SocketPath, FollowsTheRuntimeDirectoryOfSystemd) {
