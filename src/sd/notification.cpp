@@ -37,6 +37,9 @@ Notification parse_notification(std::string_view datagram) {
       } else {
         out.malformed.emplace_back(line.substr(0, 64));
       }
+    } else if (name == "BARRIER" || name == "MONOTONIC_USEC") {
+      // BARRIER=1 (systemd-notify waits for its fd to be closed, which receiving does)
+      // and the time that comes with RELOADING=1: nothing to do, nothing to say.
     } else {
       // MAINPID=, EXTEND_TIMEOUT_USEC=, WATCHDOG_USEC=, FDSTORE=1, BUSERROR=, custom
       // X_ variables...: meaningful to systemd for a whole service, not for one worker.

@@ -80,10 +80,14 @@ void Supervisor::fill_vacant_slots() {
 void Supervisor::note_failure(const WorkerRecord& worker, const std::string& how, bool start_failed) {
   ++counters_.restarts;
   counters_.last_event = fmt::format("worker {} {}", worker.slot, how);
+  // corral does not see an app's requests: a suicide notice is the app's own proof
+  // that it was working.
+  const bool noticed = worker.drain_reason == "suicide notice";
   const bool failed_start =
-      start_failed || failed_to_start(worker.was_ready, worker.requests, now_ - worker.started_at, settings_.min_uptime);
+      start_failed || failed_to_start(worker.was_ready, worker.is_app() && noticed ? 1 : worker.requests,
+                                      now_ - worker.started_at, settings_.min_uptime);
   using metrics::RestartCause;
-  note_restart(worker.drain_reason == "suicide notice" ? RestartCause::suicide_notice
+  note_restart(noticed ? RestartCause::suicide_notice
                : worker.abort_sent_at                  ? RestartCause::hang
                : failed_start                          ? RestartCause::failed_start
                : how.starts_with("exited")             ? RestartCause::exit

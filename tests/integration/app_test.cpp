@@ -103,6 +103,30 @@ TEST(AppWorkers, TheSuicideNoticeStartsTheReplacementAndNoRequestFailsUnderLoad)
   EXPECT_TRUE(corral->notify.wait_for("2/2 workers ready", 10s));
 }
 
+// The seed's own Node program, its master replaced by corral: it answers, and throws on
+// /crash after the answer, sending the notice through systemd-notify(1) first.
+TEST(AppWorkers, TheSeedsNodeProgramAnswersAndItsCrashIsReplacedWithoutAFailedRequest) {
+  auto corral = CorralInstance::start({"--", "node", source_root() + "/examples/node-seed/server.js"}, 2);
+  const auto answer = http_request(corral->port, "GET", "/");
+  ASSERT_TRUE(answer);
+  EXPECT_TRUE(std::regex_search(answer->body, std::regex("^I am worker, pid:\\d+, ppid:" +
+                                                         std::to_string(corral->supervisor_pid()) + "$")))
+      << answer->body;
+  LoadGenerator load(corral->port, "/", 2, 1);
+  for (int crash = 0; crash < 3; ++crash) {
+    const auto mark = corral->mark();
+    ASSERT_TRUE(http_request(corral->port, "GET", "/crash"));
+    ASSERT_TRUE(corral->process->wait_for_line(
+        std::regex("sent a suicide notice: crash on purpose \\(/crash\\); starting its replacement now"), 10s, mark))
+        << corral->process->output();
+    corral->wait_worker_ready(mark);
+  }
+  const auto stats = load.stop();
+  EXPECT_GT(stats.succeeded, 0u);
+  EXPECT_EQ(stats.failed + stats.refused, 0u) << stats.first_failure << "\n" << corral->process->output();
+  EXPECT_EQ(corral->process->output().find("does not act on"), std::string::npos) << corral->process->output();
+}
+
 TEST(AppWorkers, AWorkerThatExitsOrIsKilledIsReplacedAndTheCauseLogged) {
   auto corral = CorralInstance::start(probe({}), 1);
   auto victim = corral->workers().at(0);

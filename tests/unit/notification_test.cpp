@@ -29,6 +29,8 @@ TEST(Notification, ReadsEveryAssignmentCorralActsOn) {
   EXPECT_TRUE(parse_notification("WATCHDOG=trigger").watchdog_trigger);
   EXPECT_FALSE(parse_notification("WATCHDOG=trigger").watchdog);
   EXPECT_TRUE(parse_notification("RELOADING=1\nMONOTONIC_USEC=5").reloading);
+  EXPECT_TRUE(parse_notification("RELOADING=1\nMONOTONIC_USEC=5").ignored.empty());
+  EXPECT_TRUE(parse_notification("BARRIER=1").ignored.empty()) << "systemd-notify's barrier is not a mistake";
   EXPECT_EQ(parse_notification("STATUS=a=b").status, "a=b") << "the value is the rest of the line";
 }
 
