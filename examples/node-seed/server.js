@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/node
 // The seed's Node.js program as a corral app: the master is gone (corral is the
 // master), and the worker keeps its code. corral starts this program once per worker,
 // as systemd starts a socket-activated service: the listening socket is fd 3
