@@ -84,6 +84,7 @@ def main():
         threading.Thread(target=lambda: [notify("WATCHDOG=1") for _ in iter(lambda: stop.wait(watchdog / 3), True)],
                          daemon=True).start()
     notify("READY=1")
+    print(f"app.py: worker {os.environ.get('CORRAL_WORKER_SLOT')} serving", flush=True)
     server.serve_forever(poll_interval=0.1)
     server.server_close()
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <regex>
 #include <stdexcept>
 #include <vector>
 
@@ -79,6 +80,16 @@ void Box::install(const std::string& host_path, const std::string& box_path, con
   if (result.exit_code != 0) {
     throw std::runtime_error("installing " + host_path + " as " + box_path + " failed:\n" + result.output);
   }
+}
+
+std::unique_ptr<ChildProcess> Box::follow_journal(const std::string& arguments) const {
+  const auto tail = must("journalctl -n 1 --show-cursor -q --no-pager -o cat");
+  std::smatch match;
+  if (!std::regex_search(tail, match, std::regex("-- cursor: (\\S+)"))) {
+    throw std::runtime_error("no journal cursor in: " + tail);
+  }
+  return std::make_unique<ChildProcess>(
+      command("journalctl --no-pager -f " + arguments + " --after-cursor='" + match[1].str() + "'"));
 }
 
 }  // namespace corral::test

@@ -1,11 +1,13 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace corral::test {
 
+class ChildProcess;
 using namespace std::chrono_literals;
 
 // A container with a real systemd, booted by tests/e2e/box.sh for the whole e2e test
@@ -31,6 +33,9 @@ class Box {
   void install(const std::string& host_path, const std::string& box_path, const std::string& mode = "0644") const;
   // The command line that runs `shell_command` inside, for a ChildProcess of the test.
   std::vector<std::string> command(const std::string& shell_command) const;
+  // Journal lines logged inside after this call, as they come (journalctl -f
+  // `arguments`).
+  std::unique_ptr<ChildProcess> follow_journal(const std::string& arguments = "-o cat") const;
 
  private:
   std::string script_;

@@ -6,11 +6,11 @@
 
 namespace corral::test {
 
-BoxClientLoop::BoxClientLoop(const Box& box) : box_(box) {
+BoxClientLoop::BoxClientLoop(const Box& box, const std::string& url) : box_(box) {
   box_.install(source_path("tests/e2e/client_loop.sh"), "/usr/local/bin/corral-client-loop", "0755");
   box_.must("rm -f /tmp/client-loop.stop");
   process_ = std::make_unique<ChildProcess>(
-      box_.command("/usr/local/bin/corral-client-loop http://127.0.0.1:3000/ /tmp/client-loop.stop 300"));
+      box_.command("/usr/local/bin/corral-client-loop " + url + " /tmp/client-loop.stop 300"));
   if (!process_->wait_for_line(std::regex("^200 0$"), 20s)) {
     throw std::runtime_error("the client loop got no answer:\n" + process_->output());
   }

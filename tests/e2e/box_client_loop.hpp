@@ -9,7 +9,7 @@
 namespace corral::test {
 
 // Load inside a box while a test acts on the service: client_loop.sh requests
-// http://127.0.0.1:3000/ on a new connection each, one after the other.
+// a URL (http://127.0.0.1:3000/ by default) on a new connection each, one after the other.
 class BoxClientLoop {
  public:
   struct Tally {
@@ -18,8 +18,8 @@ class BoxClientLoop {
     int refused = 0;   // connection refused (curl exit 7)
   };
 
-  // Installs the script, starts it, and returns once it has had a 200.
-  explicit BoxClientLoop(const Box& box);
+  // Installs the script, starts it on `url`, and returns once it has had a 200.
+  explicit BoxClientLoop(const Box& box, const std::string& url = "http://127.0.0.1:3000/");
   // Stops the loop and counts what it saw.
   Tally finish();
   std::string output() const { return process_->output(); }

@@ -5,7 +5,9 @@
 
 #include <sys/wait.h>
 
+#include <cmath>
 #include <memory>
+#include <set>
 #include <regex>
 #include <sstream>
 
@@ -67,6 +69,10 @@ class DebianPackage : public ::testing::Test {
   std::string get(const std::string& path) const {
     return box_->must("curl -s --max-time 20 http://127.0.0.1:3000" + path);
   }
+
+  // docs/apps.md's path for one app example, from the installed package with its own
+  // units (hang_timeout 2 s for the test); see the tests below.
+  void run_app_example(const std::string& name, const std::string& file, const std::string& interpreter, int port);
 
   static inline std::string packages_dir_;
   static inline BuiltPackage first_;
@@ -178,6 +184,116 @@ TEST_F(DebianPackage, ExampleServiceBuildsAgainstTheDevPackageAndRunsUnderItsSoc
             std::string::npos);
   box_->must("systemctl reload hello");
   EXPECT_EQ(box_->must("curl -s --max-time 20 http://127.0.0.1:8080/"), "Hello, world\n");
+}
+
+// Seconds of the day from a journal line in -o short-precise ("Dec 07 01:30:00.123456").
+double journal_seconds(const std::string& line) {
+  std::smatch match;
+  if (!std::regex_search(line, match, std::regex(R"((\d\d):(\d\d):(\d\d)\.(\d{6}))"))) return -1;
+  return std::stoi(match[1]) * 3600.0 + std::stoi(match[2]) * 60.0 + std::stoi(match[3]) +
+         std::stoi(match[4]) / 1e6;
+}
+
+void DebianPackage::run_app_example(const std::string& name, const std::string& file, const std::string& interpreter,
+                                    int port) {
+  install(first_);
+  const auto unit = "corral-" + name;
+  const auto shipped = "/usr/share/doc/corral/examples/" + name + "/";
+  // As its README says: the program to /opt, the units to /etc/systemd/system.
+  box_->must("for f in " + file + " " + unit + ".socket " + unit + ".service README.md; do s=" + shipped +
+             "$f; [ -e $s ] || s=$s.gz; zcat -f $s > /tmp/$f; done");
+  box_->must("install -D -m 644 /tmp/" + file + " /opt/" + unit + "/" + file + " && install -m 644 /tmp/" + unit +
+             ".socket /tmp/" + unit + ".service /etc/systemd/system/");
+  box_->must("mkdir -p /etc/systemd/system/" + unit + ".service.d && printf '[Service]\\nExecStart=\\nExecStart=" +
+             "/usr/bin/corral --workers 2 --hang-timeout 2 -- " + interpreter + " /opt/" + unit + "/" + file +
+             "\\n' > /etc/systemd/system/" + unit + ".service.d/test.conf");
+  box_->must("systemctl daemon-reload && systemctl enable --now " + unit + ".socket");
+  const auto url = "http://127.0.0.1:" + std::to_string(port) + "/";
+  const auto main_pid = [&] {
+    auto pid = box_->must("systemctl show -p MainPID --value " + unit);
+    return pid.substr(0, pid.find('\n'));
+  };
+
+  // Every worker answers, each a child of the supervisor that systemd started.
+  std::set<std::string> workers;
+  for (int i = 0; i < 60 && workers.size() < 2; ++i) {
+    const auto body = box_->must("curl -s --max-time 20 " + url);
+    std::smatch match;
+    ASSERT_TRUE(std::regex_match(body, match, std::regex(R"(I am worker, pid:(\d+), ppid:(\d+))"))) << body;
+    EXPECT_EQ(match[2].str(), main_pid());
+    workers.insert(match[1]);
+  }
+  ASSERT_EQ(workers.size(), 2u);
+  const auto status = box_->must("corral status --control-socket /run/" + unit + "/control.sock");
+  EXPECT_NE(status.find("2/2 workers ready · app " + interpreter), std::string::npos) << status;
+
+  auto journal = box_->follow_journal("-u " + unit + " -o short-precise");
+  BoxClientLoop load(*box_, url);
+  // The suicide notice: the replacement is ready while the old worker drains.
+  box_->must("curl -s --max-time 20 " + url + "crash");
+  const auto notice = journal->wait_for_line(std::regex("sent a suicide notice: .*starting its replacement now"), 20s);
+  ASSERT_TRUE(notice) << journal->output();
+  const auto ready = journal->wait_for_line(std::regex("worker \\d+ ready: pid \\d+"), 20s);
+  ASSERT_TRUE(ready) << journal->output();
+  RecordProperty("notice_to_ready_ms",
+                 std::to_string(std::lround((journal_seconds(ready->at(0)) - journal_seconds(notice->at(0))) * 1000)));
+  // A killed worker is replaced.
+  const auto alive = box_->must("pgrep -P " + main_pid());
+  const auto first_alive = alive.substr(0, alive.find('\n'));
+  box_->must("kill -KILL " + first_alive);
+  ASSERT_TRUE(journal->wait_for_line(
+      std::regex("\\(pid " + first_alive + ", generation \\d+\\) was killed by SIGKILL without a suicide notice"), 20s))
+      << journal->output();
+  ASSERT_TRUE(journal->wait_for_line(std::regex("worker \\d+ ready: pid \\d+"), 20s)) << journal->output();
+  // A hung worker (stopped: no more WATCHDOG=1) is aborted within hang_timeout, then
+  // killed, and replaced.
+  const auto running = box_->must("pgrep -P " + main_pid());
+  const auto hung = running.substr(0, running.find('\n'));
+  box_->must("kill -STOP " + hung);
+  ASSERT_TRUE(journal->wait_for_line(std::regex("\\(pid " + hung + "\\) has sent nothing for 2 s: sending SIGABRT"),
+                                     20s))
+      << journal->output();
+  ASSERT_TRUE(journal->wait_for_line(std::regex("\\(pid " + hung + ", generation \\d+\\) was killed by SIGKILL"), 20s))
+      << journal->output();
+  ASSERT_TRUE(journal->wait_for_line(std::regex("worker \\d+ ready: pid \\d+"), 20s)) << journal->output();
+  // A reload replaces every worker.
+  box_->must("systemctl reload " + unit);
+  ASSERT_TRUE(journal->wait_for_line(std::regex("reload complete"), 30s)) << journal->output();
+  const auto tally = load.finish();
+  EXPECT_GT(tally.answered, 10);
+  EXPECT_EQ(tally.failed, 0) << load.output() << journal->output();
+
+  // The workers' own lines are in the journal under their own pids.
+  const auto notice_pid = [&] {
+    std::smatch match;
+    std::regex_search(notice->at(0), match, std::regex(R"(\(pid (\d+)\))"));
+    return match[1].str();
+  }();
+  const auto own_lines = box_->must("journalctl -u " + unit + " --no-pager -o cat _PID=" + notice_pid);
+  EXPECT_FALSE(own_lines.empty()) << "nothing under the crashed worker's pid " << notice_pid;
+
+  // Stop drains every worker; a killed supervisor leaves no worker behind.
+  box_->must("curl -s --max-time 20 " + url);
+  box_->must("systemctl stop " + unit);
+  ASSERT_TRUE(journal->wait_for_line(std::regex("exited with code 0 after stop"), 30s)) << journal->output();
+  EXPECT_EQ(box_->run("systemctl is-active " + unit).output, "inactive\n");
+  box_->must("curl -s --max-time 20 " + url);  // the socket starts it again
+  const auto supervisor = main_pid();
+  const auto children = box_->must("pgrep -P " + supervisor);
+  box_->must("kill -KILL " + supervisor);
+  std::istringstream pids(children);
+  for (std::string pid; std::getline(pids, pid);) {
+    EXPECT_EQ(box_->run("timeout 10 sh -c 'while kill -0 " + pid + " 2>/dev/null; do sleep 0.1; done'").exit_code, 0)
+        << "worker " << pid << " outlived its supervisor";
+  }
+}
+
+TEST_F(DebianPackage, ThePythonAppExampleRunsUnderItsUnitsWithTheWholeModel) {
+  run_app_example("python", "app.py", "/usr/bin/python3", 8081);
+}
+
+TEST_F(DebianPackage, TheSeedsNodeProgramRunsUnderItsUnitsWithTheWholeModel) {
+  run_app_example("node-seed", "server.js", "/usr/bin/node", 8082);
 }
 
 }  // namespace

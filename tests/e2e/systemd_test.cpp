@@ -74,15 +74,8 @@ class UnderSystemd : public ::testing::Test {
     return pids;
   }
 
-  // Journal lines logged after this call, as they come.
   std::unique_ptr<ChildProcess> follow_journal(const std::string& arguments = "-o cat") const {
-    const auto tail = box().must("journalctl -n 1 --show-cursor -q --no-pager -o cat");
-    std::smatch match;
-    if (!std::regex_search(tail, match, std::regex("-- cursor: (\\S+)"))) {
-      throw std::runtime_error("no journal cursor in: " + tail);
-    }
-    return std::make_unique<ChildProcess>(
-        box().command("journalctl --no-pager -f " + arguments + " --after-cursor='" + match[1].str() + "'"));
+    return box().follow_journal(arguments);
   }
 };
 
