@@ -13,6 +13,7 @@ import http.server
 import os
 import signal
 import socket
+import socketserver
 import sys
 import threading
 
@@ -35,8 +36,10 @@ class Server(http.server.ThreadingHTTPServer):
     draining = False
 
     def __init__(self):
-        # The socket corral passed; bind and listen were done by systemd.
-        super().__init__(None, Handler, bind_and_activate=False)
+        # The socket corral passed; bind and listen were done by systemd. (Not
+        # TCPServer's __init__: it would create a socket of its own, which a hardened
+        # unit, RestrictAddressFamilies=AF_UNIX, refuses.)
+        socketserver.BaseServer.__init__(self, None, Handler)
         self.socket = socket.socket(fileno=LISTEN_FDS_START)
         # Every worker waits on the same socket: another may take the connection first,
         # and a blocking accept() would then hang where a drain cannot reach it.

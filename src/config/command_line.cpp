@@ -15,7 +15,12 @@
 namespace corral {
 namespace {
 
+// A command task as a worker receives it: its name and its program's arguments,
+// separated by ASCII's unit separator, which the file may not use in a command.
+constexpr char command_separator = '\x1f';
+
 struct Parsed {
+  std::vector<std::string> command_tasks;
   std::optional<WorkerIdentity> worker;
   std::optional<std::string> config_path;
   bool check_config = false;
@@ -88,6 +93,7 @@ Parsed apply_flags(const std::vector<std::string>& arguments, const ProgramDescr
   app.add_option("--listen-fd", worker.listen_fds)->group(internal);
   app.add_option("--channel-fd", worker.channel_fd)->group(internal);
   app.add_option("--load-board-fd", worker.load_board_fd)->group(internal);
+  app.add_option("--command-task", parsed.command_tasks)->group(internal);
 
   try {
     // CLI11 takes the arguments last to first.
@@ -143,6 +149,19 @@ CommandLine parse_arguments(const std::vector<std::string>& arguments, const Pro
                  program.name.c_str());
     throw ExitRequest{exit_code::usage};
   }
+  for (const auto& encoded : parsed.command_tasks) {
+    // Only the program matters in a worker: the supervisor schedules.
+    std::vector<std::string> fields;
+    for (std::size_t start = 0;;) {
+      const auto end = encoded.find(command_separator, start);
+      fields.push_back(encoded.substr(start, end - start));
+      if (end == std::string::npos) break;
+      start = end + 1;
+    }
+    if (fields.size() < 2) continue;
+    result.settings.tasks.push_back(tasks::TaskSpec{fields.front(), Schedule::every(std::chrono::hours(1)), {},
+                                                    std::vector<std::string>(fields.begin() + 1, fields.end())});
+  }
   result.worker = parsed.worker;
   result.config_path = parsed.config_path;
   result.check_config = parsed.check_config;
@@ -169,6 +188,12 @@ std::vector<std::string> worker_arguments(const SettingTable& table, const Setti
   for (const int fd : worker.listen_fds) {
     args.push_back("--listen-fd");
     args.push_back(std::to_string(fd));
+  }
+  for (const auto& task : settings.tasks) {
+    if (task.command.empty()) continue;
+    args.push_back("--command-task");
+    args.push_back(task.name);
+    for (const auto& argument : task.command) args.back() += command_separator + argument;
   }
   for (const auto& row : table.rows()) {
     const auto value = row.get(settings);

@@ -12,8 +12,9 @@
 namespace corral {
 namespace {
 
-const std::set<std::string, std::less<>> task_keys{"name",    "every",  "cron",    "timezone", "run_on", "timeout",
-                                                   "jitter",  "overlap", "missed", "retry",    "enabled"};
+const std::set<std::string, std::less<>> task_keys{"name",   "every",   "cron",   "timezone", "run_on",
+                                                   "timeout", "jitter", "overlap", "missed", "retry",
+                                                   "enabled", "command"};
 
 // One [[task]] entry, read key by key; every failure names the key and its line.
 class TaskEntry {
@@ -27,6 +28,25 @@ class TaskEntry {
   }
 
   bool has(std::string_view key) const { return entry_.get(key) != nullptr; }
+
+  // A non-empty array of non-empty strings: a program and its arguments.
+  std::optional<std::vector<std::string>> command(std::string_view key) const {
+    const auto* node = entry_.get(key);
+    if (node == nullptr) return std::nullopt;
+    const auto* items = node->as_array();
+    if (items == nullptr || items->empty()) {
+      fail(key, "must be a non-empty array of strings, such as [\"python3\", \"/srv/app/purge.py\"]");
+    }
+    std::vector<std::string> out;
+    for (const auto& item : *items) {
+      if (!item.is_string() || item.as_string()->get().empty()) fail(key, "every item must be a non-empty string");
+      if (item.as_string()->get().find('\x1f') != std::string::npos) {
+        fail(key, "an item holds the control character 0x1F, which corral uses to pass commands to workers");
+      }
+      out.push_back(item.as_string()->get());
+    }
+    return out;
+  }
 
   std::optional<std::string> text(std::string_view key) const {
     const auto* node = entry_.get(key);
@@ -64,8 +84,8 @@ class TaskEntry {
     for (const auto& [key, node] : entry_) {
       if (!task_keys.contains(key.str())) {
         throw ConfigError(source_, node.source().begin.line, fmt::format("task.{}", key.str()),
-                          "unknown key (a [[task]] takes name, every, cron, timezone, run_on, timeout, jitter, "
-                          "overlap, missed, retry and enabled)");
+                          "unknown key (a [[task]] takes name, command, every, cron, timezone, run_on, timeout, "
+                          "jitter, overlap, missed, retry and enabled)");
       }
     }
   }
@@ -179,6 +199,22 @@ void apply_task_entries(const toml::table& root, const std::string& source, Sett
     }
     auto spec = std::find_if(settings.tasks.begin(), settings.tasks.end(),
                              [&](const tasks::TaskSpec& task) { return task.name == *name; });
+    if (const auto command = entry.command("command")) {
+      // A task of the file's own: a program on a schedule.
+      if (spec != settings.tasks.end() && spec->command.empty()) {
+        entry.fail("command", fmt::format("\"{}\" is a task of the service's code; a command task needs a name of "
+                                          "its own", *name));
+      }
+      if (spec != settings.tasks.end()) entry.fail("name", fmt::format("task \"{}\" is configured twice", *name));
+      if (!tasks::valid_task_name(*name)) {
+        entry.fail("name", "must be 1 to 64 lower-case letters, digits, '-' or '_', starting with a letter");
+      }
+      if (!entry.has("every") && !entry.has("cron")) entry.fail("command", "a command task needs every or cron");
+      settings.tasks.push_back(tasks::TaskSpec{*name, Schedule::every(std::chrono::hours(1)), {}, *command});
+      seen.insert(*name);
+      apply_entry(entry, settings.tasks.back());
+      continue;
+    }
     if (spec == settings.tasks.end()) {
       std::vector<std::string> known;
       for (const auto& task : settings.tasks) known.push_back(task.name);

@@ -231,6 +231,13 @@ void Supervisor::check_task_timeouts() {
     const auto timeout = spec != nullptr ? spec->options.timeout : std::chrono::milliseconds(0);
     // Recorded now; still running (overlap, corral_task_running) until it ends or
     // its worker exits.
+    if (spec != nullptr && !spec->command.empty()) {
+      // Its worker stops the program itself (SIGTERM, then SIGKILL): the worker stays.
+      record_task_run(run, tasks::Outcome::timeout, std::chrono::duration_cast<std::chrono::microseconds>(timeout),
+                      fmt::format("still running after its timeout of {}; its program is being stopped",
+                                  seconds_text(timeout)));
+      continue;
+    }
     record_task_run(run, tasks::Outcome::timeout, std::chrono::duration_cast<std::chrono::microseconds>(timeout),
                     fmt::format("still running after its timeout of {}; recycling the worker", seconds_text(timeout)));
     // Its thread cannot be stopped from outside: the worker is replaced, as uWSGI's

@@ -2,18 +2,20 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "corral/task.hpp"
 
 namespace corral::tasks {
 
 // A task as the supervisor schedules it: what the service defined in code, with the
-// configuration file's [[task]] entry applied on top. The function stays in the
-// worker, found by name.
+// configuration file's [[task]] entry applied on top, or a program the file names
+// (`command`). The function stays in the worker, found by name.
 struct TaskSpec {
   std::string name;
   Schedule schedule;
   TaskOptions options;
+  std::vector<std::string> command = {};  // a program to run; empty: the service's function
 };
 
 // The longest period, timeout or jitter a task may have: beyond it, times overflow.

@@ -1,4 +1,5 @@
 #include "worker/worker.hpp"
+
 #include "worker/run_worker.hpp"
 
 #include <signal.h>
@@ -23,6 +24,7 @@
 #include "ipc/channel.hpp"
 #include <cstdlib>
 #include "store/open_store.hpp"
+#include "worker/command_task.hpp"
 #include "worker/crash_guard.hpp"
 #include "worker/share_rule.hpp"
 
@@ -78,8 +80,14 @@ Worker::Worker(const Settings& settings, const WorkerIdentity& identity, const h
       heartbeat_timer_(loop_),
       drain_timer_(loop_),
       balance_timer_(loop_) {
+  task_functions_ = tasks;
+  for (const auto& spec : settings_.tasks) {
+    if (!spec.command.empty()) {
+      task_functions_[spec.name] = command_task(spec.name, spec.command, std::string(service_name));
+    }
+  }
   task_runner_ = std::make_unique<TaskRunner>(
-      loop_, tasks, TaskRunner::StoreAccess{&store_->backend(), detail::sqlite_path_of(settings_), settings_.store.timeout},
+      loop_, task_functions_, TaskRunner::StoreAccess{&store_->backend(), detail::sqlite_path_of(settings_), settings_.store.timeout},
       [this](const ipc::Message& message) { send(message); });
   task_runner_->set_on_idle([this] { stop_if_drained(); });
   if (settings_.access_log) {

@@ -84,6 +84,7 @@ class Worker final : public ConnectionOwner {
   ConnectionDeadlines deadlines_;
   std::unique_ptr<detail::WorkerStore> store_;
   std::optional<AccessLog> access_log_;
+  TaskFunctions task_functions_;  // the service's, and one per command task of the file
   std::unique_ptr<TaskRunner> task_runner_;
   Timer task_deadline_timer_;
   Timer task_stop_timer_;

@@ -161,8 +161,14 @@ void expect_each_once_without_gaps(const std::map<std::int64_t, int>& runs, std:
   }
 }
 
+// The service's function "tick", and beside it "stamp", a program that the file names
+// ([[task]] command), which appends the same notes.
 TEST_F(TaskTest, EachRunOfAOneSecondTaskRunsExactlyOnceOnFourWorkersForAMinute) {
-  auto corral = start("[[task]]\nname = \"tick\"\nenabled = true\n", 4);
+  auto corral = start("[[task]]\nname = \"tick\"\nenabled = true\n"
+                      "[[task]]\nname = \"stamp\"\nevery = \"1s\"\ncommand = [\"sh\", \"-c\", "
+                      "\"echo start $CORRAL_TASK ${CORRAL_TASK_SCHEDULED}000 $$ $CORRAL_TASK_ATTEMPT 0 >> " +
+                          log() + "\"]\n",
+                      4);
   ASSERT_EQ(corral->workers().size(), 4U);
   const auto from = corral->mark();
   int seen = 0;
@@ -177,6 +183,51 @@ TEST_F(TaskTest, EachRunOfAOneSecondTaskRunsExactlyOnceOnFourWorkersForAMinute) 
   const auto runs = starts_by_run(starts);
   EXPECT_GE(runs.size(), 60U);
   expect_each_once_without_gaps(runs, 1000);
+  const auto stamps = starts_by_run(read_notes(log(), "start", "stamp"));
+  EXPECT_GE(stamps.size(), 59U) << corral->process->output();
+  expect_each_once_without_gaps(stamps, 1000);
+}
+
+TEST_F(TaskTest, ACommandTasksOutputIsLoggedAndItsExitCodeDecidesTheOutcome) {
+  auto corral = start("[[task]]\nname = \"report\"\nevery = \"1h\"\ncommand = [\"sh\", \"-c\", "
+                      "\"echo first line; echo to stderr >&2; printf 'no newline'; exit 3\"]\n"
+                      "[[task]]\nname = \"absent\"\nevery = \"1h\"\ncommand = [\"no-such-program-anywhere\"]\n");
+  auto from = corral->mark();
+  ASSERT_EQ(run_now("report").exit_code, 0);
+  ASSERT_TRUE(corral->process->wait_for_line(std::regex("task report: (ok|failed)"), 10s, from))
+      << corral->process->output();
+  for (const char* line : {"task report: first line", "task report: to stderr", "task report: no newline"}) {
+    EXPECT_TRUE(corral->process->wait_for_line(std::regex(line), 1s, from)) << line << "\n" << corral->process->output();
+  }
+  EXPECT_TRUE(corral->process->wait_for_line(std::regex("task report: failed .*: the program exited with code 3"), 1s,
+                                             from))
+      << corral->process->output();
+  from = corral->mark();
+  ASSERT_EQ(run_now("absent").exit_code, 0);
+  const auto failed = corral->process->wait_for_line(std::regex("task absent: failed.*"), 10s, from);
+  ASSERT_TRUE(failed) << corral->process->output();
+  EXPECT_NE(failed->at(0).find("posix_spawnp(\"no-such-program-anywhere\")"), std::string::npos) << failed->at(0);
+  EXPECT_EQ(task_status("absent")["runs"]["failed"], 1);
+}
+
+TEST_F(TaskTest, ACommandPastItsTimeoutIsStoppedAndItsWorkerStays) {
+  auto corral = start("[[task]]\nname = \"stuck\"\nevery = \"1h\"\ntimeout = 1\n"
+                      "command = [\"sh\", \"-c\", \"echo start stuck 0 $$ 1 0 >> " + log() + "; sleep 30\"]\n",
+                      1);
+  const auto worker = corral->workers().at(0);
+  const auto from = corral->mark();
+  ASSERT_EQ(run_now("stuck").exit_code, 0);
+  const auto timeout = corral->process->wait_for_line(std::regex("task stuck: timeout.*"), 10s, from);
+  ASSERT_TRUE(timeout) << corral->process->output();
+  EXPECT_NE(timeout->at(0).find("its program is being stopped"), std::string::npos) << timeout->at(0);
+  const auto ended = corral->process->wait_for_line(std::regex("task stuck: the run on worker 0 ended failed after its "
+                                                               "timeout"),
+                                                    10s, from);
+  EXPECT_TRUE(ended) << corral->process->output();
+  const auto program = wait_for_notes(log(), "start", "stuck", 1);
+  ASSERT_EQ(program.size(), 1U);
+  EXPECT_TRUE(wait_gone(program[0].pid, 5s)) << "the program was not stopped";
+  EXPECT_EQ(corral->workers(), std::vector<pid_t>{worker}) << "the worker was not recycled";
 }
 
 TEST_F(TaskTest, TwoInstancesOnOneRedisRunEachRunOnceBetweenThem) {

@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
@@ -323,6 +324,51 @@ TEST(TaskConfig, DurationsReadTheirUnits) {
   EXPECT_FALSE(parse_duration("s"));
   EXPECT_FALSE(parse_duration("1 s"));
   EXPECT_FALSE(parse_duration("1w"));
+}
+
+TEST(TaskConfig, ACommandEntryIsATaskOfItsOwnAndReachesTheWorker) {
+  const auto table = table_with_tasks();
+  auto settings = table.defaults();
+  apply_config_text(table, R"([[task]]
+name = "purge-uploads"
+cron = "30 3 * * *"
+command = ["python3", "/srv/app/purge.py", "--days", "7"]
+timeout = "10m"
+)",
+                    "corral.toml", settings);
+  ASSERT_EQ(settings.tasks.size(), 3U);
+  const auto& spec = settings.tasks.back();
+  EXPECT_EQ(spec.name, "purge-uploads");
+  EXPECT_EQ(spec.command, (std::vector<std::string>{"python3", "/srv/app/purge.py", "--days", "7"}));
+  EXPECT_EQ(spec.schedule.expression(), "30 3 * * *");
+  EXPECT_EQ(spec.options.timeout, std::chrono::minutes(10));
+  EXPECT_TRUE(settings.tasks.front().command.empty()) << "the code's tasks run their functions";
+  // A worker is told the program on its command line.
+  WorkerIdentity identity;
+  identity.channel_fd = 5;
+  const auto worker = parse_arguments(worker_arguments(table, settings, identity));
+  const auto found = std::find_if(worker.settings.tasks.begin(), worker.settings.tasks.end(),
+                                  [](const auto& task) { return task.name == "purge-uploads"; });
+  ASSERT_NE(found, worker.settings.tasks.end());
+  EXPECT_EQ(found->command, spec.command);
+}
+
+TEST(TaskConfig, ACommandEntryNeedsAScheduleAndANameOfItsOwn) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"[[task]]\nname = \"purge\"\ncommand = [\"purge\"]\n",
+       "corral.toml:3: task.command: a command task needs every or cron"},
+      {"[[task]]\nname = \"report\"\nevery = 60\ncommand = [\"report\"]\n",
+       "corral.toml:4: task.command: \"report\" is a task of the service's code; a command task needs a name of its own"},
+      {"[[task]]\nname = \"Purge!\"\nevery = 60\ncommand = [\"purge\"]\n", "corral.toml:2: task.name: must be 1 to 64"},
+      {"[[task]]\nname = \"purge\"\nevery = 60\ncommand = \"purge --all\"\n",
+       "corral.toml:4: task.command: must be a non-empty array of strings"},
+      {"[[task]]\nname = \"purge\"\nevery = 60\ncommand = [\"purge\"]\n[[task]]\nname = \"purge\"\nevery = 60\n"
+       "command = [\"purge\"]\n",
+       "task.name: task \"purge\" is configured twice"},
+  };
+  for (const auto& [text, message] : cases) {
+    EXPECT_NE(task_error_of(text).find(message), std::string::npos) << text << "\n" << task_error_of(text);
+  }
 }
 
 TEST(TaskConfig, TheTableRefusesABadTaskDefinition) {
