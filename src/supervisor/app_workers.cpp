@@ -3,6 +3,7 @@
 // model (suicide notice, replacement, hang detection, rolling reload) applies to it.
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 
 #include <fmt/format.h>
@@ -11,11 +12,32 @@
 #include "app/app_environment.hpp"
 #include "app/app_launcher.hpp"
 #include "sd/notification.hpp"
+#include "supervisor/cpu_count.hpp"
 #include "supervisor/spawn.hpp"
 #include "supervisor/supervisor.hpp"
 #include "supervisor/wait_status.hpp"
 
 namespace corral {
+
+namespace {
+
+// An app has an agent when the file gives it command tasks (the service's own
+// functions are not the app's code, and are not scheduled beside an app).
+bool has_agent(const Settings& settings) {
+  return settings.app.enabled() && std::any_of(settings.tasks.begin(), settings.tasks.end(),
+                                               [](const tasks::TaskSpec& task) { return !task.command.empty(); });
+}
+
+}  // namespace
+
+unsigned Supervisor::slots_for(const Settings& settings) {
+  const auto workers = resolve_worker_count(settings.workers);
+  return has_agent(settings) ? workers + 1 : workers;
+}
+
+bool Supervisor::is_agent_slot(unsigned slot) const {
+  return has_agent(settings_) && slot + 1 == slots_for(settings_);
+}
 
 void Supervisor::start_app_worker(unsigned slot) {
   const auto generation = table_.take_generation(slot);

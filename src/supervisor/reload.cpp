@@ -45,7 +45,7 @@ void Supervisor::reload() {
   configure_tasks(false);
   budget_.reconfigure(settings_.restart_limit, settings_.restart_window);
 
-  const unsigned slots = resolve_worker_count(settings_.workers);
+  const unsigned slots = slots_for(settings_);
   if (slots != table_.slot_count()) {
     spdlog::info("pool size changes from {} to {} workers", table_.slot_count(), slots);
     table_.resize(slots);

@@ -46,7 +46,7 @@ Supervisor::Supervisor(const ProgramDescription& program, CommandLine command_li
       settings_(command_line_.settings),
       listen_fds_(std::move(listen_fds)),
       socket_activated_(socket_activated),
-      table_(resolve_worker_count(settings_.workers)),
+      table_(slots_for(settings_)),
       now_(Clock::now()),
       started_at_(now_),
       watchdog_(sd::Notifier::watchdog_interval() / 2),
@@ -69,7 +69,8 @@ std::string Supervisor::check_before_start(const Settings& settings) const {
     // A program that cannot be started is an error now, not a crash loop.
     spdlog::info("app: {} ({})", fmt::join(settings.app.command, " "),
                  find_app_program(settings.app, command_line_.config_path.value_or("the command line")));
-    return "off";  // the app keeps its own state
+    // The app keeps its own state; the store is the agent's, for its tasks.
+    if (slots_for(settings) == resolve_worker_count(settings.workers)) return "off";
   }
   return detail::check_store_at_start(settings);
 }

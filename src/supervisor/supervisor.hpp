@@ -86,6 +86,10 @@ class Supervisor {
   // App workers (app_workers.cpp): a program of any language, told about itself by
   // the environment (LISTEN_FDS, NOTIFY_SOCKET), heard through sd_notify(3).
   void start_app_worker(unsigned slot);
+  // With an app and tasks, one more slot than `workers`: the agent, a worker of
+  // corral's own that serves no request and runs the tasks (Egg.js's agent).
+  static unsigned slots_for(const Settings& settings);
+  bool is_agent_slot(unsigned slot) const;
   void read_notifications(WorkerRecord& worker);
   void handle_notification(WorkerRecord& worker, const std::string& datagram);
   void stop_app_worker(WorkerRecord& worker);

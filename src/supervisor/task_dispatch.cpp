@@ -44,10 +44,15 @@ void Supervisor::configure_tasks(bool at_start) {
       spdlog::info("no state directory: runs missed while corral is down are not known after a restart");
     }
   }
-  if (settings_.app.enabled() && !settings_.tasks.empty()) {
-    // Their functions are in this program; the workers are the app.
-    if (at_start) spdlog::info("app workers: the service's own tasks are not scheduled");
-    settings_.tasks.clear();
+  if (settings_.app.enabled()) {
+    // The service's functions are not the app's code: only the file's commands run,
+    // in the agent.
+    const auto functions = std::erase_if(settings_.tasks, [](const tasks::TaskSpec& task) { return task.command.empty(); });
+    if (at_start && functions > 0) spdlog::info("app workers: the service's own {} task(s) are not scheduled", functions);
+    if (at_start && !settings_.tasks.empty()) {
+      spdlog::info("tasks run in the agent, worker {}: a worker of corral's own beside the app's",
+                   table_.slot_count() - 1);
+    }
   }
   for (const auto& note : scheduler_.configure(settings_.tasks, wall_now_, at_start ? last_due_ : tasks::LastDue{})) {
     spdlog::warn("{}", note);

@@ -26,11 +26,14 @@ constexpr auto reconcile_interval = std::chrono::seconds(5);
 }  // namespace
 
 void Supervisor::start_worker(unsigned slot) {
-  if (settings_.app.enabled()) return start_app_worker(slot);
+  const bool agent = is_agent_slot(slot);
+  if (settings_.app.enabled() && !agent) return start_app_worker(slot);
   const auto generation = table_.take_generation(slot);
   auto [ours, theirs] = ipc::Channel::make_pair(fmt::format("worker {}", slot));
-  WorkerIdentity identity{slot, generation, ::getpid(), listen_fd_numbers_, theirs.fd(), load_board_.fd()};
-  std::vector<int> inherited = listen_fd_numbers_;
+  // The agent takes no connection: it is given no listening socket.
+  const auto listen_fds = agent ? std::vector<int>{} : listen_fd_numbers_;
+  WorkerIdentity identity{slot, generation, ::getpid(), listen_fds, theirs.fd(), load_board_.fd()};
+  std::vector<int> inherited = listen_fds;
   inherited.push_back(theirs.fd());
   if (load_board_.valid()) inherited.push_back(load_board_.fd());
   SpawnRequest request;
@@ -41,7 +44,9 @@ void Supervisor::start_worker(unsigned slot) {
   const pid_t pid = spawn_process(request);
   auto& worker = table_.add(slot, generation, pid, std::move(ours), now_);
   worker.request_limit = request_limit(settings_.max_requests, std::uniform_real_distribution<double>(0, 1)(random_));
-  spdlog::info("worker {} started: pid {}, generation {}", slot, pid, generation);
+  if (agent) worker.app_status = "agent: runs the scheduled tasks";
+  spdlog::info("worker {} started: pid {}, generation {}{}", slot, pid, generation,
+               agent ? " (the agent: it runs the tasks)" : "");
 }
 
 void Supervisor::fill_vacant_slots() {

@@ -201,6 +201,29 @@ TEST(AppWorkers, StopDrainsEveryWorkerAndNoneOutlivesAKilledSupervisor) {
   for (const pid_t worker : workers) EXPECT_TRUE(wait_gone(worker, 5s)) << "worker " << worker << " was orphaned";
 }
 
+// Egg.js's agent: with tasks, one worker of corral's own runs them beside the app's.
+TEST(AppWorkers, TasksRunInTheAgentBesideTheAppWorkers) {
+  TempDir directory;
+  const auto config = directory / "corral.toml";
+  std::ofstream(config) << "[[task]]\nname = \"stamp\"\nevery = \"1s\"\ncommand = [\"sh\", \"-c\", "
+                           "\"echo stamped by $PPID\"]\n[app]\ncommand = [\"python3\", \""
+                        << source_root() << "/tests/apps/probe_app.py\"]\n";
+  auto corral = CorralInstance::start({"--config", config, "--control-socket", directory / "control.sock"}, 2);
+  const auto agent = corral->process->wait_for_line(
+      std::regex(R"(worker 2 started: pid (\d+), generation 1 \(the agent: it runs the tasks\))"), 1s);
+  ASSERT_TRUE(agent) << corral->process->output();
+  const auto mark = corral->mark();
+  for (int run = 0; run < 2; ++run) {
+    ASSERT_TRUE(corral->process->wait_for_line(std::regex("task stamp: stamped by " + agent->at(1)), 5s, mark))
+        << corral->process->output();
+    ASSERT_TRUE(corral->process->wait_for_line(std::regex("task stamp: ok in [0-9.]+ ms on worker 2"), 5s, mark))
+        << corral->process->output();
+  }
+  EXPECT_EQ(describe_every_worker(*corral, 2).size(), 2u) << "the app's two workers serve; the agent does not";
+  const auto status = run_to_exit({corral_binary(), "status", "--control-socket", directory / "control.sock"});
+  EXPECT_NE(status.output.find("agent: runs the scheduled tasks"), std::string::npos) << status.output;
+}
+
 TEST(AppWorkers, AProgramThatCannotRunOrMaxRequestsIsAConfigurationError) {
   auto missing = run_to_exit({corral_binary(), "--check-config", "--", "no-such-program-anywhere"});
   EXPECT_EQ(missing.exit_code, 2) << missing.output;
