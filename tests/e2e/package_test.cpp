@@ -231,9 +231,10 @@ void DebianPackage::run_app_example(const std::string& name, const std::string& 
   BoxClientLoop load(*box_, url);
   // The suicide notice: the replacement is ready while the old worker drains.
   box_->must("curl -s --max-time 20 " + url + "crash");
-  const auto notice = journal->wait_for_line(std::regex("sent a suicide notice: .*starting its replacement now"), 20s);
+  // Whole lines (from ^): their times and pids are read below.
+  const auto notice = journal->wait_for_line(std::regex("^.* sent a suicide notice: .*starting its replacement now"), 20s);
   ASSERT_TRUE(notice) << journal->output();
-  const auto ready = journal->wait_for_line(std::regex("worker \\d+ ready: pid \\d+"), 20s);
+  const auto ready = journal->wait_for_line(std::regex("^.*worker \\d+ ready: pid \\d+.*"), 20s);
   ASSERT_TRUE(ready) << journal->output();
   RecordProperty("notice_to_ready_ms",
                  std::to_string(std::lround((journal_seconds(ready->at(0)) - journal_seconds(notice->at(0))) * 1000)));
