@@ -112,7 +112,7 @@ void check_app_settings(const Settings& settings, const std::string& source) {
   }
   if (settings.max_requests > 0) {
     throw ConfigError(source, 0, "max_requests",
-                      "cannot apply to an app: corral does not see its requests; recycle app workers with max_rss_mib, "
+                      "cannot apply to an app: corral does not see its requests; recycle app workers with max_rss, "
                       "or let the program exit after N requests (it is replaced)");
   }
 }

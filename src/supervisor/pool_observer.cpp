@@ -79,6 +79,10 @@ void Supervisor::sample_workers() {
     if (const auto* entry = load_board_.find(pid)) requests = ipc::read(entry->requests).requests();
     worker.request_rate.add(now_, static_cast<double>(requests));
   }
+  // corral's own workers are looked at on each heartbeat; an app may send none.
+  for (auto& [pid, worker] : table_) {
+    if (worker.is_app()) maybe_recycle(worker);
+  }
 }
 
 void Supervisor::fold_exited_worker(WorkerRecord& worker, ipc::RequestTotals counted, double cpu_seconds) {

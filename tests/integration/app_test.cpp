@@ -155,6 +155,19 @@ TEST(AppWorkers, AWorkerThatStopsItsWatchdogIsAbortedWithinTheHangTimeout) {
   corral->wait_worker_ready(mark);
 }
 
+TEST(AppWorkers, AWorkerAboveMaxRssIsRecycledItsSuccessorFirst) {
+  auto corral = CorralInstance::start(probe({"--max-rss", "1"}), 1);  // any Python is larger
+  const auto first = corral->workers().at(0);
+  const auto mark = corral->mark();
+  const auto recycled = corral->process->wait_for_line(
+      std::regex("recycling worker 0 \\(pid " + std::to_string(first) + "\\): .*; its successor starts now"), 5s,
+      mark);
+  ASSERT_TRUE(recycled) << corral->process->output();
+  EXPECT_NE(corral->wait_worker_ready(mark), first);
+  EXPECT_NE(corral->wait_worker_exited(first, mark).find("exited with code 0 after recycle"), std::string::npos)
+      << corral->process->output();
+}
+
 TEST(AppWorkers, AProgramThatSendsNothingIsKeptWithoutWatchdogAndReadyWhenStarted) {
   TempDir directory;
   const auto config = directory / "corral.toml";
