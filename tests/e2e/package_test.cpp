@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include <cmath>
+#include <iostream>
 #include <memory>
 #include <set>
 #include <regex>
@@ -236,8 +237,10 @@ void DebianPackage::run_app_example(const std::string& name, const std::string& 
   ASSERT_TRUE(notice) << journal->output();
   const auto ready = journal->wait_for_line(std::regex("^.*worker \\d+ ready: pid \\d+.*"), 20s);
   ASSERT_TRUE(ready) << journal->output();
-  RecordProperty("notice_to_ready_ms",
-                 std::to_string(std::lround((journal_seconds(ready->at(0)) - journal_seconds(notice->at(0))) * 1000)));
+  const auto notice_to_ready_ms =
+      std::lround((journal_seconds(ready->at(0)) - journal_seconds(notice->at(0))) * 1000);
+  RecordProperty("notice_to_ready_ms", std::to_string(notice_to_ready_ms));
+  std::cout << unit << ": suicide notice to the replacement's READY=1: " << notice_to_ready_ms << " ms\n";
   // A killed worker is replaced.
   const auto alive = box_->must("pgrep -P " + main_pid());
   const auto first_alive = alive.substr(0, alive.find('\n'));
