@@ -116,7 +116,8 @@ std::vector<SettingRow> core_rows() {
                              [](auto& s) -> auto& { return s.http.send_timeout; }));
   auto store = text_row("store", "--store",
                         "where state is shared: sqlite (a file in the state directory), "
-                        "redis://[USER@]HOST[:PORT][/DB] or unix:///PATH[?db=DB]",
+                        "redis://[USER@]HOST[:PORT][/DB], unix:///PATH[?db=DB] or "
+                        "redis-sentinel://HOST[:PORT],.../MASTER[?db=DB]",
                         [](auto& s) -> auto& { return s.store.address; });
   store.check = [](std::string_view text) { (void)detail::parse_store_address(text); };
   rows.push_back(std::move(store));

@@ -16,6 +16,7 @@ namespace corral::detail {
 namespace {
 
 constexpr const char* credential_name = "store-password";
+constexpr const char* sentinel_credential_name = "store-sentinel-password";
 
 std::string no_state_directory() {
   return "store: no state directory, so no SQLite store: run under systemd with StateDirectory= (the packaged "
@@ -66,10 +67,20 @@ std::optional<std::string> store_password(const StoreSettings& settings) {
   return read_password_file(path);
 }
 
+std::optional<std::string> sentinel_password() {
+  const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");
+  if (credentials == nullptr) return std::nullopt;
+  const auto path = fmt::format("{}/{}", credentials, sentinel_credential_name);
+  std::ifstream probe(path);
+  if (!probe) return std::nullopt;
+  return read_password_file(path);
+}
+
 std::string check_store_at_start(const Settings& settings) {
   const auto address = parse_store_address(settings.store.address);
   if (address.kind != StoreAddress::Kind::sqlite) {
     (void)store_password(settings.store);
+    if (address.kind == StoreAddress::Kind::redis_sentinel) (void)sentinel_password();
     return address.describe();
   }
   const auto directory = state_directory(settings.store);
@@ -89,8 +100,11 @@ std::unique_ptr<WorkerStore> open_worker_store(const Settings& settings, std::st
   const auto address = parse_store_address(settings.store.address);
   std::shared_ptr<StoreBackend> backend;
   if (address.kind != StoreAddress::Kind::sqlite) {
-    backend = std::make_shared<RedisBackend>(loop, address, store_password(settings.store), service_name,
-                                             settings.store.timeout);
+    backend = std::make_shared<RedisBackend>(
+        loop, address,
+        RedisBackend::Passwords{store_password(settings.store),
+                                address.kind == StoreAddress::Kind::redis_sentinel ? sentinel_password() : std::nullopt},
+        service_name, settings.store.timeout);
   } else if (const auto directory = state_directory(settings.store); directory.empty()) {
     backend = unconfigured_store(no_state_directory());
   } else {

@@ -24,6 +24,9 @@ std::string sqlite_path_of(const Settings& settings);
 // ($CREDENTIALS_DIRECTORY/store-password) if systemd passed one; nullopt for none.
 // Throws std::runtime_error naming the file if it cannot be read.
 std::optional<std::string> store_password(const StoreSettings& settings);
+// The sentinels' password, from the store-sentinel-password credential; nullopt for
+// none.
+std::optional<std::string> sentinel_password();
 
 // The supervisor's check before any worker starts: the SQLite file is a database this
 // user can write, the Redis address parses and its password can be read. Throws

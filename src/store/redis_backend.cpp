@@ -57,6 +57,22 @@ struct RedisBackend::Hooks {
     if (!backend.sent_at_.empty()) backend.sent_at_.pop_front();
     // The worker is exiting: nothing that would answer a request is alive any more.
     if (backend.closing_) return;
+    // Under Sentinel, a server that is no longer (or not yet) the primary says so: ask
+    // the sentinels again, after this reply has been handled.
+    const auto* answer = static_cast<redisReply*>(reply);
+    std::string demoted;
+    if (backend.address_.kind == StoreAddress::Kind::redis_sentinel && answer != nullptr &&
+        answer->type == REDIS_REPLY_ERROR && context == backend.context_) {
+      const std::string_view text(answer->str, answer->len);
+      if (text.starts_with("READONLY") || text.starts_with("LOADING") || text.starts_with("MASTERDOWN")) {
+        demoted = std::string(text.substr(0, 120));
+      }
+    }
+    if (!demoted.empty()) {
+      backend.loop_.defer([&backend, context, demoted] {
+        if (backend.context_ == context) backend.drop_and_reconnect(fmt::format("the server answered {}", demoted));
+      });
+    }
     try {
       pending->on_reply(static_cast<redisReply*>(reply), reply == nullptr ? error_of(context) : std::string());
     } catch (...) {
@@ -85,18 +101,22 @@ bool unavailable_error(std::string_view text) {
 
 }  // namespace
 
-RedisBackend::RedisBackend(EventLoop& loop, StoreAddress address, std::optional<std::string> password,
-                           std::string_view service_name, std::chrono::milliseconds timeout)
+RedisBackend::RedisBackend(EventLoop& loop, StoreAddress address, Passwords passwords, std::string_view service_name,
+                           std::chrono::milliseconds timeout)
     : loop_(loop),
       address_(std::move(address)),
-      password_(std::move(password)),
+      passwords_(std::move(passwords)),
       data_prefix_(fmt::format("{}:", service_name)),
       session_prefix_(fmt::format("{}@session:", service_name)),
       task_prefix_(fmt::format("{}@task:", service_name)),
       timeout_(timeout),
       socket_handler_([this](std::uint32_t events) { on_socket_events(events); }),
       deadline_timer_(loop),
-      reconnect_timer_(loop) {
+      reconnect_timer_(loop),
+      // Under Sentinel a failover ends when the sentinels have promoted a replica: asked
+      // at most half a second apart, a worker is back within that of the promotion.
+      backoff_(address_.kind == StoreAddress::Kind::redis_sentinel ? std::chrono::milliseconds(500)
+                                                                   : std::chrono::milliseconds(5000)) {
   connect();
 }
 
@@ -110,18 +130,26 @@ RedisBackend::~RedisBackend() {
 }
 
 void RedisBackend::connect() {
-  redisAsyncContext* context = address_.kind == StoreAddress::Kind::redis_unix
-                                   ? redisAsyncConnectUnix(address_.path.c_str())
-                                   : redisAsyncConnect(address_.host.c_str(), address_.port);
+  if (address_.kind == StoreAddress::Kind::redis_sentinel) return ask_sentinel();
+  if (!open_context(address_.kind == StoreAddress::Kind::redis_unix ? address_.path : address_.host,
+                    address_.kind == StoreAddress::Kind::redis_unix ? 0 : address_.port)) {
+    return;
+  }
+  send_handshake(false);
+}
+
+bool RedisBackend::open_context(const std::string& host_or_path, std::uint16_t port) {
+  redisAsyncContext* context =
+      port == 0 ? redisAsyncConnectUnix(host_or_path.c_str()) : redisAsyncConnect(host_or_path.c_str(), port);
   if (context == nullptr) {
     went_down("redisAsyncConnect: out of memory");
-    return;
+    return false;
   }
   if (context->err != 0) {
     const auto error = fmt::format("redisAsyncConnect: {}", context->errstr);
     redisAsyncFree(context);
     went_down(error);
-    return;
+    return false;
   }
   context_ = context;
   context->data = this;
@@ -137,29 +165,105 @@ void RedisBackend::connect() {
   // for that now, or an idle worker would never learn that Redis is back.
   Hooks::add_write(this);
   // A TCP connection that dies silently (a host gone, a firewall) is noticed.
-  if (address_.kind == StoreAddress::Kind::redis_tcp) redisEnableKeepAlive(&context->c);
-  // Sent first, ahead of anything queued while connecting.
-  auto check = [this](const char* what) {
-    return [this, what](redisReply* reply, const std::string& error) {
-      if (const auto failed = reply_error(reply, error); failed && reply != nullptr && context_ != nullptr) {
-        went_down(fmt::format("{} was refused: {}", what, *failed));
-        auto* context = context_;
-        context_ = nullptr;
-        redisAsyncFree(context);
-      }
-    };
+  if (port != 0) redisEnableKeepAlive(&context->c);
+  return true;
+}
+
+// A command of the connection's own, sent ahead of anything a request queued while
+// connecting: a refusal drops the connection.
+RedisBackend::ReplyHandler RedisBackend::must_succeed(std::string what) {
+  return [this, what = std::move(what)](redisReply* reply, const std::string& error) {
+    if (const auto failed = reply_error(reply, error); failed && reply != nullptr && context_ != nullptr) {
+      drop_and_reconnect(fmt::format("{} was refused: {}", what, *failed));
+    }
   };
-  if (password_) {
+}
+
+void RedisBackend::send_handshake(bool check_role) {
+  if (passwords_.data) {
     if (address_.user.empty()) {
-      command({"AUTH", *password_}, check("AUTH"));
+      command({"AUTH", *passwords_.data}, must_succeed("AUTH"));
     } else {
-      command({"AUTH", address_.user, *password_}, check("AUTH"));
+      command({"AUTH", address_.user, *passwords_.data}, must_succeed("AUTH"));
     }
   }
   if (address_.database != 0) {
     const auto database = std::to_string(address_.database);
-    command({"SELECT", database}, check("SELECT"));
+    command({"SELECT", database}, must_succeed("SELECT"));
   }
+  if (!check_role) return;
+  // The server the sentinel named may have been demoted since it answered.
+  command({"ROLE"}, [this](redisReply* reply, const std::string& error) {
+    if (context_ == nullptr) return;
+    const bool primary = reply != nullptr && reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
+                         reply->element[0]->type == REDIS_REPLY_STRING &&
+                         std::string_view(reply->element[0]->str, reply->element[0]->len) == "master";
+    if (!primary) {
+      const auto said = reply_error(reply, error).value_or("it is not the primary (a replica, or not yet promoted)");
+      return drop_and_reconnect(fmt::format("ROLE on {}: {}", describe(), said));
+    }
+    if (primary_ != used_primary_) {
+      spdlog::info("store: {}: the primary is {}:{}", address_.describe(), primary_->first, primary_->second);
+      used_primary_ = primary_;
+    }
+    mark_up();
+  });
+}
+
+void RedisBackend::ask_sentinel() {
+  const auto& [host, port] = address_.sentinels[next_sentinel_ % address_.sentinels.size()];
+  asking_sentinel_ = true;
+  if (!open_context(host, port)) return;
+  if (passwords_.sentinel) command({"AUTH", *passwords_.sentinel}, must_succeed("AUTH on a sentinel"));
+  command({"SENTINEL", "get-master-addr-by-name", address_.master_name},
+          [this](redisReply* reply, const std::string& error) { on_sentinel_answer(reply, error); });
+}
+
+void RedisBackend::on_sentinel_answer(redisReply* reply, const std::string& error) {
+  if (context_ == nullptr || !asking_sentinel_) return;  // dropped meanwhile
+  const auto& [host, port] = address_.sentinels[next_sentinel_ % address_.sentinels.size()];
+  if (reply != nullptr && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+      reply->element[0]->type == REDIS_REPLY_STRING && reply->element[1]->type == REDIS_REPLY_STRING) {
+    std::uint16_t primary_port = 0;
+    const std::string_view port_text(reply->element[1]->str, reply->element[1]->len);
+    const auto [end, failed] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), primary_port);
+    if (failed == std::errc{} && end == port_text.data() + port_text.size() && primary_port != 0) {
+      primary_ = std::make_pair(std::string(reply->element[0]->str, reply->element[0]->len), primary_port);
+      asking_sentinel_ = false;
+      sentinels_asked_ = 0;
+      // Done with the sentinel: free its connection once this callback returns, and
+      // connect to the primary it named.
+      auto* context = std::exchange(context_, nullptr);
+      redisAsyncFree(context);
+      loop_.defer([this] {
+        if (context_ == nullptr && !closing_ && !reconnect_timer_.armed()) connect_to_primary();
+      });
+      return;
+    }
+  }
+  const auto said = reply == nullptr                      ? error
+                    : reply->type == REDIS_REPLY_NIL      ? fmt::format("it knows no primary named \"{}\"", address_.master_name)
+                    : reply->type == REDIS_REPLY_ERROR    ? std::string(reply->str, reply->len)
+                                                          : std::string("an answer that is not a host and a port");
+  drop_and_reconnect(fmt::format("sentinel {}:{}: {}", host, port, said));
+}
+
+void RedisBackend::connect_to_primary() {
+  if (!primary_) return ask_sentinel();
+  if (!open_context(primary_->first, primary_->second)) return;
+  send_handshake(true);
+}
+
+void RedisBackend::drop_and_reconnect(const std::string& why) {
+  if (context_ == nullptr) return;
+  auto* context = std::exchange(context_, nullptr);
+  went_down(why);
+  redisAsyncFree(context);  // from a reply callback, hiredis frees it once the callback is done
+}
+
+std::string RedisBackend::describe() const {
+  if (address_.kind != StoreAddress::Kind::redis_sentinel || !used_primary_) return address_.describe();
+  return fmt::format("{} (primary {}:{})", address_.describe(), used_primary_->first, used_primary_->second);
 }
 
 void RedisBackend::on_connected(bool ok, const std::string& error) {
@@ -169,8 +273,13 @@ void RedisBackend::on_connected(bool ok, const std::string& error) {
     went_down(fmt::format("connecting: {}", error));
     return;
   }
+  // Under Sentinel, the server is usable once ROLE has said it is the primary.
+  if (address_.kind != StoreAddress::Kind::redis_sentinel) mark_up();
+}
+
+void RedisBackend::mark_up() {
   backoff_.succeeded();
-  if (down_) spdlog::info("store: {} answers again", address_.describe());
+  if (down_) spdlog::info("store: {} answers again", describe());
   down_ = false;
 }
 
@@ -182,13 +291,18 @@ void RedisBackend::on_disconnected(bool ok, const std::string& error) {
 
 void RedisBackend::went_down(const std::string& why) {
   if (closing_) return;
-  // A connection that was up is tried again at once (an idle timeout, a failover):
-  // only a failed attempt waits.
-  next_retry_ = up_ ? std::chrono::milliseconds(0) : backoff_.next();
-  up_ = false;
+  // The next attempt waits (100 ms, doubling, back to 100 ms after a success); the next
+  // sentinel is asked at once, until each has been.
+  const bool another_sentinel =
+      asking_sentinel_ && ++sentinels_asked_ < address_.sentinels.size() && (++next_sentinel_, true);
+  if (asking_sentinel_ && !another_sentinel) {
+    sentinels_asked_ = 0;
+    ++next_sentinel_;
+  }
+  asking_sentinel_ = false;
+  next_retry_ = another_sentinel ? std::chrono::milliseconds(0) : backoff_.next();
   if (!down_) {
-    spdlog::error("store: {} is unavailable ({}); answering 503 for store routes and reconnecting",
-                  address_.describe(), why);
+    spdlog::error("store: {} is unavailable ({}); answering 503 for store routes and reconnecting", describe(), why);
   }
   down_ = true;
   if (!reconnect_timer_.armed()) reconnect_timer_.expires_after(next_retry_, [this] { connect(); });
@@ -264,7 +378,7 @@ void RedisBackend::on_deadline() {
 
 StoreFailure RedisBackend::failure(const char* command, redisReply* reply, const std::string& error) const {
   const auto text = reply_error(reply, error).value_or("an unexpected reply");
-  const auto message = fmt::format("store: {} on {}: {}", command, address_.describe(), text);
+  const auto message = fmt::format("store: {} on {}: {}", command, describe(), text);
   if (reply != nullptr && !unavailable_error(text)) return StoreFailure{StoreFailure::Kind::misuse, message, {}};
   const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(next_retry_ + std::chrono::milliseconds(999));
   return StoreFailure{StoreFailure::Kind::unavailable, message, std::max(seconds, std::chrono::seconds(1))};

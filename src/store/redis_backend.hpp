@@ -26,11 +26,21 @@ namespace corral::detail {
 // Down is a state, not an error: commands fail at once (503) while it reconnects with
 // backoff; a reply later than `timeout` drops the connection, failing what was waiting,
 // and reconnects.
+//
+// With Redis Sentinel (redis-sentinel://), every connection starts by asking a
+// sentinel which server is the primary (SENTINEL get-master-addr-by-name, the next
+// sentinel in turn when one does not answer), and checks with ROLE that the server it
+// reaches is the primary before any command of a request is sent. A lost connection,
+// a failed check, or READONLY or LOADING from the server asks again.
 class RedisBackend final : public StoreBackend {
  public:
+  struct Passwords {
+    std::optional<std::string> data;      // AUTH on the data servers
+    std::optional<std::string> sentinel;  // AUTH on the sentinels
+  };
   // Keys are "SERVICE:key"; sessions "SERVICE@session:id", which no key can name.
-  RedisBackend(EventLoop& loop, StoreAddress address, std::optional<std::string> password,
-               std::string_view service_name, std::chrono::milliseconds timeout);
+  RedisBackend(EventLoop& loop, StoreAddress address, Passwords passwords, std::string_view service_name,
+               std::chrono::milliseconds timeout);
   ~RedisBackend() override;
   RedisBackend(const RedisBackend&) = delete;
   RedisBackend& operator=(const RedisBackend&) = delete;
@@ -60,9 +70,21 @@ class RedisBackend final : public StoreBackend {
  private:
   // A reply (nullptr when the connection went away first) and the context's error.
   using ReplyHandler = std::function<void(redisReply* reply, const std::string& error)>;
+  ReplyHandler must_succeed(std::string what);
 
   void connect();
+  // Starts a connection (port 0: a unix socket); false, and down, if it could not.
+  bool open_context(const std::string& host_or_path, std::uint16_t port);
+  // AUTH and SELECT, then (Sentinel) ROLE, ahead of what requests queued.
+  void send_handshake(bool check_role);
+  // Sentinel: one sentinel is asked for the primary; the answer connects to it.
+  void ask_sentinel();
+  void on_sentinel_answer(redisReply* reply, const std::string& error);
+  void connect_to_primary();
+  // Drops the connection (from a reply, once its callbacks are done) and connects again.
+  void drop_and_reconnect(const std::string& why);
   void on_connected(bool ok, const std::string& error);
+  void mark_up();
   void on_disconnected(bool ok, const std::string& error);
   void went_down(const std::string& why);
   void command(std::vector<std::string_view> arguments, ReplyHandler on_reply);
@@ -75,10 +97,18 @@ class RedisBackend final : public StoreBackend {
   // loading, read-only replica, no memory ...).
   StoreFailure failure(const char* command, redisReply* reply, const std::string& error) const;
   std::string key(KeySpace space, std::string_view key) const;
+  // "redis 10.0.0.5:6379/0", or for Sentinel the primary in use.
+  std::string describe() const;
 
   EventLoop& loop_;
   StoreAddress address_;
-  std::optional<std::string> password_;
+  Passwords passwords_;
+  // Sentinel: whom to ask next, and what the connection now is.
+  std::size_t next_sentinel_ = 0;
+  std::size_t sentinels_asked_ = 0;  // in this round, without an answer
+  bool asking_sentinel_ = false;
+  std::optional<std::pair<std::string, std::uint16_t>> primary_;       // as a sentinel last named it
+  std::optional<std::pair<std::string, std::uint16_t>> used_primary_;  // that ROLE confirmed
   std::string data_prefix_;
   std::string session_prefix_;
   std::string task_prefix_;
@@ -86,7 +116,6 @@ class RedisBackend final : public StoreBackend {
   redisAsyncContext* context_ = nullptr;
   bool closing_ = false;
   bool down_ = false;
-  bool up_ = false;  // connected, and nothing failed since
   int watched_fd_ = -1;
   std::uint32_t interest_ = 0;
   FunctionHandler socket_handler_;

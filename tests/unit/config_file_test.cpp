@@ -102,8 +102,8 @@ TEST(ConfigFile, ErrorsNameFileLineAndKey) {
   EXPECT_EQ(error_of("[htp]\nmax_header_bytes = 1\n"), "corral.toml:1: htp: unknown key (see docs/configuration.md for the keys corral reads)");
   EXPECT_NE(error_of("workers = [\n").find("corral.toml:1: not valid TOML"), std::string::npos);
   EXPECT_EQ(error_of("workers = 2\nstore = \"mysql://db\"\n"),
-            "corral.toml:2: store: store \"mysql://db\": use \"sqlite\", \"redis://[USER@]HOST[:PORT][/DB]\" or "
-            "\"unix:///PATH[?db=DB]\"");
+            "corral.toml:2: store: store \"mysql://db\": use \"sqlite\", \"redis://[USER@]HOST[:PORT][/DB]\", "
+            "\"unix:///PATH[?db=DB]\" or \"redis-sentinel://HOST[:PORT],HOST[:PORT],.../MASTER[?db=DB]\"");
 }
 
 TEST(ConfigFile, MissingFileSaysSo) {

@@ -97,6 +97,35 @@ TEST(StoreAddress, ReadsSqliteRedisAndUnixAddresses) {
   EXPECT_EQ(local.database, 3u);
 }
 
+TEST(StoreAddress, ReadsTheSentinelsAndThePrimarysName) {
+  const auto address =
+      detail::parse_store_address("redis-sentinel://app@10.0.0.1:26379,10.0.0.2,[::1]:26380/mymaster?db=2");
+  EXPECT_EQ(address.kind, detail::StoreAddress::Kind::redis_sentinel);
+  EXPECT_EQ(address.sentinels, (std::vector<std::pair<std::string, std::uint16_t>>{
+                                   {"10.0.0.1", 26379}, {"10.0.0.2", 26379}, {"::1", 26380}}));
+  EXPECT_EQ(address.master_name, "mymaster");
+  EXPECT_EQ(address.user, "app");
+  EXPECT_EQ(address.database, 2u);
+  EXPECT_EQ(address.describe(), "redis-sentinel mymaster/2 (3 sentinels)");
+  const std::pair<const char*, const char*> refused[] = {
+      {"redis-sentinel://10.0.0.1:26379", "the primary's name, as the sentinels know it, follows the sentinels"},
+      {"redis-sentinel://10.0.0.1:26379/", "the primary's name"},
+      {"redis-sentinel:///mymaster", "name at least one sentinel"},
+      {"redis-sentinel://10.0.0.1:0/mymaster", "a host and a port from 1"},
+      {"redis-sentinel://10.0.0.1/my master", "has a character other than"},
+      {"redis-sentinel://10.0.0.1/m?database=1", "the only parameter is db=N"},
+      {"redis-sentinel://u:secret@10.0.0.1/m", "password"},
+  };
+  for (const auto& [text, message] : refused) {
+    try {
+      detail::parse_store_address(text);
+      ADD_FAILURE() << text << " was accepted";
+    } catch (const std::invalid_argument& error) {
+      EXPECT_NE(std::string(error.what()).find(message), std::string::npos) << text << ": " << error.what();
+    }
+  }
+}
+
 TEST(StoreAddress, RefusesOthersSayingWhatIsAccepted) {
   for (const char* text : {"", "mysql://x", "redis://", "redis://host:0", "redis://host:99999", "redis://host/x",
                            "unix://relative.sock", "unix:///s?database=1", "redis://user:secret@host"}) {
@@ -170,7 +199,7 @@ class StoreTest : public ::testing::TestWithParam<Kind> {
       backend_ = std::make_shared<detail::SqliteBackend>(directory_ / "store.sqlite3", 100ms, [this] { return now_ms_; });
     } else {
       backend_ = std::make_shared<detail::RedisBackend>(loop_, detail::parse_store_address(redis_->address()),
-                                                        std::nullopt, "test", 2s);
+                                                        detail::RedisBackend::Passwords{}, "test", 2s);
     }
     worker_store_ = std::make_unique<detail::WorkerStore>(
         backend_, detail::SessionOptions{"test_session", lifetime, false}, handler_loop_, [this] { return now_ms_; });
@@ -726,7 +755,8 @@ TEST(UnconfiguredStore, Answers503SayingHowToConfigureOne) {
 TEST(RedisStore, AWrongTypeIsTheHandlersBugNotAnOutage) {
   test::RedisServer redis;
   EventLoop loop;
-  detail::RedisBackend backend(loop, detail::parse_store_address(redis.address()), std::nullopt, "test", 2s);
+  detail::RedisBackend backend(loop, detail::parse_store_address(redis.address()), detail::RedisBackend::Passwords{},
+                               "test", 2s);
   ASSERT_EQ(std::system(("redis-cli -s " + redis.socket_path() + " rpush test:list a >/dev/null").c_str()), 0);
   std::optional<Outcome<std::optional<std::string>>> result;
   backend.get(detail::KeySpace::data, "list", [&](auto outcome) { result.emplace(std::move(outcome)); });

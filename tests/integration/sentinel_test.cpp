@@ -1,0 +1,64 @@
+// The store through Redis Sentinel: corral finds the primary, and after the primary is
+// killed it finds the new one, without a restart.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <regex>
+
+#include "support/corral_instance.hpp"
+#include "support/http_client.hpp"
+#include "support/redis_sentinel_group.hpp"
+
+namespace corral::test {
+namespace {
+
+TEST(Sentinel, RequestsRecoverOnTheNewPrimaryAfterAFailoverWithoutARestart) {
+  RedisSentinelGroup group(2, 1000ms);
+  auto corral = CorralInstance::start({"--store", group.address()}, 2);
+  for (int i = 1; i <= 5; ++i) {
+    const auto counted = http_request(corral->port, "POST", "/visits");
+    ASSERT_TRUE(counted && counted->status == 200) << corral->process->output();
+    EXPECT_EQ(counted->body, std::to_string(i) + "\n");
+  }
+  EXPECT_TRUE(corral->process->wait_for_line(
+      std::regex("the primary is 127\\.0\\.0\\.1:" + std::to_string(group.first_primary_port())), 1s));
+
+  const auto mark = corral->mark();
+  const auto killed_at = std::chrono::steady_clock::now();
+  group.kill_server(group.first_primary_port());
+  // Until the sentinels have promoted a replica, store routes answer 503 (health 200).
+  std::optional<std::chrono::steady_clock::time_point> recovered;
+  int failures = 0;
+  while (std::chrono::steady_clock::now() < killed_at + 30s) {
+    const auto health = http_request(corral->port, "GET", "/healthz");
+    ASSERT_TRUE(health && health->status == 200) << "healthz during the failover";
+    const auto counted = http_request(corral->port, "POST", "/visits");
+    ASSERT_TRUE(counted) << corral->process->output();
+    if (counted->status == 200) {
+      if (failures > 0) {
+        recovered = std::chrono::steady_clock::now();
+        break;
+      }
+      continue;
+    }
+    EXPECT_EQ(counted->status, 503) << counted->body;
+    ++failures;
+  }
+  ASSERT_TRUE(recovered) << "the store never came back:\n" << corral->process->output();
+  const auto window = std::chrono::duration_cast<std::chrono::milliseconds>(*recovered - killed_at);
+  std::cout << "failover window: " << window.count() << " ms from kill -9 to the first 200 (down-after 1000 ms)\n";
+  const auto promoted = group.primary_port();
+  ASSERT_TRUE(promoted);
+  EXPECT_NE(*promoted, group.first_primary_port());
+  const auto moved = corral->process->wait_for_line(std::regex(R"(the primary is 127\.0\.0\.1:(\d+))"), 5s, mark);
+  ASSERT_TRUE(moved) << corral->process->output();
+  EXPECT_NE(moved->at(1), std::to_string(group.first_primary_port()));
+  // Every worker is on the new primary: a run of requests all succeed.
+  for (int i = 0; i < 20; ++i) {
+    const auto counted = http_request(corral->port, "POST", "/visits");
+    ASSERT_TRUE(counted && counted->status == 200) << corral->process->output();
+  }
+}
+
+}  // namespace
+}  // namespace corral::test

@@ -1,0 +1,49 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "support/child_process.hpp"
+#include "support/temp_dir.hpp"
+
+namespace corral::test {
+
+// Redis Sentinel as a deployment has it, on loopback ports of the test's own: a
+// primary, replicas of it, and three sentinels that agree (quorum 2) on a failover
+// after `down_after` without an answer. Real redis-server processes (Debian's); the
+// sentinels are redis-server --sentinel.
+class RedisSentinelGroup {
+ public:
+  static constexpr const char* master_name = "corral-test";
+
+  explicit RedisSentinelGroup(unsigned replicas = 2, std::chrono::milliseconds down_after = 1000ms);
+  ~RedisSentinelGroup();
+
+  // corral's --store value: "redis-sentinel://127.0.0.1:S1,127.0.0.1:S2,127.0.0.1:S3/corral-test".
+  std::string address() const;
+  // The primary's port, as the sentinels name it now (nullopt if they name none).
+  std::optional<std::uint16_t> primary_port() const;
+  std::uint16_t first_primary_port() const { return servers_.front().port; }
+  // kill -9 of the server on `port`.
+  void kill_server(std::uint16_t port);
+  // Waits until the sentinels name a primary other than `old_port`; its port.
+  std::optional<std::uint16_t> wait_for_new_primary(std::uint16_t old_port, std::chrono::milliseconds timeout);
+  // `redis-cli -p PORT ARGS...`'s output (trimmed).
+  std::string cli(std::uint16_t port, const std::string& arguments) const;
+
+ private:
+  struct Process {
+    std::uint16_t port = 0;
+    std::unique_ptr<ChildProcess> process;
+  };
+  void wait_until(const std::string& what, std::chrono::milliseconds timeout, const std::function<bool()>& done) const;
+
+  TempDir directory_;
+  std::vector<Process> servers_;  // the first is the primary at the start
+  std::vector<Process> sentinels_;
+};
+
+}  // namespace corral::test
