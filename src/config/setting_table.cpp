@@ -127,6 +127,9 @@ std::vector<SettingRow> core_rows() {
   rows.push_back(seconds_row("store_timeout", "--store-timeout",
                              "seconds a store operation may wait (a SQLite lock, a Redis reply) before 503", 0.01, 10,
                              [](auto& s) -> auto& { return s.store.timeout; }));
+  rows.push_back(whole_row("store_wait_replicas", "--store-wait-replicas",
+                           "Redis: a write is acknowledged once this many replicas have it (WAIT); else 503", 0, 100,
+                           [](auto& s) -> auto& { return s.store.wait_replicas; }));
   rows.push_back(text_row("store_password_file", "--store-password-file",
                           "file holding the Redis password; empty: the store-password credential (LoadCredential=)",
                           [](auto& s) -> auto& { return s.store.password_file; }));

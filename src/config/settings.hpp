@@ -37,6 +37,7 @@ struct StoreSettings {
   std::string state_dir;  // empty: $STATE_DIRECTORY
   milliseconds timeout = 1s;
   std::string password_file;  // empty: $CREDENTIALS_DIRECTORY/store-password, if there
+  unsigned wait_replicas = 0;  // Redis: a write succeeds once this many replicas have it (WAIT)
   milliseconds session_lifetime = 24h;
   bool secure_cookie = false;
 };

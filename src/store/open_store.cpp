@@ -104,7 +104,7 @@ std::unique_ptr<WorkerStore> open_worker_store(const Settings& settings, std::st
         loop, address,
         RedisBackend::Passwords{store_password(settings.store),
                                 address.kind == StoreAddress::Kind::redis_sentinel ? sentinel_password() : std::nullopt},
-        service_name, settings.store.timeout);
+        service_name, settings.store.timeout, settings.store.wait_replicas);
   } else if (const auto directory = state_directory(settings.store); directory.empty()) {
     backend = unconfigured_store(no_state_directory());
   } else {

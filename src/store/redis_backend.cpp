@@ -102,7 +102,7 @@ bool unavailable_error(std::string_view text) {
 }  // namespace
 
 RedisBackend::RedisBackend(EventLoop& loop, StoreAddress address, Passwords passwords, std::string_view service_name,
-                           std::chrono::milliseconds timeout)
+                           std::chrono::milliseconds timeout, unsigned wait_replicas)
     : loop_(loop),
       address_(std::move(address)),
       passwords_(std::move(passwords)),
@@ -110,9 +110,11 @@ RedisBackend::RedisBackend(EventLoop& loop, StoreAddress address, Passwords pass
       session_prefix_(fmt::format("{}@session:", service_name)),
       task_prefix_(fmt::format("{}@task:", service_name)),
       timeout_(timeout),
+      wait_replicas_(wait_replicas),
       socket_handler_([this](std::uint32_t events) { on_socket_events(events); }),
       deadline_timer_(loop),
       reconnect_timer_(loop),
+      waiting_timer_(loop),
       // Under Sentinel a failover ends when the sentinels have promoted a replica: asked
       // at most half a second apart, a worker is back within that of the promotion.
       backoff_(address_.kind == StoreAddress::Kind::redis_sentinel ? std::chrono::milliseconds(500)
@@ -182,18 +184,18 @@ RedisBackend::ReplyHandler RedisBackend::must_succeed(std::string what) {
 void RedisBackend::send_handshake(bool check_role) {
   if (passwords_.data) {
     if (address_.user.empty()) {
-      command({"AUTH", *passwords_.data}, must_succeed("AUTH"));
+      send({"AUTH", *passwords_.data}, must_succeed("AUTH"));
     } else {
-      command({"AUTH", address_.user, *passwords_.data}, must_succeed("AUTH"));
+      send({"AUTH", address_.user, *passwords_.data}, must_succeed("AUTH"));
     }
   }
   if (address_.database != 0) {
     const auto database = std::to_string(address_.database);
-    command({"SELECT", database}, must_succeed("SELECT"));
+    send({"SELECT", database}, must_succeed("SELECT"));
   }
   if (!check_role) return;
   // The server the sentinel named may have been demoted since it answered.
-  command({"ROLE"}, [this](redisReply* reply, const std::string& error) {
+  send({"ROLE"}, [this](redisReply* reply, const std::string& error) {
     if (context_ == nullptr) return;
     const bool primary = reply != nullptr && reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
                          reply->element[0]->type == REDIS_REPLY_STRING &&
@@ -207,6 +209,8 @@ void RedisBackend::send_handshake(bool check_role) {
       used_primary_ = primary_;
     }
     mark_up();
+    primary_confirmed_ = true;
+    send_waiting();
   });
 }
 
@@ -214,8 +218,8 @@ void RedisBackend::ask_sentinel() {
   const auto& [host, port] = address_.sentinels[next_sentinel_ % address_.sentinels.size()];
   asking_sentinel_ = true;
   if (!open_context(host, port)) return;
-  if (passwords_.sentinel) command({"AUTH", *passwords_.sentinel}, must_succeed("AUTH on a sentinel"));
-  command({"SENTINEL", "get-master-addr-by-name", address_.master_name},
+  if (passwords_.sentinel) send({"AUTH", *passwords_.sentinel}, must_succeed("AUTH on a sentinel"));
+  send({"SENTINEL", "get-master-addr-by-name", address_.master_name},
           [this](redisReply* reply, const std::string& error) { on_sentinel_answer(reply, error); });
 }
 
@@ -291,6 +295,7 @@ void RedisBackend::on_disconnected(bool ok, const std::string& error) {
 
 void RedisBackend::went_down(const std::string& why) {
   if (closing_) return;
+  primary_confirmed_ = false;
   // The next attempt waits (100 ms, doubling, back to 100 ms after a success); the next
   // sentinel is asked at once, until each has been.
   const bool another_sentinel =
@@ -330,6 +335,38 @@ void RedisBackend::on_socket_events(std::uint32_t events) {
 }
 
 void RedisBackend::command(std::vector<std::string_view> arguments, ReplyHandler on_reply) {
+  if (address_.kind != StoreAddress::Kind::redis_sentinel || primary_confirmed_) {
+    return send(std::move(arguments), std::move(on_reply));
+  }
+  if (!down_ || asking_sentinel_ || context_ != nullptr) {
+    // Being found: held for a moment, not failed at once.
+    waiting_.push_back(Waiting{std::vector<std::string>(arguments.begin(), arguments.end()), std::move(on_reply),
+                               loop_.now()});
+    if (!waiting_timer_.armed()) {
+      waiting_timer_.expires_after(timeout_, [this] { fail_waiting(fmt::format("no primary within {} ms", timeout_.count())); });
+    }
+    return;
+  }
+  fail_soon(std::move(on_reply));
+}
+
+void RedisBackend::send_waiting() {
+  waiting_timer_.cancel();
+  auto waiting = std::exchange(waiting_, {});
+  for (auto& item : waiting) {
+    send(std::vector<std::string_view>(item.arguments.begin(), item.arguments.end()), std::move(item.on_reply));
+  }
+}
+
+void RedisBackend::fail_waiting(const std::string& why) {
+  waiting_timer_.cancel();
+  auto waiting = std::exchange(waiting_, {});
+  for (auto& item : waiting) {
+    loop_.defer([on_reply = std::move(item.on_reply), why] { on_reply(nullptr, why); });
+  }
+}
+
+void RedisBackend::send(std::vector<std::string_view> arguments, ReplyHandler on_reply) {
   if (context_ == nullptr) {
     fail_soon(std::move(on_reply));
     return;
@@ -351,6 +388,61 @@ void RedisBackend::command(std::vector<std::string_view> arguments, ReplyHandler
   pending.release();  // hiredis owns it until Hooks::replied
   sent_at_.push_back(loop_.now());
   arm_deadline();
+}
+
+namespace {
+
+// A single-value reply, kept past its callback (hiredis frees the reply after it) until
+// WAIT has answered.
+struct HeldReply {
+  int type = REDIS_REPLY_NIL;
+  long long integer = 0;
+  std::string text;
+  std::string error;  // the connection's, when there was no reply
+  bool present = false;
+
+  void keep(redisReply* reply, const std::string& connection_error) {
+    present = reply != nullptr;
+    error = connection_error;
+    if (reply == nullptr) return;
+    type = reply->type;
+    integer = reply->integer;
+    if (reply->str != nullptr) text.assign(reply->str, reply->len);
+  }
+  // A reply for the handler, pointing into this object.
+  redisReply as_reply() {
+    redisReply reply{};
+    reply.type = type;
+    reply.integer = integer;
+    reply.str = text.data();
+    reply.len = text.size();
+    return reply;
+  }
+};
+
+}  // namespace
+
+void RedisBackend::write(std::vector<std::string_view> arguments, ReplyHandler on_reply) {
+  if (wait_replicas_ == 0) return command(std::move(arguments), std::move(on_reply));
+  auto held = std::make_shared<HeldReply>();
+  command(std::move(arguments), [held](redisReply* reply, const std::string& error) { held->keep(reply, error); });
+  // Half the reply deadline: WAIT's own answer comes before the connection is given up.
+  const auto replicas = std::to_string(wait_replicas_);
+  const auto wait_ms = std::to_string(std::max<std::int64_t>(timeout_.count() / 2, 1));
+  command({"WAIT", replicas, wait_ms},
+          [this, held, on_reply = std::move(on_reply)](redisReply* reply, const std::string& error) {
+            if (!held->present) return on_reply(nullptr, held->error);
+            auto kept = held->as_reply();
+            if (held->type == REDIS_REPLY_ERROR) return on_reply(&kept, {});
+            if (reply == nullptr) return on_reply(nullptr, error);
+            if (reply->type != REDIS_REPLY_INTEGER || reply->integer < static_cast<long long>(wait_replicas_)) {
+              return on_reply(nullptr, fmt::format("WAIT: the write reached {} of the {} replicas asked for (store_wait_replicas) "
+                                                   "within {} ms",
+                                                   reply->type == REDIS_REPLY_INTEGER ? reply->integer : 0,
+                                                   wait_replicas_, timeout_.count() / 2));
+            }
+            return on_reply(&kept, {});
+          });
 }
 
 void RedisBackend::fail_soon(ReplyHandler on_reply) {
@@ -409,9 +501,9 @@ void RedisBackend::set(KeySpace space, std::string_view key, std::string_view va
   };
   if (ttl) {
     const auto milliseconds = std::to_string(std::max<std::int64_t>(ttl->count(), 1));
-    command({"SET", full, value, "PX", milliseconds}, std::move(on_reply));
+    write({"SET", full, value, "PX", milliseconds}, std::move(on_reply));
   } else {
-    command({"SET", full, value}, std::move(on_reply));
+    write({"SET", full, value}, std::move(on_reply));
   }
 }
 
@@ -420,7 +512,7 @@ void RedisBackend::replace(KeySpace space, std::string_view key, std::string_vie
   const auto full = this->key(space, key);
   const auto milliseconds = std::to_string(std::max<std::int64_t>(ttl.count(), 1));
   // XX: only if the key is there, so a session destroyed meanwhile is not brought back.
-  command({"SET", full, value, "PX", milliseconds, "XX"},
+  write({"SET", full, value, "PX", milliseconds, "XX"},
           [this, done = std::move(done)](redisReply* reply, const std::string& error) {
             if (reply == nullptr || reply->type == REDIS_REPLY_ERROR) return done(failure("SET XX", reply, error));
             return done(reply->type != REDIS_REPLY_NIL);
@@ -429,7 +521,7 @@ void RedisBackend::replace(KeySpace space, std::string_view key, std::string_vie
 
 void RedisBackend::erase(KeySpace space, std::string_view key, Callback<Done> done) {
   const auto full = this->key(space, key);
-  command({"DEL", full}, [this, done = std::move(done)](redisReply* reply, const std::string& error) {
+  write({"DEL", full}, [this, done = std::move(done)](redisReply* reply, const std::string& error) {
     if (reply == nullptr || reply->type == REDIS_REPLY_ERROR) return done(failure("DEL", reply, error));
     return done(Done{});
   });
@@ -438,7 +530,7 @@ void RedisBackend::erase(KeySpace space, std::string_view key, Callback<Done> do
 void RedisBackend::increment(std::string_view key, std::int64_t by, Callback<std::int64_t> done) {
   const auto full = this->key(KeySpace::data, key);
   const auto amount = std::to_string(by);
-  command({"INCRBY", full, amount}, [this, done = std::move(done)](redisReply* reply, const std::string& error) {
+  write({"INCRBY", full, amount}, [this, done = std::move(done)](redisReply* reply, const std::string& error) {
     if (reply == nullptr || reply->type != REDIS_REPLY_INTEGER) return done(failure("INCRBY", reply, error));
     return done(static_cast<std::int64_t>(reply->integer));
   });
@@ -466,7 +558,7 @@ void RedisBackend::claim_run(std::string_view run, std::uint64_t token, std::chr
   const auto full = task_prefix_ + std::string(run);
   const auto owner = std::to_string(token);
   const auto milliseconds = std::to_string(std::max<std::int64_t>(ttl.count(), 1));
-  command({"EVAL", claim_script, "1", full, owner, milliseconds},
+  write({"EVAL", claim_script, "1", full, owner, milliseconds},
           [this, done = std::move(done)](redisReply* reply, const std::string& error) {
             if (reply == nullptr || reply->type != REDIS_REPLY_INTEGER) return done(failure("EVAL (claim a task run)", reply, error));
             return done(reply->integer == 1);
@@ -478,7 +570,7 @@ void RedisBackend::release_run(std::string_view run, std::uint64_t token, std::c
   const auto full = task_prefix_ + std::string(run);
   const auto owner = std::to_string(token);
   const auto milliseconds = std::to_string(std::max<std::int64_t>(keep.count(), 0));
-  command({"EVAL", release_script, "1", full, owner, milliseconds},
+  write({"EVAL", release_script, "1", full, owner, milliseconds},
           [this, done = std::move(done)](redisReply* reply, const std::string& error) {
             if (reply == nullptr || reply->type != REDIS_REPLY_INTEGER) return done(failure("EVAL (release a task run)", reply, error));
             return done(Done{});

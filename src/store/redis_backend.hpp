@@ -39,8 +39,9 @@ class RedisBackend final : public StoreBackend {
     std::optional<std::string> sentinel;  // AUTH on the sentinels
   };
   // Keys are "SERVICE:key"; sessions "SERVICE@session:id", which no key can name.
+  // `wait_replicas`: each write waits for WAIT to confirm it on that many replicas.
   RedisBackend(EventLoop& loop, StoreAddress address, Passwords passwords, std::string_view service_name,
-               std::chrono::milliseconds timeout);
+               std::chrono::milliseconds timeout, unsigned wait_replicas = 0);
   ~RedisBackend() override;
   RedisBackend(const RedisBackend&) = delete;
   RedisBackend& operator=(const RedisBackend&) = delete;
@@ -87,7 +88,17 @@ class RedisBackend final : public StoreBackend {
   void mark_up();
   void on_disconnected(bool ok, const std::string& error);
   void went_down(const std::string& why);
+  // A request's command: under Sentinel it waits (up to the timeout) while the primary
+  // is being found and its role checked, so it never reaches a sentinel or a replica.
   void command(std::vector<std::string_view> arguments, ReplyHandler on_reply);
+  // Sends on the connection as it is (the connection's own commands).
+  void send(std::vector<std::string_view> arguments, ReplyHandler on_reply);
+  void send_waiting();
+  void fail_waiting(const std::string& why);
+  // A command that changes data: with wait_replicas, answered only after WAIT has
+  // confirmed it on that many replicas (a reply that is not a single value, or a WAIT
+  // that falls short, fails it).
+  void write(std::vector<std::string_view> arguments, ReplyHandler on_reply);
   void fail_soon(ReplyHandler on_reply);
   void watch(std::uint32_t events, bool on);
   void on_socket_events(std::uint32_t events);
@@ -113,6 +124,7 @@ class RedisBackend final : public StoreBackend {
   std::string session_prefix_;
   std::string task_prefix_;
   std::chrono::milliseconds timeout_;
+  unsigned wait_replicas_ = 0;
   redisAsyncContext* context_ = nullptr;
   bool closing_ = false;
   bool down_ = false;
@@ -123,6 +135,15 @@ class RedisBackend final : public StoreBackend {
   std::deque<EventLoop::Clock::time_point> sent_at_;
   Timer deadline_timer_;
   Timer reconnect_timer_;
+  // Sentinel: requests' commands held until ROLE has confirmed the primary.
+  bool primary_confirmed_ = false;
+  struct Waiting {
+    std::vector<std::string> arguments;
+    ReplyHandler on_reply;
+    EventLoop::Clock::time_point since;
+  };
+  std::deque<Waiting> waiting_;
+  Timer waiting_timer_;
   Backoff backoff_;
   std::chrono::milliseconds next_retry_{0};
 };

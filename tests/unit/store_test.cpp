@@ -752,6 +752,26 @@ TEST(UnconfiguredStore, Answers503SayingHowToConfigureOne) {
   EXPECT_EQ(store.backend().health(), detail::StoreHealth::off);
 }
 
+TEST(RedisStore, AWriteNoReplicaConfirmsIsUnavailableAndAReadIsNotHeldBack) {
+  test::RedisServer redis;  // no replica
+  EventLoop loop;
+  detail::RedisBackend backend(loop, detail::parse_store_address(redis.address()), detail::RedisBackend::Passwords{},
+                               "test", 200ms, /*wait_replicas=*/1);
+  std::optional<Outcome<std::int64_t>> counted;
+  backend.increment("visits", 1, [&](auto outcome) { counted.emplace(std::move(outcome)); });
+  std::optional<Outcome<std::optional<std::string>>> read;
+  backend.get(detail::KeySpace::data, "visits", [&](auto outcome) { read.emplace(std::move(outcome)); });
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while ((!counted || !read) && std::chrono::steady_clock::now() < deadline) loop.run_once(10ms);
+  ASSERT_TRUE(counted && read);
+  ASSERT_FALSE(counted->ok());
+  EXPECT_EQ(counted->failure().kind, detail::StoreFailure::Kind::unavailable);
+  EXPECT_NE(counted->failure().message.find("WAIT: the write reached 0 of the 1 replicas"), std::string::npos)
+      << counted->failure().message;
+  ASSERT_TRUE(read->ok()) << "reads do not wait for replicas";
+  EXPECT_EQ(read->value(), "1") << "the write happened on the primary; it was only not confirmed";
+}
+
 TEST(RedisStore, AWrongTypeIsTheHandlersBugNotAnOutage) {
   test::RedisServer redis;
   EventLoop loop;
