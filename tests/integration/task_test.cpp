@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/corral_instance.hpp"
+#include "support/redis_sentinel_group.hpp"
 #include "support/redis_server.hpp"
 #include "support/temp_dir.hpp"
 
@@ -186,6 +187,42 @@ TEST_F(TaskTest, EachRunOfAOneSecondTaskRunsExactlyOnceOnFourWorkersForAMinute) 
   const auto stamps = starts_by_run(read_notes(log(), "start", "stamp"));
   EXPECT_GE(stamps.size(), 59U) << corral->process->output();
   expect_each_once_without_gaps(stamps, 1000);
+}
+
+// Through a failover of the store (Redis Sentinel, store_wait_replicas = 1): no run
+// twice; a run due while no primary answers may be missed, and is logged so.
+TEST_F(TaskTest, TwoInstancesOnSentinelRunNoRunTwiceThroughAFailover) {
+  RedisSentinelGroup group(2, 1000ms);
+  const std::string tasks = "[[task]]\nname = \"tick\"\nenabled = true\n";
+  const std::vector<std::string> store{"--store", group.address(), "--store-wait-replicas", "1"};
+  auto first = start(tasks, 2, store);
+  TempDir second_directory;
+  std::ofstream(second_directory / "corral.toml") << "app.task_log = \"" << log() << "\"\n" << tasks;
+  std::vector<std::string> flags{"--config", second_directory / "corral.toml", "--state-dir", second_directory.path(),
+                                 "--control-socket", second_directory / "control.sock"};
+  flags.insert(flags.end(), store.begin(), store.end());
+  auto second = CorralInstance::start_binary(test_service_binary(), flags, 2);
+  const auto wait_for_runs = [&](int count) {
+    std::size_t at = second->mark();
+    for (int seen = 0; seen < count; ++seen) {
+      const auto line = second->process->wait_for_line(std::regex("task tick: \\w+"), 10s, at);
+      ASSERT_TRUE(line) << second->process->output();
+      at = second->mark();
+    }
+  };
+  wait_for_runs(3);
+  group.kill_server(group.first_primary_port());
+  ASSERT_TRUE(group.wait_for_new_primary(group.first_primary_port(), 20s));
+  wait_for_runs(6);
+  first->process->signal(SIGTERM);
+  second->process->signal(SIGTERM);
+  ASSERT_TRUE(first->process->wait_exit(30s));
+  ASSERT_TRUE(second->process->wait_exit(30s));
+  const auto runs = starts_by_run(read_notes(log(), "start", "tick"));
+  EXPECT_GE(runs.size(), 6U);
+  for (const auto& [scheduled, count] : runs) {
+    EXPECT_EQ(count, 1) << "the run due at " << scheduled << " started " << count << " times";
+  }
 }
 
 TEST_F(TaskTest, ACommandTasksOutputIsLoggedAndItsExitCodeDecidesTheOutcome) {
