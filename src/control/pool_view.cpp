@@ -16,8 +16,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(WorkerView, slot, pid, generatio
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TaskView, name, schedule, run_on, enabled, next_run, last_run, last_outcome,
                                    last_duration_seconds, running, runs)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PoolView, service, version, supervisor_pid, uptime_seconds, pool_size,
-                                                mode, store, store_state, requests, restarts, app, workers, time,
-                                                tasks)
+                                                mode, store, store_state, store_primary, store_failovers, requests,
+                                                restarts, app, workers, time, tasks)
 
 namespace {
 
@@ -83,7 +83,10 @@ std::string render_table(const PoolView& view) {
   std::string text = fmt::format("{} (pid {}, {}) · {} · {}/{} workers ready · {} · {} requests · {} restarts · up "
                                  "{}\n",
                                  view.service, view.supervisor_pid, view.version, view.mode, ready, view.pool_size,
-                                 app ? "app " + view.app : fmt::format("store {} {}", view.store, view.store_state),
+                                 app ? "app " + view.app
+                                     : fmt::format("store {} {}{}", view.store, view.store_state,
+                                                   view.store_primary.empty() ? std::string()
+                                                                              : ", primary " + view.store_primary),
                                  count(view.requests), view.restarts, duration_text(view.uptime_seconds));
   text += fmt::format("{:<5} {:<8} {:>4} {:<9} {:>8} {:>10} {:>8} {:>6} {:>8}  {:<26} {:>9} {:>6}\n", "slot", "pid",
                       "gen", "state", "uptime", "requests", "req/s", "conns", "restarts", "last exit", "rss", "cpu");

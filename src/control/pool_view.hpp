@@ -50,6 +50,8 @@ struct PoolView {
   std::string mode;         // starting, serving, reloading, stopping
   std::string store;        // "sqlite /var/lib/corral/store.sqlite3", "redis 10.0.0.5:6379/0", "off"
   std::string store_state;  // up, down (in at least one worker), off
+  std::string store_primary;          // Redis Sentinel: the primary in use; "" otherwise
+  std::uint64_t store_failovers = 0;  // Redis Sentinel: primary changes seen
   std::uint64_t requests = 0;
   std::uint64_t restarts = 0;
   // The program run as the workers ("node server.js"); "" when they are the service's

@@ -70,6 +70,8 @@ LoadBoard::Entry* LoadBoard::claim(pid_t pid) {
     entry.accepting.store(0, std::memory_order_relaxed);
     entry.busy_since_ms.store(0, std::memory_order_relaxed);
     entry.store_health.store(0, std::memory_order_relaxed);
+    entry.store_primary.clear();
+    entry.store_failovers.store(0, std::memory_order_relaxed);
     auto high = memory_->high_water.load();
     while (high < i + 1 && !memory_->high_water.compare_exchange_weak(high, static_cast<std::uint32_t>(i + 1))) {
     }

@@ -9,6 +9,7 @@
 
 #include "common/unique_fd.hpp"
 #include "ipc/request_counters.hpp"
+#include "ipc/shared_text.hpp"
 
 namespace corral::ipc {
 
@@ -30,6 +31,10 @@ class LoadBoard {
     std::atomic<std::int64_t> busy_since_ms{0};
     // The worker's view of the store: 0 off, 1 up, 2 down (store/store_backend.hpp).
     std::atomic<std::uint32_t> store_health{0};
+    // Redis Sentinel: the primary the worker uses ("10.0.0.2:6379"), and how many times
+    // it has seen the primary change.
+    SharedText<62> store_primary;
+    std::atomic<std::uint64_t> store_failovers{0};
     // What it has served, for metrics; the supervisor folds it into the pool's totals
     // when the worker exits, before it frees the entry.
     RequestCounters requests;

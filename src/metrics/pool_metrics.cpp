@@ -111,6 +111,9 @@ std::string render(const PoolMetrics& m) {
   if (m.store_configured) {
     family(out, "corral_store_up", "gauge", "1 when every worker reaches the store.");
     fmt::format_to(it, "corral_store_up {}\n", m.store_up ? 1 : 0);
+    family(out, "corral_store_failovers_total", "counter",
+           "Redis Sentinel: changes of the primary seen (by the worker that saw the most).");
+    fmt::format_to(it, "corral_store_failovers_total {}\n", m.store_failovers);
     family(out, "corral_store_operations_total", "counter", "Store operations, failed or not.");
     fmt::format_to(it, "corral_store_operations_total {}\n", m.requests.store_operations);
     family(out, "corral_store_errors_total", "counter", "Store operations that failed.");

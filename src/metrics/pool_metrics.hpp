@@ -42,6 +42,7 @@ struct PoolMetrics {
   std::array<std::uint64_t, restart_cause_names.size()> restarts{};
   bool store_configured = false;
   bool store_up = false;
+  std::uint64_t store_failovers = 0;  // Redis Sentinel: primary changes seen
   ProcessMetrics supervisor;
   std::vector<tasks::TaskStatus> tasks;
 };

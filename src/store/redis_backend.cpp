@@ -206,6 +206,7 @@ void RedisBackend::send_handshake(bool check_role) {
     }
     if (primary_ != used_primary_) {
       spdlog::info("store: {}: the primary is {}:{}", address_.describe(), primary_->first, primary_->second);
+      if (used_primary_) ++failovers_;
       used_primary_ = primary_;
     }
     mark_up();
@@ -263,6 +264,10 @@ void RedisBackend::drop_and_reconnect(const std::string& why) {
   auto* context = std::exchange(context_, nullptr);
   went_down(why);
   redisAsyncFree(context);  // from a reply callback, hiredis frees it once the callback is done
+}
+
+std::string RedisBackend::primary() const {
+  return used_primary_ ? fmt::format("{}:{}", used_primary_->first, used_primary_->second) : std::string();
 }
 
 std::string RedisBackend::describe() const {

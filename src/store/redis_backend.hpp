@@ -50,6 +50,8 @@ class RedisBackend final : public StoreBackend {
   // Down from a failure until the next connection succeeds (not while the first one is
   // being made).
   StoreHealth health() const override { return down_ ? StoreHealth::down : StoreHealth::up; }
+  std::string primary() const override;
+  std::uint64_t failovers() const override { return failovers_; }
 
   void get(KeySpace space, std::string_view key, Callback<std::optional<std::string>> done) override;
   void set(KeySpace space, std::string_view key, std::string_view value, std::optional<std::chrono::milliseconds> ttl,
@@ -120,6 +122,7 @@ class RedisBackend final : public StoreBackend {
   bool asking_sentinel_ = false;
   std::optional<std::pair<std::string, std::uint16_t>> primary_;       // as a sentinel last named it
   std::optional<std::pair<std::string, std::uint16_t>> used_primary_;  // that ROLE confirmed
+  std::uint64_t failovers_ = 0;  // changes of used_primary_
   std::string data_prefix_;
   std::string session_prefix_;
   std::string task_prefix_;

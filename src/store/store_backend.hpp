@@ -34,6 +34,10 @@ class StoreBackend {
 
   virtual bool answers_inline() const = 0;
   virtual StoreHealth health() const = 0;
+  // Redis Sentinel: the primary in use ("10.0.0.2:6379"; "" for none yet, or another
+  // store), and how many times it changed (failovers seen).
+  virtual std::string primary() const { return {}; }
+  virtual std::uint64_t failovers() const { return 0; }
 
   virtual void get(KeySpace space, std::string_view key, Callback<std::optional<std::string>> done) = 0;
   // ttl: none, or how long the key lives.

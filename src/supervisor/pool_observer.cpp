@@ -54,7 +54,7 @@ void Supervisor::open_local_servers(std::optional<UniqueFd> metrics_listener) {
 }
 
 StoreView Supervisor::store_view() const {
-  StoreView view{store_description_, 0, 0};
+  StoreView view{store_description_, 0, 0, {}, 0};
   if (!load_board_.valid()) return view;
   for (const auto& entry : load_board_.entries()) {
     const auto pid = entry.pid.load(std::memory_order_relaxed);
@@ -63,6 +63,8 @@ StoreView Supervisor::store_view() const {
     if (health == detail::StoreHealth::off) continue;
     ++view.reporting;
     if (health == detail::StoreHealth::down) ++view.down;
+    view.failovers = std::max(view.failovers, entry.store_failovers.load(std::memory_order_relaxed));
+    if (view.primary.empty() && health == detail::StoreHealth::up) view.primary = entry.store_primary.load();
   }
   return view;
 }
@@ -119,6 +121,8 @@ control::PoolView Supervisor::pool_view() const {
   const auto store = store_view();
   view.store = store.description;
   view.store_state = store.description == "off" ? "off" : store.down > 0 ? "down" : "up";
+  view.store_primary = store.primary;
+  view.store_failovers = store.failovers;
   view.requests = counters_.retired.requests();
   view.restarts = counters_.restarts;
   if (settings_.app.enabled()) view.app = fmt::format("{}", fmt::join(settings_.app.command, " "));
@@ -203,6 +207,7 @@ metrics::PoolMetrics Supervisor::pool_metrics() const {
   const auto store = store_view();
   m.store_configured = store.description != "off" && !store.description.empty();
   m.store_up = store.down == 0;
+  m.store_failovers = store.failovers;
   if (const auto self = read_process_usage(::getpid())) {
     m.supervisor = {self->cpu_seconds, self->rss_bytes, self->virtual_bytes, 0, 0, 0};
   }

@@ -17,9 +17,12 @@ std::string status_line(const WorkerTable& table, const PoolCounters& counters, 
     status += " · store off";
   } else if (store.down == 0) {
     status += fmt::format(" · store {} up", store.description);
+    if (!store.primary.empty()) status += fmt::format(", primary {}", store.primary);
   } else {
     status += fmt::format(" · store {} DOWN in {}/{} workers", store.description, store.down, store.reporting);
+    if (store.description.starts_with("redis-sentinel")) status += " (asking the sentinels for the primary)";
   }
+  if (store.failovers > 0) status += fmt::format(" · {} failover{} seen", store.failovers, store.failovers == 1 ? "" : "s");
   if (!counters.last_event.empty()) status += fmt::format(" · last: {}", counters.last_event);
   return status;
 }

@@ -27,6 +27,8 @@ struct StoreView {
   std::string description;  // "sqlite /var/lib/corral/store.sqlite3", "redis 10.0.0.5:6379/0", "off"
   unsigned reporting = 0;   // workers that said how it is
   unsigned down = 0;        // of them, those that cannot reach it
+  std::string primary;      // Redis Sentinel: the primary the workers use ("10.0.0.2:6379")
+  std::uint64_t failovers = 0;  // Redis Sentinel: changes of the primary a worker has seen (the most)
 };
 
 // systemd's STATUS= line: "4/4 workers ready · 12034 requests · 2 restarts · store

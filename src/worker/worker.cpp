@@ -133,7 +133,7 @@ int Worker::run() {
   for (auto& listener : listeners_) listener->start();
   if (load_entry_ != nullptr) {
     load_entry_->accepting.store(1, std::memory_order_relaxed);
-    load_entry_->store_health.store(static_cast<std::uint32_t>(store_->backend().health()), std::memory_order_relaxed);
+    publish_store_state();
   }
   ipc::send_message(identity_.channel_fd, ipc::Message::ready(identity_.slot, identity_.generation, requests_));
   heartbeat_timer_.expires_after(heartbeat_interval, [this] { on_heartbeat(); });
@@ -182,6 +182,17 @@ void Worker::on_accept_error(int error) {
                std::strerror(error));
 }
 
+void Worker::publish_store_state() {
+  const auto& backend = store_->backend();
+  load_entry_->store_health.store(static_cast<std::uint32_t>(backend.health()), std::memory_order_relaxed);
+  if (const auto failovers = backend.failovers(); failovers != load_entry_->store_failovers.load(std::memory_order_relaxed) ||
+                                                  published_primary_ != backend.primary()) {
+    published_primary_ = backend.primary();
+    load_entry_->store_primary.store(published_primary_);
+    load_entry_->store_failovers.store(failovers, std::memory_order_relaxed);
+  }
+}
+
 void Worker::on_heartbeat() {
   flush_outbox();
   if (::getppid() != identity_.supervisor_pid) {
@@ -189,7 +200,7 @@ void Worker::on_heartbeat() {
   }
   ipc::send_message(identity_.channel_fd, ipc::Message::heartbeat(identity_.slot, identity_.generation, requests_));
   if (load_entry_ != nullptr) {
-    load_entry_->store_health.store(static_cast<std::uint32_t>(store_->backend().health()), std::memory_order_relaxed);
+    publish_store_state();
   }
   if (access_log_) access_log_->report_dropped(loop_.now());
   heartbeat_timer_.expires_after(heartbeat_interval, [this] { on_heartbeat(); });

@@ -84,6 +84,9 @@ class Worker final : public ConnectionOwner {
   ConnectionDeadlines deadlines_;
   std::unique_ptr<detail::WorkerStore> store_;
   std::optional<AccessLog> access_log_;
+  // The store's health and (Sentinel) primary on the load board, for the supervisor.
+  void publish_store_state();
+  std::string published_primary_;
   TaskFunctions task_functions_;  // the service's, and one per command task of the file
   std::unique_ptr<TaskRunner> task_runner_;
   Timer task_deadline_timer_;

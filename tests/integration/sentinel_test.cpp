@@ -60,6 +60,9 @@ TEST(Sentinel, RequestsRecoverOnTheNewPrimaryAfterAFailoverWithoutARestartAndLos
   const auto moved = corral->process->wait_for_line(std::regex(R"(the primary is 127\.0\.0\.1:(\d+))"), 5s, mark);
   ASSERT_TRUE(moved) << corral->process->output();
   EXPECT_NE(moved->at(1), std::to_string(group.first_primary_port()));
+  // systemd's status line names the new primary and the failover.
+  EXPECT_TRUE(corral->notify.wait_for("primary 127.0.0.1:" + moved->at(1) + " · 1 failover seen", 5s))
+      << corral->process->output();
   // Every worker is on the new primary: a run of requests all succeed.
   std::int64_t last = 0;
   for (int i = 0; i < 20; ++i) {

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <string>
 #include <vector>
 
 #include "ipc/load_board.hpp"
@@ -30,6 +32,22 @@ TEST(LoadBoard, EntriesAreSharedByPidAndFreedOnRelease) {
   EXPECT_EQ(view.claim(103), &view.entries()[0]);
   EXPECT_EQ(board.entries().size(), 2u);
   EXPECT_EQ(board.entries()[0].connections, 0u) << "a claimed entry starts from zero";
+}
+
+TEST(SharedText, CarriesAShortTextAcrossTheMappingAndCutsALongOne) {
+  auto board = LoadBoard::create();
+  auto* entry = board.claim(201);
+  ASSERT_NE(entry, nullptr);
+  EXPECT_EQ(entry->store_primary.load(), "");
+  entry->store_primary.store("10.0.0.2:6379");
+  entry->store_failovers = 1;
+  auto view = LoadBoard::attach(::dup(board.fd()));
+  EXPECT_EQ(view.entries()[0].store_primary.load(), "10.0.0.2:6379");
+  entry->store_primary.store(std::string(100, 'x'));
+  EXPECT_EQ(view.entries()[0].store_primary.load(), std::string(62, 'x'));
+  board.release(201);
+  EXPECT_EQ(view.claim(202)->store_primary.load(), "") << "a claimed entry starts empty";
+  EXPECT_EQ(view.entries()[0].store_failovers, 0u);
 }
 
 }  // namespace

@@ -216,7 +216,7 @@ TEST(StatusLine, CountsRequestsOfLiveAndExitedWorkers) {
   counters.last_event = "worker 1 hung";
   counters.retired.by_class[1] = 90;  // exited workers' 2xx
   counters.retired.unclassified = 10;  // and what one without a board entry said in heartbeats
-  EXPECT_EQ(status_line(table, counters, StoreView{"sqlite /s/store.sqlite3", 2, 0}),
+  EXPECT_EQ(status_line(table, counters, StoreView{"sqlite /s/store.sqlite3", 2, 0, {}, 0}),
             "2/2 workers ready \u00b7 115 requests \u00b7 2 restarts \u00b7 1 recycled \u00b7 store sqlite "
             "/s/store.sqlite3 up \u00b7 last: worker 1 hung");
 }
@@ -224,11 +224,23 @@ TEST(StatusLine, CountsRequestsOfLiveAndExitedWorkers) {
 TEST(StatusLine, NamesTheStoreAndHowManyWorkersCannotReachIt) {
   const auto table = ready_pool(2);
   const PoolCounters counters;
-  EXPECT_EQ(status_line(table, counters, StoreView{"redis 10.0.0.5:6379/0", 2, 1}),
+  EXPECT_EQ(status_line(table, counters, StoreView{"redis 10.0.0.5:6379/0", 2, 1, {}, 0}),
             "2/2 workers ready \u00b7 0 requests \u00b7 0 restarts \u00b7 store redis 10.0.0.5:6379/0 DOWN in 1/2 "
             "workers");
-  EXPECT_EQ(status_line(table, counters, StoreView{"off", 0, 0}),
+  EXPECT_EQ(status_line(table, counters, StoreView{"off", 0, 0, {}, 0}),
             "2/2 workers ready \u00b7 0 requests \u00b7 0 restarts \u00b7 store off");
+}
+
+TEST(StatusLine, NamesTheSentinelsPrimaryAndTheFailoversSeen) {
+  const auto table = ready_pool(2);
+  const PoolCounters counters;
+  const std::string sentinel = "redis-sentinel corral/0 (3 sentinels)";
+  EXPECT_EQ(status_line(table, counters, StoreView{sentinel, 2, 0, "10.0.0.2:6379", 1}),
+            "2/2 workers ready \u00b7 0 requests \u00b7 0 restarts \u00b7 store " + sentinel +
+                " up, primary 10.0.0.2:6379 \u00b7 1 failover seen");
+  EXPECT_EQ(status_line(table, counters, StoreView{sentinel, 2, 2, "", 3}),
+            "2/2 workers ready \u00b7 0 requests \u00b7 0 restarts \u00b7 store " + sentinel +
+                " DOWN in 2/2 workers (asking the sentinels for the primary) \u00b7 3 failovers seen");
 }
 
 }  // namespace
