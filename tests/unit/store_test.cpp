@@ -756,7 +756,7 @@ TEST(RedisStore, AWriteNoReplicaConfirmsIsUnavailableAndAReadIsNotHeldBack) {
   test::RedisServer redis;  // no replica
   EventLoop loop;
   detail::RedisBackend backend(loop, detail::parse_store_address(redis.address()), detail::RedisBackend::Passwords{},
-                               "test", 200ms, /*wait_replicas=*/1);
+                               "test", 1s, /*wait_replicas=*/1);  // WAIT gives up after 0.5 s
   std::optional<Outcome<std::int64_t>> counted;
   backend.increment("visits", 1, [&](auto outcome) { counted.emplace(std::move(outcome)); });
   std::optional<Outcome<std::optional<std::string>>> read;
