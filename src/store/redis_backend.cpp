@@ -106,6 +106,7 @@ RedisBackend::RedisBackend(EventLoop& loop, StoreAddress address, Passwords pass
     : loop_(loop),
       address_(std::move(address)),
       passwords_(std::move(passwords)),
+      client_name_(fmt::format("corral-{}", service_name)),
       data_prefix_(fmt::format("{}:", service_name)),
       session_prefix_(fmt::format("{}@session:", service_name)),
       task_prefix_(fmt::format("{}@task:", service_name)),
@@ -193,6 +194,9 @@ void RedisBackend::send_handshake(bool check_role) {
     const auto database = std::to_string(address_.database);
     send({"SELECT", database}, must_succeed("SELECT"));
   }
+  // So that an administrator sees corral's connections in CLIENT LIST; a server whose
+  // ACL forbids it is used all the same.
+  send({"CLIENT", "SETNAME", client_name_}, [](redisReply*, const std::string&) {});
   if (!check_role) return;
   // The server the sentinel named may have been demoted since it answered.
   send({"ROLE"}, [this](redisReply* reply, const std::string& error) {

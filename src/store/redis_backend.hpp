@@ -123,6 +123,7 @@ class RedisBackend final : public StoreBackend {
   std::optional<std::pair<std::string, std::uint16_t>> primary_;       // as a sentinel last named it
   std::optional<std::pair<std::string, std::uint16_t>> used_primary_;  // that ROLE confirmed
   std::uint64_t failovers_ = 0;  // changes of used_primary_
+  std::string client_name_;  // CLIENT SETNAME: "corral-SERVICE", for CLIENT LIST
   std::string data_prefix_;
   std::string session_prefix_;
   std::string task_prefix_;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <regex>
+#include <thread>
 
 #include "support/corral_instance.hpp"
 #include "support/http_client.hpp"
@@ -74,6 +75,22 @@ TEST(Sentinel, RequestsRecoverOnTheNewPrimaryAfterAFailoverWithoutARestartAndLos
   // A 503'd write may still have counted; an acknowledged one was never lost.
   EXPECT_GE(last, acknowledged) << failures << " writes failed during the failover";
   std::cout << "acknowledged " << acknowledged << " increments; the counter reads " << last << "\n";
+
+  // The old primary, brought back, becomes a replica and takes nothing from corral.
+  const auto old = group.first_primary_port();
+  group.restart_server(old);
+  const auto role_deadline = std::chrono::steady_clock::now() + 20s;
+  while (group.cli(old, "ROLE").rfind("slave", 0) != 0 && std::chrono::steady_clock::now() < role_deadline) {
+    std::this_thread::sleep_for(50ms);  // the sentinels reconfigure it on their own schedule
+  }
+  ASSERT_EQ(group.cli(old, "ROLE").rfind("slave", 0), 0u) << group.cli(old, "ROLE");
+  for (int i = 0; i < 20; ++i) {
+    const auto counted = http_request(corral->port, "POST", "/visits");
+    ASSERT_TRUE(counted && counted->status == 200) << corral->process->output();
+  }
+  EXPECT_EQ(group.cli(old, "CLIENT LIST").find("name=corral-corral"), std::string::npos) << group.cli(old, "CLIENT LIST");
+  EXPECT_NE(group.cli(*promoted, "CLIENT LIST").find("name=corral-corral"), std::string::npos)
+      << group.cli(*promoted, "CLIENT LIST");
 }
 
 }  // namespace

@@ -14,7 +14,7 @@ namespace corral::test {
 
 RedisSentinelGroup::RedisSentinelGroup(unsigned replicas, std::chrono::milliseconds down_after) {
   for (unsigned i = 0; i <= replicas; ++i) {
-    Process server{pick_free_port(), nullptr};
+    Process server{pick_free_port(), nullptr, {}};
     const auto folder = directory_ / ("server-" + std::to_string(i));
     std::filesystem::create_directory(folder);
     std::vector<std::string> argv{"redis-server", "--port", std::to_string(server.port), "--bind", "127.0.0.1",
@@ -22,10 +22,8 @@ RedisSentinelGroup::RedisSentinelGroup(unsigned replicas, std::chrono::milliseco
                                   // A replica's first sync at once, not after Redis 7's 5 s wait for others.
                                   "--repl-diskless-sync-delay", "0"};
     if (i > 0) argv.insert(argv.end(), {"--replicaof", "127.0.0.1", std::to_string(servers_.front().port)});
-    server.process = std::make_unique<ChildProcess>(argv);
-    if (!server.process->wait_for_line(std::regex("[Rr]eady to accept connections"), 10s)) {
-      throw std::runtime_error("redis-server did not start:\n" + server.process->output());
-    }
+    server.argv = argv;
+    server.process = start_server(argv);
     servers_.push_back(std::move(server));
   }
   wait_until("the replicas to be in sync", 10s, [&] {
@@ -35,7 +33,7 @@ RedisSentinelGroup::RedisSentinelGroup(unsigned replicas, std::chrono::milliseco
     return online == replicas;
   });
   for (int i = 0; i < 3; ++i) {
-    Process sentinel{pick_free_port(), nullptr};
+    Process sentinel{pick_free_port(), nullptr, {}};
     const auto config = directory_ / ("sentinel-" + std::to_string(i) + ".conf");
     std::ofstream(config) << "port " << sentinel.port << "\nbind 127.0.0.1\ndir " << directory_.path()
                           << "\nsentinel monitor " << master_name << " 127.0.0.1 " << servers_.front().port
@@ -58,6 +56,20 @@ RedisSentinelGroup::RedisSentinelGroup(unsigned replicas, std::chrono::milliseco
 }
 
 RedisSentinelGroup::~RedisSentinelGroup() = default;
+
+std::unique_ptr<ChildProcess> RedisSentinelGroup::start_server(const std::vector<std::string>& argv) {
+  auto process = std::make_unique<ChildProcess>(argv);
+  if (!process->wait_for_line(std::regex("[Rr]eady to accept connections"), 10s)) {
+    throw std::runtime_error("redis-server did not start:\n" + process->output());
+  }
+  return process;
+}
+
+void RedisSentinelGroup::restart_server(std::uint16_t port) {
+  for (auto& server : servers_) {
+    if (server.port == port && !server.process) server.process = start_server(server.argv);
+  }
+}
 
 std::string RedisSentinelGroup::address() const {
   std::string text = "redis-sentinel://";

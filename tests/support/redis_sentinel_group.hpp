@@ -29,6 +29,9 @@ class RedisSentinelGroup {
   std::uint16_t first_primary_port() const { return servers_.front().port; }
   // kill -9 of the server on `port`.
   void kill_server(std::uint16_t port);
+  // Starts the server on `port` again as it was first started (an administrator
+  // bringing back the old primary): the sentinels then make it a replica.
+  void restart_server(std::uint16_t port);
   // Waits until the sentinels name a primary other than `old_port`; its port.
   std::optional<std::uint16_t> wait_for_new_primary(std::uint16_t old_port, std::chrono::milliseconds timeout);
   // `redis-cli -p PORT ARGS...`'s output (trimmed).
@@ -38,7 +41,9 @@ class RedisSentinelGroup {
   struct Process {
     std::uint16_t port = 0;
     std::unique_ptr<ChildProcess> process;
+    std::vector<std::string> argv;
   };
+  static std::unique_ptr<ChildProcess> start_server(const std::vector<std::string>& argv);
   void wait_until(const std::string& what, std::chrono::milliseconds timeout, const std::function<bool()>& done) const;
 
   TempDir directory_;
