@@ -68,6 +68,18 @@ std::pair<std::string, std::uint16_t> parse_host_port(std::string_view rest, std
   return {std::string(host), port};
 }
 
+// Takes "?db=N" off the end of `rest`: N, or 0 without it.
+unsigned parse_database_parameter(std::string_view& rest, std::string_view whole) {
+  const auto query = rest.find('?');
+  if (query == std::string_view::npos) return 0;
+  const auto parameter = rest.substr(query + 1);
+  if (!parameter.starts_with("db=")) {
+    throw std::invalid_argument(fmt::format("store \"{}\": the only parameter is db=N; {}", whole, accepted));
+  }
+  rest = rest.substr(0, query);
+  return parse_number<unsigned>(parameter.substr(3), 1000000, whole, "the database");
+}
+
 std::string parse_user(std::string_view& rest) {
   const auto at = rest.find('@');
   if (at == std::string_view::npos) return {};
@@ -85,14 +97,7 @@ StoreAddress parse_sentinel_address(std::string_view text, std::string_view rest
   StoreAddress address;
   address.kind = StoreAddress::Kind::redis_sentinel;
   address.user = parse_user(rest);
-  if (const auto query = rest.find('?'); query != std::string_view::npos) {
-    const auto parameter = rest.substr(query + 1);
-    if (!parameter.starts_with("db=")) {
-      throw std::invalid_argument(fmt::format("store \"{}\": the only parameter is db=N; {}", text, accepted));
-    }
-    address.database = parse_number<unsigned>(parameter.substr(3), 1000000, text, "the database");
-    rest = rest.substr(0, query);
-  }
+  address.database = parse_database_parameter(rest, text);
   const auto slash = rest.find('/');
   if (slash == std::string_view::npos || slash + 1 == rest.size()) {
     throw std::invalid_argument(
@@ -133,14 +138,7 @@ StoreAddress parse_store_address(std::string_view text) {
   if (text.starts_with(unix_scheme)) {
     address.kind = StoreAddress::Kind::redis_unix;
     auto rest = text.substr(unix_scheme.size());
-    if (const auto query = rest.find('?'); query != std::string_view::npos) {
-      const auto parameter = rest.substr(query + 1);
-      if (!parameter.starts_with("db=")) {
-        throw std::invalid_argument(fmt::format("store \"{}\": the only parameter is db=N; {}", text, accepted));
-      }
-      address.database = parse_number<unsigned>(parameter.substr(3), 1000000, text, "the database");
-      rest = rest.substr(0, query);
-    }
+    address.database = parse_database_parameter(rest, text);
     if (!rest.starts_with('/') || rest.size() < 2) {
       throw std::invalid_argument(fmt::format("store \"{}\": the socket path must be absolute; {}", text, accepted));
     }

@@ -57,23 +57,27 @@ std::string sqlite_path_of(const Settings& settings) {
   return directory.empty() ? std::string{} : sqlite_store_path(directory);
 }
 
-std::optional<std::string> store_password(const StoreSettings& settings) {
-  if (!settings.password_file.empty()) return read_password_file(settings.password_file);
+namespace {
+
+// A credential systemd passed (LoadCredential=), if it passed one by that name.
+std::optional<std::string> credential(const char* name) {
   const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");
   if (credentials == nullptr) return std::nullopt;
-  const auto path = fmt::format("{}/{}", credentials, credential_name);
+  const auto path = fmt::format("{}/{}", credentials, name);
   std::ifstream probe(path);
   if (!probe) return std::nullopt;
   return read_password_file(path);
 }
 
+}  // namespace
+
+std::optional<std::string> store_password(const StoreSettings& settings) {
+  if (!settings.password_file.empty()) return read_password_file(settings.password_file);
+  return credential(credential_name);
+}
+
 std::optional<std::string> sentinel_password() {
-  const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");
-  if (credentials == nullptr) return std::nullopt;
-  const auto path = fmt::format("{}/{}", credentials, sentinel_credential_name);
-  std::ifstream probe(path);
-  if (!probe) return std::nullopt;
-  return read_password_file(path);
+  return credential(sentinel_credential_name);
 }
 
 std::string check_store_at_start(const Settings& settings) {

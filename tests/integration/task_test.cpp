@@ -142,6 +142,13 @@ class TaskTest : public ::testing::Test {
     return running;
   }
 
+  static void stop_both(CorralInstance& first, CorralInstance& second) {
+    first.process->signal(SIGTERM);
+    second.process->signal(SIGTERM);
+    EXPECT_TRUE(first.process->wait_exit(30s));
+    EXPECT_TRUE(second.process->wait_exit(30s));
+  }
+
   TempDir directory_;
 };
 
@@ -224,10 +231,7 @@ TEST_F(TaskTest, TwoInstancesOnSentinelRunNoRunTwiceThroughAFailover) {
     ASSERT_TRUE(line) << first->process->output() << second->process->output();
     at = second->mark();
   }
-  first->process->signal(SIGTERM);
-  second->process->signal(SIGTERM);
-  ASSERT_TRUE(first->process->wait_exit(30s));
-  ASSERT_TRUE(second->process->wait_exit(30s));
+  stop_both(*first, *second);
   const auto runs = starts_by_run(read_notes(log(), "start", "tick"));
   EXPECT_GE(runs.size(), 4U);
   EXPECT_GT(runs.rbegin()->first, killed_ms) << "no run after the failover";
@@ -297,10 +301,7 @@ TEST_F(TaskTest, TwoInstancesOnOneRedisRunEachRunOnceBetweenThem) {
     ASSERT_TRUE(line) << second->process->output();
     at = second->mark();
   }
-  first->process->signal(SIGTERM);
-  second->process->signal(SIGTERM);
-  ASSERT_TRUE(first->process->wait_exit(30s));
-  ASSERT_TRUE(second->process->wait_exit(30s));
+  stop_both(*first, *second);
   const auto runs = starts_by_run(read_notes(log(), "start", "tick"));
   EXPECT_GE(runs.size(), 30U);
   expect_each_once_without_gaps(runs, 1000);
