@@ -3,11 +3,10 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
-#include <charconv>
-#include <cmath>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include "store/redis_reply.hpp"
 
 namespace corral::detail {
 
@@ -83,12 +82,6 @@ struct RedisBackend::Hooks {
 };
 
 namespace {
-
-std::optional<std::string> reply_error(redisReply* reply, const std::string& error) {
-  if (reply == nullptr) return error.empty() ? std::string("no reply") : error;
-  if (reply->type == REDIS_REPLY_ERROR) return std::string(reply->str, reply->len);
-  return std::nullopt;
-}
 
 // Error replies that say Redis cannot serve now, as opposed to a wrong command.
 bool unavailable_error(std::string_view text) {
@@ -197,70 +190,7 @@ void RedisBackend::send_handshake(bool check_role) {
   // So that an administrator sees corral's connections in CLIENT LIST; a server whose
   // ACL forbids it is used all the same.
   send({"CLIENT", "SETNAME", client_name_}, [](redisReply*, const std::string&) {});
-  if (!check_role) return;
-  // The server the sentinel named may have been demoted since it answered.
-  send({"ROLE"}, [this](redisReply* reply, const std::string& error) {
-    if (context_ == nullptr) return;
-    const bool primary = reply != nullptr && reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
-                         reply->element[0]->type == REDIS_REPLY_STRING &&
-                         std::string_view(reply->element[0]->str, reply->element[0]->len) == "master";
-    if (!primary) {
-      const auto said = reply_error(reply, error).value_or("it is not the primary (a replica, or not yet promoted)");
-      return drop_and_reconnect(fmt::format("ROLE on {}: {}", describe(), said));
-    }
-    if (primary_ != used_primary_) {
-      spdlog::info("store: {}: the primary is {}:{}", address_.describe(), primary_->first, primary_->second);
-      if (used_primary_) ++failovers_;
-      used_primary_ = primary_;
-    }
-    mark_up();
-    primary_confirmed_ = true;
-    send_waiting();
-  });
-}
-
-void RedisBackend::ask_sentinel() {
-  const auto& [host, port] = address_.sentinels[next_sentinel_ % address_.sentinels.size()];
-  asking_sentinel_ = true;
-  if (!open_context(host, port)) return;
-  if (passwords_.sentinel) send({"AUTH", *passwords_.sentinel}, must_succeed("AUTH on a sentinel"));
-  send({"SENTINEL", "get-master-addr-by-name", address_.master_name},
-          [this](redisReply* reply, const std::string& error) { on_sentinel_answer(reply, error); });
-}
-
-void RedisBackend::on_sentinel_answer(redisReply* reply, const std::string& error) {
-  if (context_ == nullptr || !asking_sentinel_) return;  // dropped meanwhile
-  const auto& [host, port] = address_.sentinels[next_sentinel_ % address_.sentinels.size()];
-  if (reply != nullptr && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
-      reply->element[0]->type == REDIS_REPLY_STRING && reply->element[1]->type == REDIS_REPLY_STRING) {
-    std::uint16_t primary_port = 0;
-    const std::string_view port_text(reply->element[1]->str, reply->element[1]->len);
-    const auto [end, failed] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), primary_port);
-    if (failed == std::errc{} && end == port_text.data() + port_text.size() && primary_port != 0) {
-      primary_ = std::make_pair(std::string(reply->element[0]->str, reply->element[0]->len), primary_port);
-      asking_sentinel_ = false;
-      sentinels_asked_ = 0;
-      // Done with the sentinel: free its connection once this callback returns, and
-      // connect to the primary it named.
-      auto* context = std::exchange(context_, nullptr);
-      redisAsyncFree(context);
-      loop_.defer([this] {
-        if (context_ == nullptr && !closing_ && !reconnect_timer_.armed()) connect_to_primary();
-      });
-      return;
-    }
-  }
-  const auto said = reply == nullptr                      ? error
-                    : reply->type == REDIS_REPLY_NIL      ? fmt::format("it knows no primary named \"{}\"", address_.master_name)
-                    : reply->type == REDIS_REPLY_ERROR    ? std::string(reply->str, reply->len)
-                                                          : std::string("an answer that is not a host and a port");
-  drop_and_reconnect(fmt::format("sentinel {}:{}: {}", host, port, said));
-}
-
-void RedisBackend::connect_to_primary() {
-  if (!primary_) return ask_sentinel();
-  if (!open_context(primary_->first, primary_->second)) return;
-  send_handshake(true);
+  if (check_role) check_role_then_send();
 }
 
 void RedisBackend::drop_and_reconnect(const std::string& why) {
@@ -268,15 +198,6 @@ void RedisBackend::drop_and_reconnect(const std::string& why) {
   auto* context = std::exchange(context_, nullptr);
   went_down(why);
   redisAsyncFree(context);  // from a reply callback, hiredis frees it once the callback is done
-}
-
-std::string RedisBackend::primary() const {
-  return used_primary_ ? fmt::format("{}:{}", used_primary_->first, used_primary_->second) : std::string();
-}
-
-std::string RedisBackend::describe() const {
-  if (address_.kind != StoreAddress::Kind::redis_sentinel || !used_primary_) return address_.describe();
-  return fmt::format("{} (primary {}:{})", address_.describe(), used_primary_->first, used_primary_->second);
 }
 
 void RedisBackend::on_connected(bool ok, const std::string& error) {
@@ -343,38 +264,6 @@ void RedisBackend::on_socket_events(std::uint32_t events) {
   if (context_ != nullptr && (events & (EPOLLOUT | EPOLLERR)) != 0) redisAsyncHandleWrite(context_);
 }
 
-void RedisBackend::command(std::vector<std::string_view> arguments, ReplyHandler on_reply) {
-  if (address_.kind != StoreAddress::Kind::redis_sentinel || primary_confirmed_) {
-    return send(std::move(arguments), std::move(on_reply));
-  }
-  if (!down_ || asking_sentinel_ || context_ != nullptr) {
-    // Being found: held for a moment, not failed at once.
-    waiting_.push_back(Waiting{std::vector<std::string>(arguments.begin(), arguments.end()), std::move(on_reply),
-                               loop_.now()});
-    if (!waiting_timer_.armed()) {
-      waiting_timer_.expires_after(timeout_, [this] { fail_waiting(fmt::format("no primary within {} ms", timeout_.count())); });
-    }
-    return;
-  }
-  fail_soon(std::move(on_reply));
-}
-
-void RedisBackend::send_waiting() {
-  waiting_timer_.cancel();
-  auto waiting = std::exchange(waiting_, {});
-  for (auto& item : waiting) {
-    send(std::vector<std::string_view>(item.arguments.begin(), item.arguments.end()), std::move(item.on_reply));
-  }
-}
-
-void RedisBackend::fail_waiting(const std::string& why) {
-  waiting_timer_.cancel();
-  auto waiting = std::exchange(waiting_, {});
-  for (auto& item : waiting) {
-    loop_.defer([on_reply = std::move(item.on_reply), why] { on_reply(nullptr, why); });
-  }
-}
-
 void RedisBackend::send(std::vector<std::string_view> arguments, ReplyHandler on_reply) {
   if (context_ == nullptr) {
     fail_soon(std::move(on_reply));
@@ -397,61 +286,6 @@ void RedisBackend::send(std::vector<std::string_view> arguments, ReplyHandler on
   pending.release();  // hiredis owns it until Hooks::replied
   sent_at_.push_back(loop_.now());
   arm_deadline();
-}
-
-namespace {
-
-// A single-value reply, kept past its callback (hiredis frees the reply after it) until
-// WAIT has answered.
-struct HeldReply {
-  int type = REDIS_REPLY_NIL;
-  long long integer = 0;
-  std::string text;
-  std::string error;  // the connection's, when there was no reply
-  bool present = false;
-
-  void keep(redisReply* reply, const std::string& connection_error) {
-    present = reply != nullptr;
-    error = connection_error;
-    if (reply == nullptr) return;
-    type = reply->type;
-    integer = reply->integer;
-    if (reply->str != nullptr) text.assign(reply->str, reply->len);
-  }
-  // A reply for the handler, pointing into this object.
-  redisReply as_reply() {
-    redisReply reply{};
-    reply.type = type;
-    reply.integer = integer;
-    reply.str = text.data();
-    reply.len = text.size();
-    return reply;
-  }
-};
-
-}  // namespace
-
-void RedisBackend::write(std::vector<std::string_view> arguments, ReplyHandler on_reply) {
-  if (wait_replicas_ == 0) return command(std::move(arguments), std::move(on_reply));
-  auto held = std::make_shared<HeldReply>();
-  command(std::move(arguments), [held](redisReply* reply, const std::string& error) { held->keep(reply, error); });
-  // Half the reply deadline: WAIT's own answer comes before the connection is given up.
-  const auto replicas = std::to_string(wait_replicas_);
-  const auto wait_ms = std::to_string(std::max<std::int64_t>(timeout_.count() / 2, 1));
-  command({"WAIT", replicas, wait_ms},
-          [this, held, on_reply = std::move(on_reply)](redisReply* reply, const std::string& error) {
-            if (!held->present) return on_reply(nullptr, held->error);
-            auto kept = held->as_reply();
-            if (held->type == REDIS_REPLY_ERROR) return on_reply(&kept, {});
-            if (reply == nullptr) return on_reply(nullptr, error);
-            if (reply->type != REDIS_REPLY_INTEGER || reply->integer < static_cast<long long>(wait_replicas_)) {
-              return on_reply(nullptr, fmt::format("WAIT: the write reached {} of the {} replicas asked for (store_wait_replicas) "
-                                                   "within {} ms",
-                                                   reply->type == REDIS_REPLY_INTEGER ? reply->integer : 0,
-                                                   wait_replicas_, timeout_.count() / 2));
-            }
-            return on_reply(&kept, {});
-          });
 }
 
 void RedisBackend::fail_soon(ReplyHandler on_reply) {
@@ -489,101 +323,6 @@ std::string RedisBackend::key(KeySpace space, std::string_view key) const {
   std::string full = space == KeySpace::data ? data_prefix_ : session_prefix_;
   full += key;
   return full;
-}
-
-void RedisBackend::get(KeySpace space, std::string_view key, Callback<std::optional<std::string>> done) {
-  const auto full = this->key(space, key);
-  command({"GET", full}, [this, done = std::move(done)](redisReply* reply, const std::string& error) {
-    if (reply == nullptr || reply->type == REDIS_REPLY_ERROR) return done(failure("GET", reply, error));
-    if (reply->type == REDIS_REPLY_NIL) return done(std::optional<std::string>());
-    if (reply->type != REDIS_REPLY_STRING) return done(failure("GET", reply, error));
-    return done(std::optional<std::string>(std::string(reply->str, reply->len)));
-  });
-}
-
-void RedisBackend::set(KeySpace space, std::string_view key, std::string_view value,
-                       std::optional<std::chrono::milliseconds> ttl, Callback<Done> done) {
-  const auto full = this->key(space, key);
-  auto on_reply = [this, done = std::move(done)](redisReply* reply, const std::string& error) {
-    if (reply == nullptr || reply->type == REDIS_REPLY_ERROR) return done(failure("SET", reply, error));
-    return done(Done{});
-  };
-  if (ttl) {
-    const auto milliseconds = std::to_string(std::max<std::int64_t>(ttl->count(), 1));
-    write({"SET", full, value, "PX", milliseconds}, std::move(on_reply));
-  } else {
-    write({"SET", full, value}, std::move(on_reply));
-  }
-}
-
-void RedisBackend::replace(KeySpace space, std::string_view key, std::string_view value,
-                           std::chrono::milliseconds ttl, Callback<bool> done) {
-  const auto full = this->key(space, key);
-  const auto milliseconds = std::to_string(std::max<std::int64_t>(ttl.count(), 1));
-  // XX: only if the key is there, so a session destroyed meanwhile is not brought back.
-  write({"SET", full, value, "PX", milliseconds, "XX"},
-          [this, done = std::move(done)](redisReply* reply, const std::string& error) {
-            if (reply == nullptr || reply->type == REDIS_REPLY_ERROR) return done(failure("SET XX", reply, error));
-            return done(reply->type != REDIS_REPLY_NIL);
-          });
-}
-
-void RedisBackend::erase(KeySpace space, std::string_view key, Callback<Done> done) {
-  const auto full = this->key(space, key);
-  write({"DEL", full}, [this, done = std::move(done)](redisReply* reply, const std::string& error) {
-    if (reply == nullptr || reply->type == REDIS_REPLY_ERROR) return done(failure("DEL", reply, error));
-    return done(Done{});
-  });
-}
-
-void RedisBackend::increment(std::string_view key, std::int64_t by, Callback<std::int64_t> done) {
-  const auto full = this->key(KeySpace::data, key);
-  const auto amount = std::to_string(by);
-  write({"INCRBY", full, amount}, [this, done = std::move(done)](redisReply* reply, const std::string& error) {
-    if (reply == nullptr || reply->type != REDIS_REPLY_INTEGER) return done(failure("INCRBY", reply, error));
-    return done(static_cast<std::int64_t>(reply->integer));
-  });
-}
-
-namespace {
-
-// Lua runs atomically in Redis: no other command comes between the SET NX and the
-// GET that recognises this instance's own lock (a retry after its worker died).
-constexpr const char* claim_script =
-    "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end "
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end "
-    "return 0";
-// Only the owner releases: a lock that expired and was taken by another instance
-// meanwhile is left alone.
-constexpr const char* release_script =
-    "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end "
-    "if tonumber(ARGV[2]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) else redis.call('DEL', KEYS[1]) end "
-    "return 1";
-
-}  // namespace
-
-void RedisBackend::claim_run(std::string_view run, std::uint64_t token, std::chrono::milliseconds ttl,
-                             Callback<bool> done) {
-  const auto full = task_prefix_ + std::string(run);
-  const auto owner = std::to_string(token);
-  const auto milliseconds = std::to_string(std::max<std::int64_t>(ttl.count(), 1));
-  write({"EVAL", claim_script, "1", full, owner, milliseconds},
-          [this, done = std::move(done)](redisReply* reply, const std::string& error) {
-            if (reply == nullptr || reply->type != REDIS_REPLY_INTEGER) return done(failure("EVAL (claim a task run)", reply, error));
-            return done(reply->integer == 1);
-          });
-}
-
-void RedisBackend::release_run(std::string_view run, std::uint64_t token, std::chrono::milliseconds keep,
-                               Callback<Done> done) {
-  const auto full = task_prefix_ + std::string(run);
-  const auto owner = std::to_string(token);
-  const auto milliseconds = std::to_string(std::max<std::int64_t>(keep.count(), 0));
-  write({"EVAL", release_script, "1", full, owner, milliseconds},
-          [this, done = std::move(done)](redisReply* reply, const std::string& error) {
-            if (reply == nullptr || reply->type != REDIS_REPLY_INTEGER) return done(failure("EVAL (release a task run)", reply, error));
-            return done(Done{});
-          });
 }
 
 }  // namespace corral::detail

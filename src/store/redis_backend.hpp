@@ -78,8 +78,11 @@ class RedisBackend final : public StoreBackend {
   void connect();
   // Starts a connection (port 0: a unix socket); false, and down, if it could not.
   bool open_context(const std::string& host_or_path, std::uint16_t port);
-  // AUTH and SELECT, then (Sentinel) ROLE, ahead of what requests queued.
+  // AUTH, SELECT and CLIENT SETNAME, then (Sentinel) ROLE, ahead of what requests
+  // queued.
   void send_handshake(bool check_role);
+  // Sentinel: ROLE; once it says primary, what requests queued meanwhile is sent.
+  void check_role_then_send();
   // Sentinel: one sentinel is asked for the primary; the answer connects to it.
   void ask_sentinel();
   void on_sentinel_answer(redisReply* reply, const std::string& error);
