@@ -164,4 +164,12 @@ TaskFunction command_task(std::string name, std::vector<std::string> command, st
   };
 }
 
+TaskFunctions with_command_tasks(TaskFunctions functions, const std::vector<tasks::TaskSpec>& specs,
+                                 std::string_view service_name) {
+  for (const auto& spec : specs) {
+    if (!spec.command.empty()) functions[spec.name] = command_task(spec.name, spec.command, std::string(service_name));
+  }
+  return functions;
+}
+
 }  // namespace corral

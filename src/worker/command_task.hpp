@@ -4,6 +4,8 @@
 #include <vector>
 
 #include "corral/task.hpp"
+#include "tasks/task_spec.hpp"
+#include "worker/task_runner.hpp"
 
 namespace corral {
 
@@ -15,5 +17,9 @@ namespace corral {
 // deadline) the group gets SIGTERM, then SIGKILL 5 s later. A run fails when the
 // program cannot be started or does not exit with 0, saying how it ended.
 TaskFunction command_task(std::string name, std::vector<std::string> command, std::string service_name);
+
+// The service's task functions, with one for each command task among `specs`.
+TaskFunctions with_command_tasks(TaskFunctions functions, const std::vector<tasks::TaskSpec>& specs,
+                                 std::string_view service_name);
 
 }  // namespace corral

@@ -80,12 +80,7 @@ Worker::Worker(const Settings& settings, const WorkerIdentity& identity, const h
       heartbeat_timer_(loop_),
       drain_timer_(loop_),
       balance_timer_(loop_) {
-  task_functions_ = tasks;
-  for (const auto& spec : settings_.tasks) {
-    if (!spec.command.empty()) {
-      task_functions_[spec.name] = command_task(spec.name, spec.command, std::string(service_name));
-    }
-  }
+  task_functions_ = with_command_tasks(tasks, settings_.tasks, service_name);
   task_runner_ = std::make_unique<TaskRunner>(
       loop_, task_functions_, TaskRunner::StoreAccess{&store_->backend(), detail::sqlite_path_of(settings_), settings_.store.timeout},
       [this](const ipc::Message& message) { send(message); });
@@ -185,12 +180,10 @@ void Worker::on_accept_error(int error) {
 void Worker::publish_store_state() {
   const auto& backend = store_->backend();
   load_entry_->store_health.store(static_cast<std::uint32_t>(backend.health()), std::memory_order_relaxed);
-  if (const auto failovers = backend.failovers(); failovers != load_entry_->store_failovers.load(std::memory_order_relaxed) ||
-                                                  published_primary_ != backend.primary()) {
-    published_primary_ = backend.primary();
-    load_entry_->store_primary.store(published_primary_);
-    load_entry_->store_failovers.store(failovers, std::memory_order_relaxed);
-  }
+  if (backend.primary() == published_primary_) return;  // failovers change with it
+  published_primary_ = backend.primary();
+  load_entry_->store_primary.store(published_primary_);
+  load_entry_->store_failovers.store(backend.failovers(), std::memory_order_relaxed);
 }
 
 void Worker::on_heartbeat() {
