@@ -18,27 +18,6 @@ struct RedisBackend::Hooks {
     return context->errstr[0] != '\0' ? std::string(context->errstr) : std::string("connection closed");
   }
 
-  // epoll_ctl can fail (no memory): never through hiredis's frames; the connection is
-  // dropped from the loop instead, as if it had failed.
-  static void watch(void* data, std::uint32_t events, bool on) {
-    auto& backend = of(data);
-    try {
-      backend.watch(events, on);
-    } catch (const std::exception& error) {
-      backend.loop_.defer([&backend, what = std::string(error.what())] {
-        if (backend.context_ == nullptr) return;
-        auto* context = std::exchange(backend.context_, nullptr);
-        backend.went_down(what);
-        redisAsyncFree(context);
-      });
-    }
-  }
-  static void add_read(void* data) { watch(data, EPOLLIN, true); }
-  static void del_read(void* data) { watch(data, EPOLLIN, false); }
-  static void add_write(void* data) { watch(data, EPOLLOUT, true); }
-  static void del_write(void* data) { watch(data, EPOLLOUT, false); }
-  static void cleanup(void* data) { watch(data, EPOLLIN | EPOLLOUT, false); }
-
   static void connected(const redisAsyncContext* context, int status) {
     of(context->data).on_connected(status == REDIS_OK, error_of(context));
   }
@@ -105,7 +84,8 @@ RedisBackend::RedisBackend(EventLoop& loop, StoreAddress address, Passwords pass
       task_prefix_(fmt::format("{}@task:", service_name)),
       timeout_(timeout),
       wait_replicas_(wait_replicas),
-      socket_handler_([this](std::uint32_t events) { on_socket_events(events); }),
+      // epoll_ctl failed (no memory): the connection is dropped, as if it had failed.
+      events_(loop, [this](const std::string& why) { drop_and_reconnect(why); }),
       deadline_timer_(loop),
       reconnect_timer_(loop),
       waiting_timer_(loop),
@@ -113,11 +93,17 @@ RedisBackend::RedisBackend(EventLoop& loop, StoreAddress address, Passwords pass
       // at most half a second apart, a worker is back within that of the promotion.
       backoff_(address_.kind == StoreAddress::Kind::redis_sentinel ? std::chrono::milliseconds(500)
                                                                    : std::chrono::milliseconds(5000)) {
+  if (address_.kind == StoreAddress::Kind::redis_sentinel) {
+    switch_master_ = std::make_unique<SentinelSubscription>(
+        loop, address_.sentinels, address_.master_name, passwords_.sentinel,
+        [this](const HostPort& announced) { on_switch_master(announced); });
+  }
   connect();
 }
 
 RedisBackend::~RedisBackend() {
   closing_ = true;
+  switch_master_.reset();
   if (context_ != nullptr) {
     auto* context = context_;
     context_ = nullptr;
@@ -149,17 +135,9 @@ bool RedisBackend::open_context(const std::string& host_or_path, std::uint16_t p
   }
   context_ = context;
   context->data = this;
-  context->ev.data = this;
-  context->ev.addRead = Hooks::add_read;
-  context->ev.delRead = Hooks::del_read;
-  context->ev.addWrite = Hooks::add_write;
-  context->ev.delWrite = Hooks::del_write;
-  context->ev.cleanup = Hooks::cleanup;
   redisAsyncSetConnectCallback(context, Hooks::connected);
   redisAsyncSetDisconnectCallback(context, Hooks::disconnected);
-  // hiredis 0.14 finishes a non-blocking connect when the socket turns writable: watch
-  // for that now, or an idle worker would never learn that Redis is back.
-  Hooks::add_write(this);
+  events_.attach(context);
   // A TCP connection that dies silently (a host gone, a firewall) is noticed.
   if (port != 0) redisEnableKeepAlive(&context->c);
   return true;
@@ -241,27 +219,6 @@ void RedisBackend::went_down(const std::string& why) {
   }
   down_ = true;
   if (!reconnect_timer_.armed()) reconnect_timer_.expires_after(next_retry_, [this] { connect(); });
-}
-
-void RedisBackend::watch(std::uint32_t events, bool on) {
-  const std::uint32_t interest = on ? (interest_ | events) : (interest_ & ~events);
-  const int fd = context_ != nullptr ? context_->c.fd : watched_fd_;
-  if (interest == 0) {
-    if (watched_fd_ >= 0) loop_.remove(watched_fd_);
-    watched_fd_ = -1;
-  } else if (watched_fd_ < 0) {
-    loop_.add(fd, interest, socket_handler_);
-    watched_fd_ = fd;
-  } else if (interest != interest_) {
-    loop_.modify(watched_fd_, interest, socket_handler_);
-  }
-  interest_ = interest;
-}
-
-void RedisBackend::on_socket_events(std::uint32_t events) {
-  if (context_ == nullptr) return;  // an event of a connection dropped earlier in this turn
-  if ((events & (EPOLLIN | EPOLLERR | EPOLLHUP)) != 0) redisAsyncHandleRead(context_);
-  if (context_ != nullptr && (events & (EPOLLOUT | EPOLLERR)) != 0) redisAsyncHandleWrite(context_);
 }
 
 void RedisBackend::send(std::vector<std::string_view> arguments, ReplyHandler on_reply) {

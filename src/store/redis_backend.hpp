@@ -4,12 +4,15 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "event/event_loop.hpp"
 #include "store/backoff.hpp"
+#include "store/hiredis_events.hpp"
+#include "store/sentinel_subscription.hpp"
 #include "config/store_address.hpp"
 #include "store/store_backend.hpp"
 
@@ -31,7 +34,8 @@ namespace corral::detail {
 // sentinel which server is the primary (SENTINEL get-master-addr-by-name, the next
 // sentinel in turn when one does not answer), and checks with ROLE that the server it
 // reaches is the primary before any command of a request is sent. A lost connection,
-// a failed check, or READONLY or LOADING from the server asks again.
+// a failed check, or READONLY or LOADING from the server asks again, and a failover
+// the sentinels announce (+switch-master) moves the connection at once.
 class RedisBackend final : public StoreBackend {
  public:
   struct Passwords {
@@ -87,6 +91,8 @@ class RedisBackend final : public StoreBackend {
   void ask_sentinel();
   void on_sentinel_answer(redisReply* reply, const std::string& error);
   void connect_to_primary();
+  // Sentinel: the sentinels announced a new primary; the connection moves to it.
+  void on_switch_master(const HostPort& announced);
   // Drops the connection (from a reply, once its callbacks are done) and connects again.
   void drop_and_reconnect(const std::string& why);
   void on_connected(bool ok, const std::string& error);
@@ -105,8 +111,6 @@ class RedisBackend final : public StoreBackend {
   // that falls short, fails it).
   void write(std::vector<std::string_view> arguments, ReplyHandler on_reply);
   void fail_soon(ReplyHandler on_reply);
-  void watch(std::uint32_t events, bool on);
-  void on_socket_events(std::uint32_t events);
   void arm_deadline();
   void on_deadline();
   // A failed reply: misuse (a wrong type, an overflow) or unavailable (no reply,
@@ -123,8 +127,8 @@ class RedisBackend final : public StoreBackend {
   std::size_t next_sentinel_ = 0;
   std::size_t sentinels_asked_ = 0;  // in this round, without an answer
   bool asking_sentinel_ = false;
-  std::optional<std::pair<std::string, std::uint16_t>> primary_;       // as a sentinel last named it
-  std::optional<std::pair<std::string, std::uint16_t>> used_primary_;  // that ROLE confirmed
+  std::optional<HostPort> primary_;       // as a sentinel last named it
+  std::optional<HostPort> used_primary_;  // that ROLE confirmed
   std::uint64_t failovers_ = 0;  // changes of used_primary_
   std::string client_name_;  // CLIENT SETNAME: "corral-SERVICE", for CLIENT LIST
   std::string data_prefix_;
@@ -135,9 +139,7 @@ class RedisBackend final : public StoreBackend {
   redisAsyncContext* context_ = nullptr;
   bool closing_ = false;
   bool down_ = false;
-  int watched_fd_ = -1;
-  std::uint32_t interest_ = 0;
-  FunctionHandler socket_handler_;
+  HiredisEvents events_;
   // When each waiting command was sent, oldest first: replies come in that order.
   std::deque<EventLoop::Clock::time_point> sent_at_;
   Timer deadline_timer_;
@@ -153,6 +155,7 @@ class RedisBackend final : public StoreBackend {
   Timer waiting_timer_;
   Backoff backoff_;
   std::chrono::milliseconds next_retry_{0};
+  std::unique_ptr<SentinelSubscription> switch_master_;  // Sentinel only
 };
 
 }  // namespace corral::detail

@@ -59,6 +59,25 @@ void RedisBackend::connect_to_primary() {
   send_handshake(true);
 }
 
+void RedisBackend::on_switch_master(const HostPort& announced) {
+  // Already connecting to it, or on it.
+  if (primary_ == announced && context_ != nullptr && !asking_sentinel_) return;
+  spdlog::info("store: {}: the sentinels announce {}:{} as the primary (+switch-master); moving to it",
+               address_.describe(), announced.first, announced.second);
+  primary_ = announced;
+  // Not from inside the subscription's callback. What waits on the old primary fails
+  // (503, and a client may retry); requests from now on wait for the new one's ROLE.
+  loop_.defer([this] {
+    if (closing_) return;
+    reconnect_timer_.cancel();
+    if (context_ != nullptr) redisAsyncFree(std::exchange(context_, nullptr));
+    primary_confirmed_ = false;
+    asking_sentinel_ = false;
+    sentinels_asked_ = 0;
+    connect_to_primary();
+  });
+}
+
 void RedisBackend::command(std::vector<std::string_view> arguments, ReplyHandler on_reply) {
   if (address_.kind != StoreAddress::Kind::redis_sentinel || primary_confirmed_) {
     return send(std::move(arguments), std::move(on_reply));

@@ -1,10 +1,10 @@
 // The store through Redis Sentinel: corral finds the primary, and after the primary is
-// killed it finds the new one, without a restart.
+// killed or cut off it finds the new one, without a restart.
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <regex>
-#include <thread>
+#include <future>
 
 #include "support/corral_instance.hpp"
 #include "support/http_client.hpp"
@@ -79,10 +79,7 @@ TEST(Sentinel, RequestsRecoverOnTheNewPrimaryAfterAFailoverWithoutARestartAndLos
   // The old primary, brought back, becomes a replica and takes nothing from corral.
   const auto old = group.first_primary_port();
   group.restart_server(old);
-  const auto role_deadline = std::chrono::steady_clock::now() + 20s;
-  while (group.cli(old, "ROLE").rfind("slave", 0) != 0 && std::chrono::steady_clock::now() < role_deadline) {
-    std::this_thread::sleep_for(50ms);  // the sentinels reconfigure it on their own schedule
-  }
+  ASSERT_TRUE(group.wait_until_replica(old, 20s)) << "the sentinels did not make the old primary a replica";
   ASSERT_EQ(group.cli(old, "ROLE").rfind("slave", 0), 0u) << group.cli(old, "ROLE");
   for (int i = 0; i < 20; ++i) {
     const auto counted = http_request(corral->port, "POST", "/visits");
@@ -91,6 +88,48 @@ TEST(Sentinel, RequestsRecoverOnTheNewPrimaryAfterAFailoverWithoutARestartAndLos
   EXPECT_EQ(group.cli(old, "CLIENT LIST").find("name=corral-corral"), std::string::npos) << group.cli(old, "CLIENT LIST");
   EXPECT_NE(group.cli(*promoted, "CLIENT LIST").find("name=corral-corral"), std::string::npos)
       << group.cli(*promoted, "CLIENT LIST");
+}
+
+// A primary that stops answering but keeps its connections (SIGSTOP: as cut off from
+// the sentinels, or paused) fails no command until the store timeout: the workers move
+// because the sentinels announce the failover (+switch-master), not because a command
+// failed.
+TEST(Sentinel, WorkersMoveAtTheSentinelsAnnouncementWhenTheOldPrimaryStopsAnsweringButStaysConnected) {
+  RedisSentinelGroup group(1, 1000ms);
+  auto corral = CorralInstance::start({"--store", group.address(), "--store-timeout", "10"}, 2);
+  const auto old = group.first_primary_port();
+  for (int i = 0; i < 4; ++i) {
+    const auto counted = http_request(corral->port, "POST", "/visits");
+    ASSERT_TRUE(counted && counted->status == 200) << corral->process->output();
+  }
+  const auto mark = corral->mark();
+  const auto sentinels_mark = group.mark();
+  const auto paused_at = std::chrono::steady_clock::now();
+  group.pause_server(old);
+  // A request sent now waits on the paused primary; the move answers it, long before
+  // the 10 s store timeout would.
+  auto in_flight = std::async(std::launch::async, [&] { return http_request(corral->port, "POST", "/visits", 15s); });
+  const auto promoted = group.wait_for_new_primary(old, 15s, sentinels_mark);
+  ASSERT_TRUE(promoted) << "no failover";
+  // Each of the two workers says it moves.
+  ASSERT_TRUE(corral->process->wait_for_lines(
+      std::regex("the sentinels announce 127\\.0\\.0\\.1:" + std::to_string(*promoted) + " as the primary"), 2,
+      5s, mark))
+      << corral->process->output();
+  const auto answered = in_flight.get();
+  const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - paused_at);
+  ASSERT_TRUE(answered) << corral->process->output();
+  EXPECT_LT(waited, 9s) << "the request waited for the store timeout, not for the announcement";
+  std::cout << "the request in flight was answered " << answered->status << " after " << waited.count()
+            << " ms (down-after 1000 ms, store timeout 10 s)\n";
+  // Both workers write to the new primary while the old one is still paused with their
+  // old connections open.
+  for (int i = 0; i < 10; ++i) {
+    const auto counted = http_request(corral->port, "POST", "/visits");
+    ASSERT_TRUE(counted && counted->status == 200) << corral->process->output();
+  }
+  EXPECT_EQ(corral->process->output().find("no reply within"), std::string::npos) << corral->process->output();
+  group.resume_server(old);
 }
 
 }  // namespace

@@ -120,6 +120,20 @@ std::optional<std::vector<std::string>> ChildProcess::wait_for_line(const std::r
   }
 }
 
+bool ChildProcess::wait_for_lines(const std::regex& pattern, std::size_t count, milliseconds timeout,
+                                  std::size_t from) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::unique_lock lock(mutex_);
+  std::size_t found = 0;
+  for (;;) {
+    for (; from < lines_.size(); ++from) {
+      if (std::regex_search(lines_[from], pattern) && ++found >= count) return true;
+    }
+    if (output_closed_) return false;
+    if (changed_.wait_until(lock, deadline) == std::cv_status::timeout) return false;
+  }
+}
+
 std::size_t ChildProcess::line_count() const {
   std::lock_guard lock(mutex_);
   return lines_.size();

@@ -36,6 +36,8 @@ class ChildProcess {
   // [0] is the whole match, [1..] the groups.
   std::optional<std::vector<std::string>> wait_for_line(const std::regex& pattern, milliseconds timeout,
                                                         std::size_t from = 0);
+  // Waits up to `timeout` until `count` lines at index >= `from` match.
+  bool wait_for_lines(const std::regex& pattern, std::size_t count, milliseconds timeout, std::size_t from = 0);
   std::size_t line_count() const;
   std::string output() const;  // everything so far, for failure messages
 

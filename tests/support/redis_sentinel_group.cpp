@@ -3,10 +3,8 @@
 #include <signal.h>
 
 #include <fstream>
-#include <functional>
 #include <regex>
 #include <stdexcept>
-#include <thread>
 
 #include "support/http_client.hpp"
 
@@ -26,32 +24,29 @@ RedisSentinelGroup::RedisSentinelGroup(unsigned replicas, std::chrono::milliseco
     server.process = start_server(argv);
     servers_.push_back(std::move(server));
   }
-  wait_until("the replicas to be in sync", 10s, [&] {
-    const auto info = cli(servers_.front().port, "INFO replication");
-    std::size_t online = 0;
-    for (auto at = info.find("state=online"); at != std::string::npos; at = info.find("state=online", at + 1)) ++online;
-    return online == replicas;
-  });
+  if (!servers_.front().process->wait_for_lines(std::regex("Synchronization with replica .* succeeded"), replicas,
+                                                 10s)) {
+    throw std::runtime_error("the replicas did not sync:\n" + servers_.front().process->output());
+  }
+  std::string command;
   for (int i = 0; i < 3; ++i) {
-    Process sentinel{pick_free_port(), nullptr, {}};
+    sentinel_ports_.push_back(pick_free_port());
     const auto config = directory_ / ("sentinel-" + std::to_string(i) + ".conf");
-    std::ofstream(config) << "port " << sentinel.port << "\nbind 127.0.0.1\ndir " << directory_.path()
+    std::ofstream(config) << "port " << sentinel_ports_.back() << "\nbind 127.0.0.1\ndir " << directory_.path()
                           << "\nsentinel monitor " << master_name << " 127.0.0.1 " << servers_.front().port
                           << " 2\nsentinel down-after-milliseconds " << master_name << " " << down_after.count()
                           << "\nsentinel failover-timeout " << master_name << " 2000\n";
-    sentinel.process = std::make_unique<ChildProcess>(std::vector<std::string>{"redis-server", config, "--sentinel"});
-    if (!sentinel.process->wait_for_line(std::regex("\\+monitor master"), 10s)) {
-      throw std::runtime_error("redis-sentinel did not start:\n" + sentinel.process->output());
-    }
-    sentinels_.push_back(std::move(sentinel));
+    command += "redis-server " + config + " --sentinel & ";
   }
+  sentinels_ = std::make_unique<ChildProcess>(std::vector<std::string>{"sh", "-c", command + "wait"});
   // Each sentinel knows the replicas and the two other sentinels: a failover can happen.
-  for (const auto& sentinel : sentinels_) {
-    wait_until("the sentinels to know each other and the replicas", 15s, [&] {
-      const auto fields = cli(sentinel.port, std::string("SENTINEL master ") + master_name);
-      return fields.find("num-slaves\n" + std::to_string(replicas) + "\n") != std::string::npos &&
-             fields.find("num-other-sentinels\n2\n") != std::string::npos;
-    });
+  const std::pair<const char*, unsigned> ready[] = {
+      {"\\+monitor master", 3}, {"\\+slave slave", 3 * replicas}, {"\\+sentinel sentinel", 3 * 2}};
+  for (const auto& [line, count] : ready) {
+    if (!sentinels_->wait_for_lines(std::regex(line), count, 15s)) {
+      throw std::runtime_error(std::string("the sentinels did not log ") + line + " " + std::to_string(count) +
+                               " times:\n" + sentinels_->output());
+    }
   }
 }
 
@@ -65,16 +60,22 @@ std::unique_ptr<ChildProcess> RedisSentinelGroup::start_server(const std::vector
   return process;
 }
 
-void RedisSentinelGroup::restart_server(std::uint16_t port) {
+RedisSentinelGroup::Process* RedisSentinelGroup::server(std::uint16_t port) {
   for (auto& server : servers_) {
-    if (server.port == port && !server.process) server.process = start_server(server.argv);
+    if (server.port == port) return &server;
   }
+  throw std::invalid_argument("no server on port " + std::to_string(port));
+}
+
+void RedisSentinelGroup::restart_server(std::uint16_t port) {
+  auto* found = server(port);
+  if (!found->process) found->process = start_server(found->argv);
 }
 
 std::string RedisSentinelGroup::address() const {
   std::string text = "redis-sentinel://";
-  for (std::size_t i = 0; i < sentinels_.size(); ++i) {
-    text += (i > 0 ? ",127.0.0.1:" : "127.0.0.1:") + std::to_string(sentinels_[i].port);
+  for (std::size_t i = 0; i < sentinel_ports_.size(); ++i) {
+    text += (i > 0 ? ",127.0.0.1:" : "127.0.0.1:") + std::to_string(sentinel_ports_[i]);
   }
   return text + "/" + master_name;
 }
@@ -86,9 +87,8 @@ std::string RedisSentinelGroup::cli(std::uint16_t port, const std::string& argum
 }
 
 std::optional<std::uint16_t> RedisSentinelGroup::primary_port() const {
-  for (const auto& sentinel : sentinels_) {
-    if (!sentinel.process) continue;
-    const auto answer = cli(sentinel.port, std::string("SENTINEL get-master-addr-by-name ") + master_name);
+  for (const auto port : sentinel_ports_) {
+    const auto answer = cli(port, std::string("SENTINEL get-master-addr-by-name ") + master_name);
     std::smatch match;
     if (std::regex_search(answer, match, std::regex(R"(\n(\d+)$)"))) return std::stoi(match[1]);
   }
@@ -96,37 +96,37 @@ std::optional<std::uint16_t> RedisSentinelGroup::primary_port() const {
 }
 
 void RedisSentinelGroup::kill_server(std::uint16_t port) {
-  for (auto& server : servers_) {
-    if (server.port != port || !server.process) continue;
-    server.process->signal(SIGKILL);
-    server.process->wait_exit(5s);
-    server.process.reset();
-  }
+  auto* found = server(port);
+  if (!found->process) return;
+  found->process->signal(SIGKILL);
+  found->process->wait_exit(5s);
+  found->process.reset();
 }
+
+void RedisSentinelGroup::pause_server(std::uint16_t port) {
+  if (auto* found = server(port); found->process) found->process->signal(SIGSTOP);
+}
+
+void RedisSentinelGroup::resume_server(std::uint16_t port) {
+  if (auto* found = server(port); found->process) found->process->signal(SIGCONT);
+}
+
+std::size_t RedisSentinelGroup::mark() const { return sentinels_->line_count(); }
 
 std::optional<std::uint16_t> RedisSentinelGroup::wait_for_new_primary(std::uint16_t old_port,
-                                                                      std::chrono::milliseconds timeout) {
-  std::optional<std::uint16_t> found;
-  try {
-    wait_until("a new primary", timeout, [&] {
-      found = primary_port();
-      return found && *found != old_port;
-    });
-  } catch (const std::runtime_error&) {
-    return std::nullopt;
-  }
-  return found;
+                                                                      std::chrono::milliseconds timeout,
+                                                                      std::size_t from) {
+  const auto switched = sentinels_->wait_for_line(
+      std::regex(std::string("\\+switch-master ") + master_name + " 127\\.0\\.0\\.1 " + std::to_string(old_port) +
+                 " 127\\.0\\.0\\.1 (\\d+)"),
+      timeout, from);
+  if (!switched) return std::nullopt;
+  return static_cast<std::uint16_t>(std::stoi(switched->at(1)));
 }
 
-void RedisSentinelGroup::wait_until(const std::string& what, std::chrono::milliseconds timeout,
-                                    const std::function<bool()>& done) const {
-  // Polled: Redis announces these over its own pub/sub, which a test would have to
-  // subscribe to first; the deadline bounds it.
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("timed out waiting for " + what);
-    std::this_thread::sleep_for(50ms);
-  }
+bool RedisSentinelGroup::wait_until_replica(std::uint16_t port, std::chrono::milliseconds timeout) {
+  auto* found = server(port);
+  return found->process && found->process->wait_for_line(std::regex("REPLICAOF [0-9.]+:\\d+ enabled"), timeout);
 }
 
 }  // namespace corral::test

@@ -15,6 +15,7 @@
 #include "http/response_access.hpp"
 #include "store/backoff.hpp"
 #include "store/redis_backend.hpp"
+#include "store/sentinel_subscription.hpp"
 #include "store/session_record.hpp"
 #include "store/sqlite_backend.hpp"
 #include "store/worker_store.hpp"
@@ -123,6 +124,17 @@ TEST(StoreAddress, ReadsTheSentinelsAndThePrimarysName) {
     } catch (const std::invalid_argument& error) {
       EXPECT_NE(std::string(error.what()).find(message), std::string::npos) << text << ": " << error.what();
     }
+  }
+}
+
+TEST(SentinelSubscription, ReadsTheNewPrimaryOfItsOwnMasterFromSwitchMaster) {
+  EXPECT_EQ(detail::parse_switch_master("mymaster 10.0.0.1 6379 10.0.0.2 6380", "mymaster"),
+            (detail::HostPort{"10.0.0.2", 6380}));
+  EXPECT_EQ(detail::parse_switch_master("mymaster ::1 6379 ::2 6379", "mymaster"), (detail::HostPort{"::2", 6379}));
+  for (const char* other : {"othermaster 10.0.0.1 6379 10.0.0.2 6380", "mymaster 10.0.0.1 6379 10.0.0.2",
+                            "mymaster 10.0.0.1 6379 10.0.0.2 0", "mymaster 10.0.0.1 6379 10.0.0.2 65536",
+                            "mymaster 10.0.0.1 6379 10.0.0.2 6380x", "mymaster 10.0.0.1 6379 10.0.0.2 6380 extra", ""}) {
+    EXPECT_FALSE(detail::parse_switch_master(other, "mymaster")) << other;
   }
 }
 

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "event/event_loop.hpp"
+
+struct redisAsyncContext;
+
+namespace corral::detail {
+
+// Puts a hiredis asynchronous connection on the worker's event loop. hiredis asks for
+// read and write readiness through its `ev` hooks, and ships adapters that answer them
+// for libevent, libev, libuv and others; corral's loop is its own, so this is its
+// adapter. One connection at a time: a new one is attached after hiredis has cleaned
+// the previous one up (redisAsyncFree, or a failed connect).
+class HiredisEvents {
+ public:
+  // `on_watch_failed`: epoll_ctl refused (no memory). Called later from the loop, never
+  // through hiredis's frames; the owner then drops the connection.
+  HiredisEvents(EventLoop& loop, std::function<void(const std::string&)> on_watch_failed);
+  ~HiredisEvents();
+  HiredisEvents(const HiredisEvents&) = delete;
+  HiredisEvents& operator=(const HiredisEvents&) = delete;
+
+  // Sets the hooks of a context just made; `context->data` stays the owner's. hiredis
+  // calls the cleanup hook when it frees the context, which detaches it.
+  void attach(redisAsyncContext* context);
+
+ private:
+  struct Hooks;
+  void watch(std::uint32_t events, bool on);
+  void on_socket_events(std::uint32_t events);
+
+  EventLoop& loop_;
+  std::function<void(const std::string&)> on_watch_failed_;
+  redisAsyncContext* context_ = nullptr;
+  int watched_fd_ = -1;
+  std::uint32_t interest_ = 0;
+  FunctionHandler socket_handler_;
+};
+
+}  // namespace corral::detail
