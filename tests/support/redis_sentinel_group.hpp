@@ -39,6 +39,7 @@ class RedisSentinelGroup {
   void restart_server(std::uint16_t port);
   // Where the sentinels' log is now: what waits after an action starts from there.
   std::size_t mark() const;
+  std::string sentinel_log() const { return sentinels_->output(); }
   // Waits until a sentinel has announced (+switch-master, logged after `from`) a
   // primary in place of `old_port`; its port.
   std::optional<std::uint16_t> wait_for_new_primary(std::uint16_t old_port, std::chrono::milliseconds timeout,
