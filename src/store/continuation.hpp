@@ -33,11 +33,12 @@ void check_continuable(const char* call, const Response& response);
 
 // A store operation that continues `response`: `issue` starts it with a callback;
 // on success `then(value, response)` makes the answer, on failure answer_failure does.
-// With an inline backend all of it happens before this returns, on `response` itself.
+// When the backend answers this access inline, all of it happens before this returns,
+// on `response` itself.
 template <class T, class Issue, class Then>
-void continue_response(WorkerStore& store, Response& response, Issue issue, Then then) {
+void continue_response(WorkerStore& store, Response& response, Access access, Issue issue, Then then) {
   const auto started = std::chrono::steady_clock::now();
-  if (store.backend().answers_inline()) {
+  if (store.backend().answers_inline(access)) {
     std::optional<Outcome<T>> result;
     issue([&result](Outcome<T> outcome) { result.emplace(std::move(outcome)); });
     store.observe(result->ok(), started);

@@ -50,7 +50,7 @@ class RedisBackend final : public StoreBackend {
   RedisBackend(const RedisBackend&) = delete;
   RedisBackend& operator=(const RedisBackend&) = delete;
 
-  bool answers_inline() const override { return false; }
+  bool answers_inline(Access) const override { return false; }
   // Down from a failure until the next connection succeeds (not while the first one is
   // being made).
   StoreHealth health() const override { return down_ ? StoreHealth::down : StoreHealth::up; }

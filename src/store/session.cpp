@@ -201,7 +201,7 @@ void run_session(Response& response, const std::shared_ptr<SessionState>& state,
   }
   ResponseAccess::set_deferrer(response, original);
   if (plan_save(*state).nothing()) return;
-  if (state->store.backend().answers_inline()) {
+  if (state->store.backend().answers_inline(Access::write)) {
     // Saved before this returns, and the response rewritten with its cookie (or 503).
     save_then_send(state, response, [&response](Response&& saved) {
       ResponseAccess::replace_keeping_deferrer(response, std::move(saved));
@@ -251,7 +251,7 @@ void Request::session(Response& response, std::function<void(Session&, Response&
   }
   std::string id(*cookie);
   detail::continue_response<std::optional<std::string>>(
-      store, response,
+      store, response, detail::Access::read,
       [&](auto done) { store.backend().get(detail::KeySpace::session, id, std::move(done)); },
       [&store, id, then = std::move(then)](std::optional<std::string> stored, Response& response) {
         const auto record = stored ? detail::decode_session(*stored) : std::nullopt;

@@ -128,6 +128,7 @@ struct SqliteBackend::Statements {
               "DELETE FROM corral_kv WHERE key IN "
               "(SELECT key FROM corral_kv WHERE expires_at IS NOT NULL AND expires_at <= ?1 LIMIT 1000)"),
         begin(db, "BEGIN IMMEDIATE"),
+        begin_read(db, "BEGIN"),
         commit(db, "COMMIT"),
         rollback(db, "ROLLBACK") {}
   Statement select;
@@ -137,12 +138,17 @@ struct SqliteBackend::Statements {
   Statement erase;
   Statement purge;
   Statement begin;
+  Statement begin_read;
   Statement commit;
   Statement rollback;
 };
 
-SqliteBackend::SqliteBackend(std::string path, std::chrono::milliseconds lock_timeout, WallClock now_ms)
-    : path_(std::move(path)), now_ms_(std::move(now_ms)), busy_wait_(std::make_unique<BusyWait>()) {
+SqliteBackend::SqliteBackend(std::string path, std::chrono::milliseconds lock_timeout, WallClock now_ms,
+                             EndOfTurn end_of_turn)
+    : path_(std::move(path)),
+      now_ms_(std::move(now_ms)),
+      busy_wait_(std::make_unique<BusyWait>()),
+      end_of_turn_(std::move(end_of_turn)) {
   busy_wait_->timeout = lock_timeout;
   try {
     open();
@@ -152,6 +158,9 @@ SqliteBackend::SqliteBackend(std::string path, std::chrono::milliseconds lock_ti
 }
 
 SqliteBackend::~SqliteBackend() {
+  // What this turn wrote is committed and answered: the worker is exiting, and what
+  // handled the answers is still alive (WorkerStore destroys its backend first).
+  if (end_scheduled_) end_turn();
   close();
 }
 
@@ -174,6 +183,7 @@ void SqliteBackend::open() {
 }
 
 void SqliteBackend::close() {
+  if (transaction_ == Transaction::reading) transaction_ = Transaction::none;  // closing ends it
   statements_.reset();
   sqlite3_close_v2(db_);
   db_ = nullptr;
@@ -237,59 +247,121 @@ Outcome<T> SqliteBackend::attempt(const char* what, Body body) {
     healthy_ = true;
     return outcome;
   } catch (const SqliteError& error) {
-    StoreFailure failure;
-    failure.message = fmt::format("store: {} on {}: {}", what, path_, error.what());
-    if (!unavailable(error.code())) {
-      failure.kind = StoreFailure::Kind::misuse;
-      return failure;
-    }
-    // Logged when the store goes down, not for every request that finds it down.
-    if (healthy_) spdlog::error("{}; answering 503 until it works again", failure.message);
-    healthy_ = false;
+    return failure_of(what, error);
+  }
+}
+
+StoreFailure SqliteBackend::failure_of(const char* what, const SqliteError& error) {
+  StoreFailure failure;
+  failure.message = fmt::format("store: {} on {}: {}", what, path_, error.what());
+  if (!unavailable(error.code())) {
+    failure.kind = StoreFailure::Kind::misuse;
     return failure;
   }
+  // Logged when the store goes down, not for every request that finds it down.
+  if (healthy_) spdlog::error("{}; answering 503 until it works again", failure.message);
+  healthy_ = false;
+  return failure;
+}
+
+template <class T, class Body>
+void SqliteBackend::run(Access access, const char* what, Body body, Callback<T> done) {
+  if (!end_of_turn_) {
+    done(access == Access::read ? attempt<T>(what, body) : write<T>(what, body));
+    return;
+  }
+  if (access == Access::read && transaction_ != Transaction::writing) {
+    auto outcome = attempt<T>(what, [&]() -> Outcome<T> {
+      if (transaction_ == Transaction::none) begin_reading();
+      return body();
+    });
+    if (!outcome.ok() && transaction_ == Transaction::reading) end_reading();
+    done(std::move(outcome));
+    return;
+  }
+  std::optional<Outcome<T>> outcome;
+  auto failed = in_batch(what, [&] { outcome.emplace(body()); });
+  batch_.push_back(Pending{[done = std::move(done), outcome = std::move(outcome)](const StoreFailure* failure) mutable {
+                             if (failure != nullptr) {
+                               done(*failure);
+                             } else {
+                               done(std::move(*outcome));
+                             }
+                           },
+                           std::move(failed)});
 }
 
 template <class T, class Body>
 Outcome<T> SqliteBackend::write(const char* what, Body body) {
   return attempt<T>(what, [&]() -> Outcome<T> {
-    {
-      Resetting reset{statements_->begin};
-      statements_->begin.step();
-    }
+    begin_transaction();
     try {
       Outcome<T> outcome = body();
-      Resetting reset{statements_->commit};
-      statements_->commit.step();
+      commit_transaction();
       return outcome;
     } catch (...) {
-      Resetting reset{statements_->rollback};
-      if (!sqlite3_get_autocommit(db_)) {
-        try {
-          statements_->rollback.step();
-        } catch (const SqliteError&) {
-          // The transaction is gone either way; the first error is the one to report.
-        }
-      }
+      if (!sqlite3_get_autocommit(db_)) rollback_quietly();
       throw;
     }
   });
 }
 
+void SqliteBackend::begin_reading() {
+  Resetting reset{statements_->begin_read};
+  statements_->begin_read.step();
+  transaction_ = Transaction::reading;
+  end_turn_later();
+}
+
+void SqliteBackend::end_reading() {
+  transaction_ = Transaction::none;
+  try {
+    commit_transaction();
+  } catch (const SqliteError&) {
+    rollback_quietly();  // it only read: nothing is lost
+  }
+}
+
+void SqliteBackend::begin_transaction() {
+  Resetting reset{statements_->begin};
+  statements_->begin.step();
+}
+
+Outcome<Done> SqliteBackend::write_transaction_begin() {
+  return attempt<Done>("beginning a write transaction", [&]() -> Outcome<Done> {
+    begin_transaction();
+    return Done{};
+  });
+}
+
+void SqliteBackend::commit_transaction() {
+  Resetting reset{statements_->commit};
+  statements_->commit.step();
+}
+
+void SqliteBackend::rollback_quietly() {
+  Resetting reset{statements_->rollback};
+  try {
+    statements_->rollback.step();
+  } catch (const SqliteError&) {
+    // The transaction is gone either way; the first error is the one to report.
+  }
+}
+
 void SqliteBackend::get(KeySpace space, std::string_view key, Callback<std::optional<std::string>> done) {
-  done(attempt<std::optional<std::string>>("reading a key", [&]() -> Outcome<std::optional<std::string>> {
+  run<std::optional<std::string>>(Access::read, "reading a key", [&]() -> Outcome<std::optional<std::string>> {
     const auto stored = stored_key(space, key);
     auto& select = statements_->select;
     Resetting reset{select};
     select.bind(1, std::string_view(stored)).bind(2, now_ms_());
     if (!select.step()) return std::optional<std::string>();
     return std::optional<std::string>(select.column_bytes(0));
-  }));
+  }, std::move(done));
 }
 
 void SqliteBackend::set(KeySpace space, std::string_view key, std::string_view value,
                         std::optional<std::chrono::milliseconds> ttl, Callback<Done> done) {
-  done(write<Done>("writing a key", [&]() -> Outcome<Done> {
+  run<Done>(Access::write, "writing a key", [&]() -> Outcome<Done> {
     const auto stored = stored_key(space, key);
     auto& upsert = statements_->upsert;
     Resetting reset{upsert};
@@ -301,33 +373,33 @@ void SqliteBackend::set(KeySpace space, std::string_view key, std::string_view v
     }
     upsert.step();
     return Done{};
-  }));
+  }, std::move(done));
 }
 
 void SqliteBackend::replace(KeySpace space, std::string_view key, std::string_view value,
                             std::chrono::milliseconds ttl, Callback<bool> done) {
-  done(write<bool>("rewriting a key", [&]() -> Outcome<bool> {
+  run<bool>(Access::write, "rewriting a key", [&]() -> Outcome<bool> {
     const auto stored = stored_key(space, key);
     const auto now = now_ms_();
     auto& update = statements_->update_live;
     Resetting reset{update};
     update.bind(1, std::string_view(stored)).bind(2, value).bind(3, expiry(now, ttl)).bind(4, now).step();
     return sqlite3_changes(db_) > 0;
-  }));
+  }, std::move(done));
 }
 
 void SqliteBackend::erase(KeySpace space, std::string_view key, Callback<Done> done) {
-  done(write<Done>("erasing a key", [&]() -> Outcome<Done> {
+  run<Done>(Access::write, "erasing a key", [&]() -> Outcome<Done> {
     const auto stored = stored_key(space, key);
     auto& erase = statements_->erase;
     Resetting reset{erase};
     erase.bind(1, std::string_view(stored)).step();
     return Done{};
-  }));
+  }, std::move(done));
 }
 
 void SqliteBackend::increment(std::string_view key, std::int64_t by, Callback<std::int64_t> done) {
-  done(write<std::int64_t>("incrementing a counter", [&]() -> Outcome<std::int64_t> {
+  run<std::int64_t>(Access::write, "incrementing a counter", [&]() -> Outcome<std::int64_t> {
     // Read and written in one IMMEDIATE transaction, so no other worker writes between.
     const auto stored = stored_key(KeySpace::data, key);
     const auto now = now_ms_();
@@ -354,7 +426,7 @@ void SqliteBackend::increment(std::string_view key, std::int64_t by, Callback<st
     Resetting reset{count};
     count.bind(1, std::string_view(stored)).bind(2, std::string_view(text)).bind(3, now).step();
     return next;
-  }));
+  }, std::move(done));
 }
 
 bool SqliteBackend::purge_expired() {

@@ -7,7 +7,9 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <optional>
 #include <utility>
+#include <vector>
 
 #include "store/store_backend.hpp"
 
@@ -15,6 +17,8 @@ struct sqlite3;
 struct sqlite3_stmt;
 
 namespace corral::detail {
+
+class SqliteError;
 
 // How long a connection waits for another's lock, and since when it has been waiting.
 struct BusyWait {
@@ -29,16 +33,31 @@ struct BusyWait {
 // half-way on a lock upgrade. synchronous=NORMAL: a committed write survives any
 // process crash; on power loss the last commits before the WAL's next checkpoint may
 // be lost (docs/reliability.md).
+//
+// Group commit, in a worker: the writes that arrive in one turn of its event loop share
+// one transaction, committed when the turn's events have been handled, and each is
+// answered only after that commit (a failed commit fails them all: 503). One
+// transaction instead of one per write takes the lock, writes the log and syncs once
+// for all of them. Reads answer at once, and the reads of one turn share one snapshot
+// (one read lock); once a write transaction of the turn is open, reads run inside it
+// and are answered after its commit too, so that no answer shows a write that could
+// still be rolled back.
 class SqliteBackend final : public StoreBackend {
  public:
   using WallClock = std::function<std::int64_t()>;  // ms since the Unix epoch
+  // Runs a function once the loop has handled this turn's events (EventLoop::defer).
+  using EndOfTurn = std::function<void(std::function<void()>)>;
 
   // Opens (or creates) the file; throws std::runtime_error naming the file and what to
-  // do if it is not a database or cannot be written.
-  SqliteBackend(std::string path, std::chrono::milliseconds lock_timeout, WallClock now_ms);
+  // do if it is not a database or cannot be written. Without `end_of_turn` (the purge
+  // task's own connection, tests), every write commits and answers before it returns.
+  SqliteBackend(std::string path, std::chrono::milliseconds lock_timeout, WallClock now_ms,
+                EndOfTurn end_of_turn = {});
   ~SqliteBackend() override;
 
-  bool answers_inline() const override { return true; }
+  bool answers_inline(Access access) const override {
+    return access == Access::read ? transaction_ != Transaction::writing : !end_of_turn_;
+  }
   StoreHealth health() const override { return healthy_ ? StoreHealth::up : StoreHealth::down; }
 
   void get(KeySpace space, std::string_view key, Callback<std::optional<std::string>> done) override;
@@ -70,6 +89,33 @@ class SqliteBackend final : public StoreBackend {
   Outcome<T> attempt(const char* what, Body body);
   template <class T, class Body>
   Outcome<T> write(const char* what, Body body);
+  void begin_transaction();  // BEGIN IMMEDIATE; throws SqliteError
+  // The file opened and checked, then BEGIN IMMEDIATE.
+  Outcome<Done> write_transaction_begin();
+  void commit_transaction();  // throws SqliteError
+  void rollback_quietly();
+  // What an SqliteError means for the caller, noting the store's health.
+  StoreFailure failure_of(const char* what, const SqliteError& error);
+  // An operation, answered inline or through this turn's transaction.
+  template <class T, class Body>
+  void run(Access access, const char* what, Body body, Callback<T> done);
+
+  // Group commit (sqlite_group_commit.cpp).
+  enum class Transaction { none, reading, writing };  // this turn's
+  void begin_reading();  // BEGIN (a snapshot on the first read); throws SqliteError
+  void end_reading();
+  void end_turn_later();
+  struct Pending {
+    std::function<void(const StoreFailure*)> reply;  // the operation's outcome, or the failure
+    std::optional<StoreFailure> failed;
+  };
+  // Runs `step` in this turn's transaction, begun (and its commit scheduled) if none is
+  // open; a failure of the step or the begin is returned, and an SqliteError rolls the
+  // transaction back, failing what it held.
+  std::optional<StoreFailure> in_batch(const char* what, const std::function<void()>& step);
+  void fail_batch(const StoreFailure& failure);
+  // Ends the reads' snapshot, or commits the writes and then answers them.
+  void end_turn();
 
   std::string path_;
   WallClock now_ms_;
@@ -83,6 +129,12 @@ class SqliteBackend final : public StoreBackend {
   std::int64_t last_file_check_ms_ = 0;
   std::int64_t purged_ = 0;
   std::string purge_error_;
+  EndOfTurn end_of_turn_;
+  Transaction transaction_ = Transaction::none;
+  std::optional<StoreFailure> begin_failed_;  // this turn's
+  bool end_scheduled_ = false;
+  std::vector<Pending> batch_;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // the scheduled commit's guard
 };
 
 // Checks at the supervisor's start that the store file can be opened, is a database and

@@ -23,8 +23,12 @@ const char* health_name(StoreHealth health);
 // meet: no Store key can name a session.
 enum class KeySpace { data, session };
 
+// Whether an operation only reads, or changes data.
+enum class Access { read, write };
+
 // A store backend. Every operation reports through its callback exactly once: before
-// it returns if answers_inline(), otherwise later, on the worker's event loop.
+// it returns if answers_inline(its access) says so when it is called, otherwise later,
+// on the worker's event loop.
 class StoreBackend {
  public:
   template <class T>
@@ -32,7 +36,7 @@ class StoreBackend {
 
   virtual ~StoreBackend() = default;
 
-  virtual bool answers_inline() const = 0;
+  virtual bool answers_inline(Access access) const = 0;
   virtual StoreHealth health() const = 0;
   // Redis Sentinel: the primary in use ("10.0.0.2:6379"; "" for none yet, or another
   // store), and how many times it changed (failovers seen).

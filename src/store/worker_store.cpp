@@ -14,7 +14,7 @@ class UnconfiguredStore final : public StoreBackend {
  public:
   explicit UnconfiguredStore(std::string reason) : reason_(std::move(reason)) {}
 
-  bool answers_inline() const override { return true; }
+  bool answers_inline(Access) const override { return true; }
   StoreHealth health() const override { return StoreHealth::off; }
   void get(KeySpace, std::string_view, Callback<std::optional<std::string>> done) override { done(failure()); }
   void set(KeySpace, std::string_view, std::string_view, std::optional<std::chrono::milliseconds>,

@@ -154,7 +154,9 @@ TEST(StoreAddress, RefusesOthersSayingWhatIsAccepted) {
 
 // ---- backends ----
 
-enum class Kind { sqlite, redis };
+// SQLite as a task's own connection (each write commits before it returns), SQLite as
+// in a worker (group commit: the writes of a loop turn share a transaction), Redis.
+enum class Kind { sqlite, sqlite_in_a_worker, redis };
 
 // A Loop for WorkerStore: a continuation that throws is recorded here.
 class RecordingLoop final : public Loop {
@@ -199,6 +201,7 @@ class TestDeferrer final : public detail::Deferrer {
 
 class StoreTest : public ::testing::TestWithParam<Kind> {
  protected:
+  bool sqlite() const { return GetParam() != Kind::redis; }
   void SetUp() override {
     if (GetParam() == Kind::redis) redis_ = std::make_unique<test::RedisServer>();
     open();
@@ -207,8 +210,12 @@ class StoreTest : public ::testing::TestWithParam<Kind> {
   void open(std::chrono::milliseconds lifetime = 24h) {
     worker_store_.reset();
     backend_.reset();
-    if (GetParam() == Kind::sqlite) {
+    if (sqlite()) {
       backend_ = std::make_shared<detail::SqliteBackend>(directory_ / "store.sqlite3", 100ms, [this] { return now_ms_; });
+    } else if (GetParam() == Kind::sqlite_in_a_worker) {
+      backend_ = std::make_shared<detail::SqliteBackend>(
+          directory_ / "store.sqlite3", 100ms, [this] { return now_ms_; },
+          [this](std::function<void()> work) { loop_.defer(std::move(work)); });
     } else {
       backend_ = std::make_shared<detail::RedisBackend>(loop_, detail::parse_store_address(redis_->address()),
                                                         detail::RedisBackend::Passwords{}, "test", 2s);
@@ -329,7 +336,7 @@ TEST_P(StoreTest, IncrementsFromNothingAndRefusesANonInteger) {
 TEST_P(StoreTest, AKeyWithATtlExpires) {
   ASSERT_TRUE(set("short", "x", 30ms).ok());
   ASSERT_TRUE(set("long", "y", 3'600'000ms).ok());
-  if (GetParam() == Kind::sqlite) {
+  if (sqlite()) {
     EXPECT_EQ(get("short").value(), "x");
     now_ms_ += 31;
     EXPECT_FALSE(get("short").value());
@@ -493,7 +500,7 @@ TEST_P(StoreTest, ErasedFieldsAreSavedAndErasingTheLastEndsTheSession) {
 }
 
 TEST_P(StoreTest, AnExpiredSessionIsGone) {
-  if (GetParam() == Kind::sqlite) {
+  if (sqlite()) {
     open(3'600'000ms);
     const auto id = session_cookie(log_in("", "alice"));
     ASSERT_TRUE(id);
@@ -522,7 +529,7 @@ TEST_P(StoreTest, UseRollsTheExpiryForwardAtMostOncePerTenthOfTheLifetime) {
   EXPECT_FALSE(session_cookie(read()));  // no write, no cookie
   now_ms_ += 1;
   EXPECT_EQ(session_cookie(read()), *id);  // written again, the cookie's Max-Age renewed
-  if (GetParam() == Kind::sqlite) {
+  if (sqlite()) {
     // Alive 1,000 s after the refresh, though 1,100 s after the login.
     now_ms_ += 999'000;
     EXPECT_EQ(user_of(*id), "alice");
@@ -541,7 +548,7 @@ TEST_P(StoreTest, OfTwoRequestsChangingOneSessionTheLastSavedWinsWhole) {
       });
     };
   };
-  if (GetParam() == Kind::sqlite) {
+  if (sqlite()) {
     // The second request loads and saves while the first one's function runs.
     serve(cookie, [&](const Request& request, Response& response) {
       request.session(response, [&](Session& session, Response& response) {
@@ -577,7 +584,7 @@ TEST_P(StoreTest, OfTwoRequestsChangingOneSessionTheLastSavedWinsWhole) {
     });
   });
   // The first saved last (SQLite) or second (Redis): its whole session is what stays.
-  EXPECT_EQ(fields.body(), GetParam() == Kind::sqlite ? "first,user," : "second,user,");
+  EXPECT_EQ(fields.body(), sqlite() ? "first,user," : "second,user,");
 }
 
 // Whatever makes the store unavailable: another connection holding SQLite's write lock
@@ -681,7 +688,7 @@ TEST_P(StoreTest, NoStoreKeyCanBecomeASession) {
 TEST_P(StoreTest, IncrementKeepsAKeysExpiry) {
   ASSERT_TRUE(set("hits", "0", 3'600'000ms).ok());
   EXPECT_EQ(increment("hits", 1).value(), 1);
-  if (GetParam() == Kind::sqlite) {
+  if (sqlite()) {
     now_ms_ += 3'600'001;
     EXPECT_FALSE(get("hits").value());  // expired with its key, not kept forever
     EXPECT_EQ(increment("hits", 1).value(), 1);
@@ -700,8 +707,12 @@ TEST_P(StoreTest, AResponseIsContinuedOnceOnEitherBackend) {
                std::logic_error);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values(Kind::sqlite, Kind::redis),
-                         [](const auto& info) { return info.param == Kind::sqlite ? "sqlite" : "redis"; });
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values(Kind::sqlite, Kind::sqlite_in_a_worker, Kind::redis),
+                         [](const auto& info) {
+                           return info.param == Kind::sqlite               ? "sqlite"
+                                  : info.param == Kind::sqlite_in_a_worker ? "sqlite_in_a_worker"
+                                                                           : "redis";
+                         });
 
 // A file moved or replaced under a running worker (a restore, a mistaken mv): SQLite
 // refuses to write to the file it has open (SQLITE_READONLY_DBMOVED); the worker opens

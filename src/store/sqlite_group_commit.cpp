@@ -1,0 +1,72 @@
+// Group commit for the SQLite store: the writes of one loop turn in one transaction,
+// and its reads on one snapshot (sqlite_backend.hpp says why and what a client sees).
+#include <sqlite3.h>
+
+#include "store/sqlite_backend.hpp"
+#include "store/sqlite_statement.hpp"
+
+namespace corral::detail {
+
+void SqliteBackend::end_turn_later() {
+  if (end_scheduled_) return;
+  end_scheduled_ = true;
+  end_of_turn_([this, alive = std::weak_ptr<int>(alive_)] {
+    if (!alive.expired()) end_turn();
+  });
+}
+
+std::optional<StoreFailure> SqliteBackend::in_batch(const char* what, const std::function<void()>& step) {
+  // Whatever happens below, the operation is answered at the end of the turn.
+  end_turn_later();
+  if (transaction_ != Transaction::writing) {
+    // A snapshot cannot be turned into a write once another worker has written since
+    // it was taken: the reads' transaction ends first.
+    if (transaction_ == Transaction::reading) end_reading();
+    // Opening and checking the file, and waiting for the write lock, as any write does;
+    // once in a turn: the writes after a wait that failed fail with it at once.
+    if (begin_failed_) return begin_failed_;
+    auto began = write_transaction_begin();
+    if (!began.ok()) {
+      begin_failed_ = began.failure();
+      return begin_failed_;
+    }
+    transaction_ = Transaction::writing;
+  }
+  try {
+    step();
+    return std::nullopt;
+  } catch (const SqliteError& error) {
+    auto failure = failure_of(what, error);
+    fail_batch(failure);
+    return failure;
+  }
+}
+
+void SqliteBackend::fail_batch(const StoreFailure& failure) {
+  if (transaction_ == Transaction::writing && !sqlite3_get_autocommit(db_)) rollback_quietly();
+  transaction_ = Transaction::none;
+  // Nothing of what the transaction held was written.
+  for (auto& pending : batch_) {
+    if (!pending.failed) pending.failed = failure;
+  }
+}
+
+void SqliteBackend::end_turn() {
+  end_scheduled_ = false;
+  begin_failed_.reset();
+  if (transaction_ == Transaction::reading) {
+    end_reading();
+  } else if (transaction_ == Transaction::writing) {
+    try {
+      commit_transaction();
+      transaction_ = Transaction::none;
+    } catch (const SqliteError& error) {
+      fail_batch(failure_of("committing the writes of a loop turn", error));
+    }
+  }
+  // Answered after the commit; an answer may start the next turn's transaction.
+  auto answered = std::exchange(batch_, {});
+  for (auto& pending : answered) pending.reply(pending.failed ? &*pending.failed : nullptr);
+}
+
+}  // namespace corral::detail
