@@ -1,11 +1,47 @@
-// Group commit for the SQLite store: the writes of one loop turn in one transaction,
-// and its reads on one snapshot (sqlite_backend.hpp says why and what a client sees).
+// The SQLite store's transactions, and group commit: the writes of one loop turn in one
+// transaction, and its reads on one snapshot (sqlite_backend.hpp says why and what a
+// client sees).
 #include <sqlite3.h>
 
 #include "store/sqlite_backend.hpp"
-#include "store/sqlite_statement.hpp"
+#include "store/sqlite_statements.hpp"
 
 namespace corral::detail {
+
+void SqliteBackend::begin_reading() {
+  Resetting reset{statements_->begin_read};
+  statements_->begin_read.step();
+  transaction_ = Transaction::reading;
+  end_turn_later();
+}
+
+void SqliteBackend::end_reading() {
+  transaction_ = Transaction::none;
+  try {
+    commit_transaction();
+  } catch (const SqliteError&) {
+    rollback_quietly();  // it only read: nothing is lost
+  }
+}
+
+void SqliteBackend::begin_transaction() {
+  Resetting reset{statements_->begin};
+  statements_->begin.step();
+}
+
+void SqliteBackend::commit_transaction() {
+  Resetting reset{statements_->commit};
+  statements_->commit.step();
+}
+
+void SqliteBackend::rollback_quietly() {
+  Resetting reset{statements_->rollback};
+  try {
+    statements_->rollback.step();
+  } catch (const SqliteError&) {
+    // The transaction is gone either way; the first error is the one to report.
+  }
+}
 
 void SqliteBackend::end_turn_later() {
   if (end_scheduled_) return;
