@@ -12,13 +12,19 @@ namespace {
 // are reported by the next call.
 constexpr int max_events = 256;
 
+std::int64_t wall_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
 
 std::int64_t milliseconds_since_epoch(EventLoop::Clock::time_point when) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(when.time_since_epoch()).count();
 }
 
-EventLoop::EventLoop() : epoll_(::epoll_create1(EPOLL_CLOEXEC)), now_(Clock::now()), events_(max_events) {
+EventLoop::EventLoop()
+    : epoll_(::epoll_create1(EPOLL_CLOEXEC)), now_(Clock::now()), wall_ms_(wall_clock_ms()), events_(max_events) {
   if (!epoll_.valid()) throw_system_error("epoll_create1", "creating the worker's event loop");
 }
 
@@ -62,6 +68,7 @@ void EventLoop::turn(int max_wait_ms) {
   const int count = ::epoll_wait(epoll_.get(), events.data(), max_events, wait);
   if (count < 0 && errno != EINTR) throw_system_error("epoll_wait", "waiting for events in the worker");
   now_ = Clock::now();
+  wall_ms_ = wall_clock_ms();
   if (busy_since_ms_) busy_since_ms_->store(milliseconds_since_epoch(now_), std::memory_order_relaxed);
   for (int i = 0; i < count && !stopped_; ++i) {
     static_cast<Handler*>(events[i].data.ptr)->on_events(events[i].events);

@@ -43,6 +43,9 @@ class EventLoop {
   // The time the loop last woke up: what deadlines are measured from, without a clock
   // read per use.
   Clock::time_point now() const { return now_; }
+  // The wall clock (ms since the Unix epoch) when the loop last woke up: for expiry
+  // times that every request of a turn compares against, read once per turn.
+  std::int64_t wall_ms() const { return wall_ms_; }
 
   // Runs `work` after the events of this wake-up have been handled: to destroy a
   // handler that a later event of the same batch may still name.
@@ -72,6 +75,7 @@ class EventLoop {
 
   UniqueFd epoll_;
   Clock::time_point now_;
+  std::int64_t wall_ms_;
   std::vector<epoll_event> events_;
   TimerQueue timers_;
   std::vector<std::function<void()>> deferred_;

@@ -112,10 +112,13 @@ std::unique_ptr<WorkerStore> open_worker_store(const Settings& settings, std::st
   } else if (const auto directory = state_directory(settings.store); directory.empty()) {
     backend = unconfigured_store(no_state_directory());
   } else {
-    backend = std::make_shared<SqliteBackend>(sqlite_store_path(directory), settings.store.timeout, system_now_ms,
-                                              [&loop](std::function<void()> work) { loop.defer(std::move(work)); });
+    backend = std::make_shared<SqliteBackend>(
+        sqlite_store_path(directory), settings.store.timeout, [&loop] { return loop.wall_ms(); },
+        [&loop](std::function<void()> work) { loop.defer(std::move(work)); });
   }
-  return std::make_unique<WorkerStore>(std::move(backend), std::move(sessions), handler_loop, system_now_ms);
+  // Expiry is compared against the time the loop woke up: one clock read per turn.
+  return std::make_unique<WorkerStore>(std::move(backend), std::move(sessions), handler_loop,
+                                       [&loop] { return loop.wall_ms(); });
 }
 
 }  // namespace corral::detail

@@ -35,10 +35,12 @@ bool unavailable(int code) {
 }
 
 // Data keys and session ids in one table, apart: no data key can name a session.
-std::string stored_key(KeySpace space, std::string_view key) {
-  std::string stored(space == KeySpace::data ? "d:" : "s:");
-  stored += key;
-  return stored;
+// Made in `buffer`, which the backend keeps: a session id with its prefix is longer than
+// a string holds without allocating, and every request with a session looks one up.
+std::string_view stored_key(std::string& buffer, KeySpace space, std::string_view key) {
+  buffer.assign(space == KeySpace::data ? "d:" : "s:");
+  buffer += key;
+  return buffer;
 }
 
 // now + ttl, without overflowing for an absurd ttl.
@@ -146,10 +148,10 @@ Outcome<Done> SqliteBackend::write_transaction_begin() {
 
 void SqliteBackend::get(KeySpace space, std::string_view key, Callback<std::optional<std::string>> done) {
   run<std::optional<std::string>>(Access::read, "reading a key", [&]() -> Outcome<std::optional<std::string>> {
-    const auto stored = stored_key(space, key);
+    const auto stored = stored_key(key_buffer_, space, key);
     auto& select = statements_->select;
     Resetting reset{select};
-    select.bind(1, std::string_view(stored)).bind(2, now_ms_());
+    select.bind(1, stored).bind(2, now_ms_());
     if (!select.step()) return std::optional<std::string>();
     return std::optional<std::string>(select.column_bytes(0));
   }, std::move(done));
@@ -158,10 +160,10 @@ void SqliteBackend::get(KeySpace space, std::string_view key, Callback<std::opti
 void SqliteBackend::set(KeySpace space, std::string_view key, std::string_view value,
                         std::optional<std::chrono::milliseconds> ttl, Callback<Done> done) {
   run<Done>(Access::write, "writing a key", [&]() -> Outcome<Done> {
-    const auto stored = stored_key(space, key);
+    const auto stored = stored_key(key_buffer_, space, key);
     auto& upsert = statements_->upsert;
     Resetting reset{upsert};
-    upsert.bind(1, std::string_view(stored)).bind(2, value);
+    upsert.bind(1, stored).bind(2, value);
     if (ttl) {
       upsert.bind(3, expiry(now_ms_(), *ttl));
     } else {
@@ -175,21 +177,21 @@ void SqliteBackend::set(KeySpace space, std::string_view key, std::string_view v
 void SqliteBackend::replace(KeySpace space, std::string_view key, std::string_view value,
                             std::chrono::milliseconds ttl, Callback<bool> done) {
   run<bool>(Access::write, "rewriting a key", [&]() -> Outcome<bool> {
-    const auto stored = stored_key(space, key);
+    const auto stored = stored_key(key_buffer_, space, key);
     const auto now = now_ms_();
     auto& update = statements_->update_live;
     Resetting reset{update};
-    update.bind(1, std::string_view(stored)).bind(2, value).bind(3, expiry(now, ttl)).bind(4, now).step();
+    update.bind(1, stored).bind(2, value).bind(3, expiry(now, ttl)).bind(4, now).step();
     return sqlite3_changes(db_) > 0;
   }, std::move(done));
 }
 
 void SqliteBackend::erase(KeySpace space, std::string_view key, Callback<Done> done) {
   run<Done>(Access::write, "erasing a key", [&]() -> Outcome<Done> {
-    const auto stored = stored_key(space, key);
+    const auto stored = stored_key(key_buffer_, space, key);
     auto& erase = statements_->erase;
     Resetting reset{erase};
-    erase.bind(1, std::string_view(stored)).step();
+    erase.bind(1, stored).step();
     return Done{};
   }, std::move(done));
 }
@@ -197,13 +199,13 @@ void SqliteBackend::erase(KeySpace space, std::string_view key, Callback<Done> d
 void SqliteBackend::increment(std::string_view key, std::int64_t by, Callback<std::int64_t> done) {
   run<std::int64_t>(Access::write, "incrementing a counter", [&]() -> Outcome<std::int64_t> {
     // Read and written in one IMMEDIATE transaction, so no other worker writes between.
-    const auto stored = stored_key(KeySpace::data, key);
+    const auto stored = stored_key(key_buffer_, KeySpace::data, key);
     const auto now = now_ms_();
     std::int64_t current = 0;
     {
       auto& select = statements_->select;
       Resetting reset{select};
-      select.bind(1, std::string_view(stored)).bind(2, now);
+      select.bind(1, stored).bind(2, now);
       if (select.step()) {
         const auto text = select.column_bytes(0);
         const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), current);
@@ -220,7 +222,7 @@ void SqliteBackend::increment(std::string_view key, std::int64_t by, Callback<st
     const auto text = std::to_string(next);
     auto& count = statements_->count;
     Resetting reset{count};
-    count.bind(1, std::string_view(stored)).bind(2, std::string_view(text)).bind(3, now).step();
+    count.bind(1, stored).bind(2, std::string_view(text)).bind(3, now).step();
     return next;
   }, std::move(done));
 }

@@ -130,6 +130,7 @@ class SqliteBackend final : public StoreBackend {
   std::int64_t purged_ = 0;
   std::string purge_error_;
   EndOfTurn end_of_turn_;
+  std::string key_buffer_;  // the key of the operation being run
   Transaction transaction_ = Transaction::none;
   std::optional<StoreFailure> begin_failed_;  // this turn's
   bool end_scheduled_ = false;
