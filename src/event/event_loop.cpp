@@ -24,7 +24,7 @@ std::int64_t milliseconds_since_epoch(EventLoop::Clock::time_point when) {
 }
 
 EventLoop::EventLoop()
-    : epoll_(::epoll_create1(EPOLL_CLOEXEC)), now_(Clock::now()), wall_ms_(wall_clock_ms()), events_(max_events) {
+    : epoll_(::epoll_create1(EPOLL_CLOEXEC)), now_(Clock::now()), events_(max_events) {
   if (!epoll_.valid()) throw_system_error("epoll_create1", "creating the worker's event loop");
 }
 
@@ -68,7 +68,7 @@ void EventLoop::turn(int max_wait_ms) {
   const int count = ::epoll_wait(epoll_.get(), events.data(), max_events, wait);
   if (count < 0 && errno != EINTR) throw_system_error("epoll_wait", "waiting for events in the worker");
   now_ = Clock::now();
-  wall_ms_ = wall_clock_ms();
+  wall_ms_.reset();
   if (busy_since_ms_) busy_since_ms_->store(milliseconds_since_epoch(now_), std::memory_order_relaxed);
   for (int i = 0; i < count && !stopped_; ++i) {
     static_cast<Handler*>(events[i].data.ptr)->on_events(events[i].events);
@@ -76,6 +76,11 @@ void EventLoop::turn(int max_wait_ms) {
   run_deferred();
   run_due_timers();
   run_deferred();
+}
+
+std::int64_t EventLoop::wall_ms() const {
+  if (!wall_ms_) wall_ms_ = wall_clock_ms();
+  return *wall_ms_;
 }
 
 int EventLoop::wait_milliseconds() const {

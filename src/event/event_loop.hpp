@@ -43,9 +43,10 @@ class EventLoop {
   // The time the loop last woke up: what deadlines are measured from, without a clock
   // read per use.
   Clock::time_point now() const { return now_; }
-  // The wall clock (ms since the Unix epoch) when the loop last woke up: for expiry
-  // times that every request of a turn compares against, read once per turn.
-  std::int64_t wall_ms() const { return wall_ms_; }
+  // The wall clock (ms since the Unix epoch) in this turn of the loop: for expiry times
+  // that every request of a turn compares against. Read at the first call of a turn,
+  // so a turn that needs none (hello) reads no clock for it.
+  std::int64_t wall_ms() const;
 
   // Runs `work` after the events of this wake-up have been handled: to destroy a
   // handler that a later event of the same batch may still name.
@@ -75,7 +76,7 @@ class EventLoop {
 
   UniqueFd epoll_;
   Clock::time_point now_;
-  std::int64_t wall_ms_;
+  mutable std::optional<std::int64_t> wall_ms_;  // this turn's, once read
   std::vector<epoll_event> events_;
   TimerQueue timers_;
   std::vector<std::function<void()>> deferred_;

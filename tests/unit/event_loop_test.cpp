@@ -1,0 +1,33 @@
+// EventLoop's clock of a turn.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+
+#include "event/event_loop.hpp"
+
+namespace corral {
+namespace {
+
+std::int64_t system_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+TEST(EventLoop, TheWallClockOfATurnIsOneReadingTakenWhenFirstAsked) {
+  EventLoop loop;
+  const auto before = system_ms();
+  const auto first = loop.wall_ms();
+  EXPECT_GE(first, before);
+  EXPECT_LE(first, system_ms());
+  // Every request of the turn compares expiry against the same time.
+  EXPECT_EQ(loop.wall_ms(), first);
+  // A new turn takes a new reading (not earlier than the last).
+  loop.defer([] {});
+  loop.run_once(std::chrono::milliseconds(0));
+  EXPECT_GE(loop.wall_ms(), first);
+  EXPECT_LE(loop.wall_ms(), system_ms());
+}
+
+}  // namespace
+}  // namespace corral
