@@ -33,9 +33,11 @@ struct SessionAccess;
 //     response.text(200, std::to_string(visits));
 //   });
 //
-// With SQLite the function runs before the call returns; with Redis it runs when the
-// reply arrives, and the worker serves other connections meanwhile (and not at all if
-// the client has gone by then). A response is continued once: make the next call from
+// With SQLite a read's function runs before the call returns, and a write's once the
+// writes that arrived in the same turn of the worker's loop have been committed
+// together (a read made after a write in that turn waits for the commit too); with
+// Redis it runs when the reply arrives. Meanwhile the worker serves other connections
+// (and a function whose client has gone is not run). A response is continued once: make the next call from
 // the function, with the Response it was given (std::logic_error otherwise, on either
 // backend). Keys are any bytes up to 512; values up to 1 MiB.
 class Store {
