@@ -116,7 +116,8 @@ std::unique_ptr<WorkerStore> open_worker_store(const Settings& settings, std::st
         sqlite_store_path(directory), settings.store.timeout, [&loop] { return loop.wall_ms(); },
         [&loop](std::function<void()> work) { loop.defer(std::move(work)); });
   }
-  // Expiry is compared against the time the loop woke up: one clock read per turn.
+  // Expiry is compared against one wall-clock reading per loop turn, taken at its first
+  // use in the turn.
   return std::make_unique<WorkerStore>(std::move(backend), std::move(sessions), handler_loop,
                                        [&loop] { return loop.wall_ms(); });
 }

@@ -47,8 +47,12 @@ struct RedisBackend::Hooks {
       }
     }
     if (!demoted.empty()) {
-      backend.loop_.defer([&backend, context, demoted] {
-        if (backend.context_ == context) backend.drop_and_reconnect(fmt::format("the server answered {}", demoted));
+      // By generation, not by pointer: a connection opened meanwhile (a +switch-master)
+      // may have been given the freed one's address.
+      backend.loop_.defer([&backend, generation = backend.connection_generation_, demoted] {
+        if (backend.connection_generation_ == generation) {
+          backend.drop_and_reconnect(fmt::format("the server answered {}", demoted));
+        }
       });
     }
     try {
@@ -134,6 +138,7 @@ bool RedisBackend::open_context(const std::string& host_or_path, std::uint16_t p
     return false;
   }
   context_ = context;
+  ++connection_generation_;
   context->data = this;
   redisAsyncSetConnectCallback(context, Hooks::connected);
   redisAsyncSetDisconnectCallback(context, Hooks::disconnected);

@@ -137,6 +137,7 @@ class RedisBackend final : public StoreBackend {
   std::chrono::milliseconds timeout_;
   unsigned wait_replicas_ = 0;
   redisAsyncContext* context_ = nullptr;
+  std::uint64_t connection_generation_ = 0;  // counts the contexts opened
   bool closing_ = false;
   bool down_ = false;
   HiredisEvents events_;

@@ -70,8 +70,10 @@ void RedisBackend::on_switch_master(const HostPort& announced) {
   loop_.defer([this] {
     if (closing_) return;
     reconnect_timer_.cancel();
-    if (context_ != nullptr) redisAsyncFree(std::exchange(context_, nullptr));
+    // Unconfirmed first: a command issued while the old connection's callbacks fail
+    // waits for the new primary instead of failing at once.
     primary_confirmed_ = false;
+    if (context_ != nullptr) redisAsyncFree(std::exchange(context_, nullptr));
     asking_sentinel_ = false;
     sentinels_asked_ = 0;
     connect_to_primary();

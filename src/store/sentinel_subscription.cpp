@@ -84,6 +84,7 @@ SentinelSubscription::SentinelSubscription(EventLoop& loop, std::vector<HostPort
                 lost(why);
               }),
       retry_timer_(loop),
+      answer_timer_(loop),
       backoff_(std::chrono::milliseconds(500)) {
   connect();
 }
@@ -113,6 +114,11 @@ void SentinelSubscription::connect() {
     redisAsyncCommandArgv(context, Hooks::authenticated, nullptr, 2, argv, lengths);
   }
   redisAsyncCommand(context, Hooks::message, nullptr, "SUBSCRIBE +switch-master");
+  answer_timer_.expires_after(std::chrono::seconds(1), [this] {
+    if (context_ == nullptr || subscribed_) return;
+    redisAsyncFree(std::exchange(context_, nullptr));
+    lost("no answer to SUBSCRIBE within 1 s");
+  });
 }
 
 void SentinelSubscription::on_message(redisReply* reply) {
@@ -121,6 +127,7 @@ void SentinelSubscription::on_message(redisReply* reply) {
   }
   const std::string_view kind(reply->element[0]->str, reply->element[0]->len);
   if (kind == "subscribe") {
+    answer_timer_.cancel();
     backoff_.succeeded();
     subscribed_ = true;
     const auto& [host, port] = sentinels_[next_sentinel_ % sentinels_.size()];
@@ -134,6 +141,7 @@ void SentinelSubscription::on_message(redisReply* reply) {
 
 void SentinelSubscription::lost(const std::string& why) {
   if (closing_) return;
+  answer_timer_.cancel();
   const auto& [host, port] = sentinels_[next_sentinel_ % sentinels_.size()];
   // Said once when a subscription ends, not at every attempt while no sentinel answers.
   if (subscribed_) {

@@ -28,7 +28,8 @@ std::optional<HostPort> parse_switch_master(std::string_view payload, std::strin
 // new primary as soon as the sentinels have chosen one: also when the old primary is
 // still up with the worker's connection open (cut off from the sentinels, or paused),
 // which no failed command would reveal until a timeout. A lost subscription goes to the
-// next sentinel, 100 ms later and up to 500 ms apart when none answers; ioredis and
+// next sentinel (also one that has not answered within a second), 100 ms later and up
+// to 500 ms apart when none answers; ioredis and
 // redis-py's sentinel clients do the same.
 class SentinelSubscription {
  public:
@@ -54,6 +55,9 @@ class SentinelSubscription {
   redisAsyncContext* context_ = nullptr;
   HiredisEvents events_;
   Timer retry_timer_;
+  // A sentinel that drops packets would hold a connect for the kernel's SYN retries
+  // (minutes): one that has not confirmed the subscription within a second is left.
+  Timer answer_timer_;
   Backoff backoff_;
   std::size_t next_sentinel_ = 0;
   bool subscribed_ = false;

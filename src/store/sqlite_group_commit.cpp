@@ -3,6 +3,8 @@
 // client sees).
 #include <sqlite3.h>
 
+#include <fmt/format.h>
+
 #include "store/sqlite_backend.hpp"
 #include "store/sqlite_statements.hpp"
 
@@ -73,7 +75,11 @@ std::optional<StoreFailure> SqliteBackend::in_batch(const char* what, const std:
     return std::nullopt;
   } catch (const SqliteError& error) {
     auto failure = failure_of(what, error);
-    fail_batch(failure);
+    // The others did nothing wrong: their writes were rolled back with this one's.
+    StoreFailure rolled_back{StoreFailure::Kind::unavailable,
+                             fmt::format("store: the writes of a loop turn were rolled back: {}", failure.message),
+                             std::chrono::seconds(1)};
+    fail_batch(rolled_back);
     return failure;
   }
 }
