@@ -111,6 +111,10 @@ class RedisBackend final : public StoreBackend {
   // that falls short, fails it).
   void write(std::vector<std::string_view> arguments, ReplyHandler on_reply);
   void fail_soon(ReplyHandler on_reply);
+  // A task lock's script (claim or release) on `run`'s key, with `token` and
+  // `milliseconds`: its integer reply, or the failure (`what` names it).
+  void eval_lock_script(const char* script, const char* what, std::string_view run, std::uint64_t token,
+                        std::int64_t milliseconds, Callback<long long> done);
   void arm_deadline();
   void on_deadline();
   // A failed reply: misuse (a wrong type, an overflow) or unavailable (no reply,

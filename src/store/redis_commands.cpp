@@ -136,28 +136,34 @@ constexpr const char* release_script =
 
 }  // namespace
 
-void RedisBackend::claim_run(std::string_view run, std::uint64_t token, std::chrono::milliseconds ttl,
-                             Callback<bool> done) {
+void RedisBackend::eval_lock_script(const char* script, const char* what, std::string_view run, std::uint64_t token,
+                                    std::int64_t milliseconds, Callback<long long> done) {
   const auto full = task_prefix_ + std::string(run);
   const auto owner = std::to_string(token);
-  const auto milliseconds = std::to_string(std::max<std::int64_t>(ttl.count(), 1));
-  write({"EVAL", claim_script, "1", full, owner, milliseconds},
-          [this, done = std::move(done)](redisReply* reply, const std::string& error) {
-            if (reply == nullptr || reply->type != REDIS_REPLY_INTEGER) return done(failure("EVAL (claim a task run)", reply, error));
-            return done(reply->integer == 1);
-          });
+  const auto duration = std::to_string(milliseconds);
+  write({"EVAL", script, "1", full, owner, duration},
+        [this, what, done = std::move(done)](redisReply* reply, const std::string& error) {
+          if (reply == nullptr || reply->type != REDIS_REPLY_INTEGER) return done(failure(what, reply, error));
+          return done(reply->integer);
+        });
+}
+
+void RedisBackend::claim_run(std::string_view run, std::uint64_t token, std::chrono::milliseconds ttl,
+                             Callback<bool> done) {
+  eval_lock_script(claim_script, "EVAL (claim a task run)", run, token, std::max<std::int64_t>(ttl.count(), 1),
+                   [done = std::move(done)](Outcome<long long> taken) {
+                     if (!taken.ok()) return done(taken.failure());
+                     done(taken.value() == 1);
+                   });
 }
 
 void RedisBackend::release_run(std::string_view run, std::uint64_t token, std::chrono::milliseconds keep,
                                Callback<Done> done) {
-  const auto full = task_prefix_ + std::string(run);
-  const auto owner = std::to_string(token);
-  const auto milliseconds = std::to_string(std::max<std::int64_t>(keep.count(), 0));
-  write({"EVAL", release_script, "1", full, owner, milliseconds},
-          [this, done = std::move(done)](redisReply* reply, const std::string& error) {
-            if (reply == nullptr || reply->type != REDIS_REPLY_INTEGER) return done(failure("EVAL (release a task run)", reply, error));
-            return done(Done{});
-          });
+  eval_lock_script(release_script, "EVAL (release a task run)", run, token, std::max<std::int64_t>(keep.count(), 0),
+                   [done = std::move(done)](Outcome<long long> released) {
+                     if (!released.ok()) return done(released.failure());
+                     done(Done{});
+                   });
 }
 
 }  // namespace corral::detail
