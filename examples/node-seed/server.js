@@ -8,6 +8,7 @@
 'use strict';
 
 const http = require('http');
+const net = require('net');
 const { execFileSync } = require('child_process');
 
 const LISTEN_FDS_START = 3;
@@ -38,25 +39,25 @@ const server = http.createServer((req, res) => {
   if (req.url === '/crash') setImmediate(() => { throw new Error('crash on purpose (/crash)'); });
 });
 
-// Stop taking connections and exit once the open ones are done. Answers from now on
-// carry Connection: close. server.close() also closes the connections it sees idle
-// (Node 19 and later), which would lose a request already on its way over one: it
-// comes a moment later, once such requests have been read.
+// Stop taking connections now and exit once the open ones are done; answers from now
+// on carry Connection: close. The listening socket closes at once, so that no new
+// connection reaches a worker that is going. It is net.Server's close, which only stops
+// listening: http.Server's own (Node 19 and later) also closes the connections it sees
+// idle, which would lose a request already on its way over one. Those are closed a
+// moment later, once such requests have been read.
 function drain() {
   if (draining) return;
   draining = true;
-  setTimeout(() => {
-    server.close(() => process.exit(0));
-    server.closeIdleConnections();  // Node 18 leaves them open until their timeout
-  }, 100);
+  net.Server.prototype.close.call(server, () => process.exit(0));
+  setTimeout(() => server.closeIdleConnections(), 100);
 }
 
-// The seed's suicide notice: tell the master first, so that the replacement starts
-// now, then stop taking connections and exit once the open ones are closed.
+// The seed's suicide notice: stop taking connections, tell the master, so that the
+// replacement starts now, and exit once the open connections are closed.
 process.on('uncaughtException', (error) => {
   console.error(`worker ${process.pid}: ${error.stack}`);
-  notify('STOPPING=1', `STATUS=${error.message}`);
   drain();
+  notify('STOPPING=1', `STATUS=${error.message}`);
 });
 
 // corral's stop signal (SIGTERM): a reload or a stop. Drain the same way.

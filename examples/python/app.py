@@ -59,8 +59,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         crash = self.path == "/crash"
         if crash:
-            notify("STOPPING=1\nSTATUS=crashing on purpose (/crash)")
+            # Stop taking connections before the notice, so that none reaches a worker
+            # that corral already counts as going.
             self.server.drain()
+            notify("STOPPING=1\nSTATUS=crashing on purpose (/crash)")
         body = f"I am worker, pid:{os.getpid()}, ppid:{os.getppid()}".encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")

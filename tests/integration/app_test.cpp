@@ -116,9 +116,17 @@ TEST(AppWorkers, TheSeedsNodeProgramAnswersAndItsCrashIsReplacedWithoutAFailedRe
   for (int crash = 0; crash < 3; ++crash) {
     const auto mark = corral->mark();
     ASSERT_TRUE(http_request(corral->port, "GET", "/crash"));
-    ASSERT_TRUE(corral->process->wait_for_line(
-        std::regex("sent a suicide notice: crash on purpose \\(/crash\\); starting its replacement now"), 10s, mark))
-        << corral->process->output();
+    const auto notice = corral->process->wait_for_line(
+        std::regex("\\(pid (\\d+)\\) sent a suicide notice: crash on purpose \\(/crash\\); starting its replacement now"),
+        10s, mark);
+    ASSERT_TRUE(notice) << corral->process->output();
+    // A worker that has sent its notice takes no new connection (it closed its listening
+    // socket first), so a crash cannot land on one that is already going.
+    for (int request = 0; request < 5; ++request) {
+      const auto after = http_request(corral->port, "GET", "/");
+      ASSERT_TRUE(after);
+      EXPECT_EQ(after->body.find("pid:" + notice->at(1) + ","), std::string::npos) << after->body;
+    }
     corral->wait_worker_ready(mark);
   }
   const auto stats = load.stop();
