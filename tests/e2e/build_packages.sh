@@ -5,9 +5,10 @@
 #
 # Both are built with nocheck: the package's own test run is the unit, integration and
 # fault suites that ./dev test has run on this same tree just before (a packager's plain
-# dpkg-buildpackage still runs them). Both are built in the same folder with ccache, so
-# the second build compiles only what the version changes (version.hpp's users): with
-# -g, ccache keys on the folder.
+# dpkg-buildpackage still runs them). Both go through the ccache of ./dev's plain build,
+# which is compiled with the package's flags (see ./dev): the first finds the objects
+# that build made, and the second compiles only what the version changes (version.hpp's
+# users). hash_dir is off, as in ./dev, so that the folders' names do not count.
 # usage: build_packages.sh SOURCE_DIR OUT_DIR
 set -euo pipefail
 source_dir=$1
@@ -34,7 +35,7 @@ build() {
   mkdir -p "$folder"
   # xz -1 instead of -6 for the .debs: the debug symbols' package alone took tens of
   # seconds to compress, for packages that live as long as the test run.
-  if ! (cd "$tree/corral" && DEB_BUILD_OPTIONS="nocheck ${DEB_BUILD_OPTIONS:-}" CCACHE_DIR="$out_dir/ccache" \
+  if ! (cd "$tree/corral" && DEB_BUILD_OPTIONS="nocheck ${DEB_BUILD_OPTIONS:-}" CCACHE_NOHASHDIR=1 \
         DPKG_DEB_COMPRESSOR_LEVEL=1 dpkg-buildpackage -us -uc -b) >"$folder/build.log" 2>&1; then
     echo "build_packages.sh: dpkg-buildpackage failed for $1; the end of $folder/build.log:" >&2
     tail -n 60 "$folder/build.log" >&2
