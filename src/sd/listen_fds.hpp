@@ -1,6 +1,5 @@
 #pragma once
 
-#include <optional>
 #include <vector>
 
 #include "common/unique_fd.hpp"
@@ -11,7 +10,7 @@ namespace corral::sd {
 // FileDescriptorName=metrics in corral-metrics.socket.
 struct ListenFds {
   std::vector<UniqueFd> http;
-  std::optional<UniqueFd> metrics;
+  UniqueFd metrics;  // not valid() when there is none
 };
 
 // Takes exactly the fds systemd passed to this process (sd_listen_fds_with_names),

@@ -34,7 +34,7 @@ std::size_t state_index(const WorkerRecord& worker) {
 
 }  // namespace
 
-void Supervisor::open_local_servers(std::optional<UniqueFd> metrics_listener) {
+void Supervisor::open_local_servers(UniqueFd metrics_listener) {
   const auto path = settings_.control_socket.empty() ? control::default_socket_path(program_.name)
                                                      : settings_.control_socket;
   try {
@@ -46,9 +46,9 @@ void Supervisor::open_local_servers(std::optional<UniqueFd> metrics_listener) {
     // Serving matters more than being watched: say so and carry on.
     spdlog::error("{}; `{} status` will not work", error.what(), program_.name);
   }
-  if (metrics_listener) {
-    spdlog::info("metrics: GET /metrics on {}", net::describe_local_address(metrics_listener->get()));
-    scrape_ = std::make_unique<metrics::ScrapeServer>(std::move(*metrics_listener),
+  if (metrics_listener.valid()) {
+    spdlog::info("metrics: GET /metrics on {}", net::describe_local_address(metrics_listener.get()));
+    scrape_ = std::make_unique<metrics::ScrapeServer>(std::move(metrics_listener),
                                                       [this] { return metrics::render(pool_metrics()); });
   }
 }

@@ -22,7 +22,7 @@ int run_supervisor(const ProgramDescription& program, CommandLine command_line) 
     const bool socket_activated = !listen_fds.empty();
     // corral-metrics.socket's, or --metrics-listen: never one of the public sockets.
     auto metrics_listener = std::move(adopted.metrics);
-    if (!metrics_listener && !command_line.settings.metrics_listen.empty()) {
+    if (!metrics_listener.valid() && !command_line.settings.metrics_listen.empty()) {
       // Serving matters more than being measured: a metrics address that cannot be
       // bound is an error in the log, not a service down.
       try {

@@ -40,7 +40,7 @@ void earliest(std::optional<Clock::time_point>& current, T candidate) {
 }  // namespace
 
 Supervisor::Supervisor(const ProgramDescription& program, CommandLine command_line, std::vector<UniqueFd> listen_fds,
-                       bool socket_activated, std::optional<UniqueFd> metrics_listener)
+                       bool socket_activated, UniqueFd metrics_listener)
     : program_(program),
       command_line_(std::move(command_line)),
       settings_(command_line_.settings),

@@ -36,7 +36,7 @@ class Supervisor {
  public:
   // `metrics_listener`: where GET /metrics is served, if anywhere.
   Supervisor(const ProgramDescription& program, CommandLine command_line, std::vector<UniqueFd> listen_fds,
-             bool socket_activated, std::optional<UniqueFd> metrics_listener);
+             bool socket_activated, UniqueFd metrics_listener);
   ~Supervisor();
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
@@ -97,7 +97,7 @@ class Supervisor {
 
   // Seeing the pool (pool_observer.cpp): the control socket, metrics and the samples
   // behind them.
-  void open_local_servers(std::optional<UniqueFd> metrics_listener);
+  void open_local_servers(UniqueFd metrics_listener);
   void sample_workers();
   // `cpu_seconds`: all it used, from wait4().
   void fold_exited_worker(WorkerRecord& worker, ipc::RequestTotals counted, double cpu_seconds);
@@ -168,7 +168,7 @@ class Supervisor {
   std::mt19937_64 random_{std::random_device{}()};
   PoolCounters counters_;
   std::string store_description_;  // checked at start and on reload
-  std::optional<UniqueFd> metrics_listener_;  // until run() serves it
+  UniqueFd metrics_listener_;  // until run() serves it; not valid() when there is none
   std::unique_ptr<control::ControlServer> control_;
   std::unique_ptr<metrics::ScrapeServer> scrape_;
   Clock::time_point next_sample_{};

@@ -124,8 +124,10 @@ void TaskRunner::launch(const ipc::Message& order, std::uint64_t lock_token) {
       std::lock_guard lock(mailbox->mutex);
       mailbox->finished.push_back(std::move(finished));
     }
+    // An eventfd's write fails only when its counter would overflow, and then the
+    // worker is already awake to collect.
     const std::uint64_t one = 1;
-    (void)::write(mailbox->wakeup.get(), &one, sizeof one);
+    [[maybe_unused]] const auto written = ::write(mailbox->wakeup.get(), &one, sizeof one);
   });
   } catch (const std::system_error& error) {
     // Out of threads or memory: this worker cannot run it; the supervisor hands it on.
@@ -136,8 +138,10 @@ void TaskRunner::launch(const ipc::Message& order, std::uint64_t lock_token) {
 }
 
 void TaskRunner::collect() {
+  // Only resets the eventfd (EAGAIN when a collect already did): what counts is the
+  // mailbox.
   std::uint64_t count = 0;
-  (void)::read(mailbox_->wakeup.get(), &count, sizeof count);
+  [[maybe_unused]] const auto drained = ::read(mailbox_->wakeup.get(), &count, sizeof count);
   std::vector<Finished> finished;
   {
     std::lock_guard lock(mailbox_->mutex);

@@ -274,12 +274,12 @@ pid_t serve_as_nobody(const std::string& path) {
     if (::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || ::listen(listener, 4) != 0) {
       ::_exit(2);
     }
-    (void)::write(ready[1], "r", 1);
+    if (::write(ready[1], "r", 1) != 1) ::_exit(3);
     const int client = ::accept(listener, nullptr, nullptr);
     char buffer[256];
-    (void)::read(client, buffer, sizeof buffer);
+    if (::read(client, buffer, sizeof buffer) <= 0) ::_exit(4);
     const char answer[] = "{\"version\": 1, \"result\": {}}\n";
-    (void)::write(client, answer, sizeof answer - 1);
+    if (::write(client, answer, sizeof answer - 1) < 0) ::_exit(5);
     ::_exit(0);
   }
   ::close(ready[1]);
