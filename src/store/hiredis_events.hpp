@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <string>
 
@@ -9,6 +10,17 @@
 struct redisAsyncContext;
 
 namespace corral::detail {
+
+// Runs `body` inside a hiredis callback. No exception may cross hiredis's C frames, so
+// one is rethrown from the loop instead, which ends the worker as a handler's would.
+template <class Body>
+void outside_hiredis(EventLoop& loop, Body&& body) noexcept {
+  try {
+    body();
+  } catch (...) {
+    loop.defer([error = std::current_exception()] { std::rethrow_exception(error); });
+  }
+}
 
 // Puts a hiredis asynchronous connection on the worker's event loop. hiredis asks for
 // read and write readiness through its `ev` hooks, and ships adapters that answer them

@@ -19,10 +19,12 @@ struct RedisBackend::Hooks {
   }
 
   static void connected(const redisAsyncContext* context, int status) {
-    of(context->data).on_connected(status == REDIS_OK, error_of(context));
+    auto& backend = of(context->data);
+    outside_hiredis(backend.loop_, [&] { backend.on_connected(status == REDIS_OK, error_of(context)); });
   }
   static void disconnected(const redisAsyncContext* context, int status) {
-    of(context->data).on_disconnected(status == REDIS_OK, error_of(context));
+    auto& backend = of(context->data);
+    outside_hiredis(backend.loop_, [&] { backend.on_disconnected(status == REDIS_OK, error_of(context)); });
   }
 
   struct Pending {
@@ -35,32 +37,26 @@ struct RedisBackend::Hooks {
     if (!backend.sent_at_.empty()) backend.sent_at_.pop_front();
     // The worker is exiting: nothing that would answer a request is alive any more.
     if (backend.closing_) return;
-    // Under Sentinel, a server that is no longer (or not yet) the primary says so: ask
-    // the sentinels again, after this reply has been handled.
-    const auto* answer = static_cast<redisReply*>(reply);
-    std::string demoted;
-    if (backend.address_.kind == StoreAddress::Kind::redis_sentinel && answer != nullptr &&
-        answer->type == REDIS_REPLY_ERROR && context == backend.context_) {
-      const std::string_view text(answer->str, answer->len);
-      if (text.starts_with("READONLY") || text.starts_with("LOADING") || text.starts_with("MASTERDOWN")) {
-        demoted = std::string(text.substr(0, 120));
-      }
-    }
-    if (!demoted.empty()) {
-      // By generation, not by pointer: a connection opened meanwhile (a +switch-master)
-      // may have been given the freed one's address.
-      backend.loop_.defer([&backend, generation = backend.connection_generation_, demoted] {
-        if (backend.connection_generation_ == generation) {
-          backend.drop_and_reconnect(fmt::format("the server answered {}", demoted));
+    outside_hiredis(backend.loop_, [&] {
+      // Under Sentinel, a server that is no longer (or not yet) the primary says so: ask
+      // the sentinels again, after this reply has been handled.
+      const auto* answer = static_cast<redisReply*>(reply);
+      if (backend.address_.kind == StoreAddress::Kind::redis_sentinel && answer != nullptr &&
+          answer->type == REDIS_REPLY_ERROR && context == backend.context_) {
+        const std::string_view text(answer->str, answer->len);
+        if (text.starts_with("READONLY") || text.starts_with("LOADING") || text.starts_with("MASTERDOWN")) {
+          // By generation, not by pointer: a connection opened meanwhile (a
+          // +switch-master) may have been given the freed one's address.
+          backend.defer([&backend, generation = backend.connection_generation_,
+                         demoted = std::string(text.substr(0, 120))] {
+            if (backend.connection_generation_ == generation) {
+              backend.drop_and_reconnect(fmt::format("the server answered {}", demoted));
+            }
+          });
         }
-      });
-    }
-    try {
+      }
       pending->on_reply(static_cast<redisReply*>(reply), reply == nullptr ? error_of(context) : std::string());
-    } catch (...) {
-      // Not through hiredis: rethrown from the loop, which ends the worker like a crash.
-      backend.loop_.defer([error = std::current_exception()] { std::rethrow_exception(error); });
-    }
+    });
   }
 };
 
@@ -113,6 +109,12 @@ RedisBackend::~RedisBackend() {
     context_ = nullptr;
     redisAsyncFree(context);  // fails what still waits; the worker is exiting
   }
+}
+
+void RedisBackend::defer(std::function<void()> work) {
+  loop_.defer([alive = std::weak_ptr<int>(alive_), work = std::move(work)] {
+    if (!alive.expired()) work();
+  });
 }
 
 void RedisBackend::connect() {
@@ -252,7 +254,7 @@ void RedisBackend::send(std::vector<std::string_view> arguments, ReplyHandler on
 
 void RedisBackend::fail_soon(ReplyHandler on_reply) {
   // Never from inside the caller's call: a failure is reported like a reply, later.
-  loop_.defer([on_reply = std::move(on_reply)] { on_reply(nullptr, "not connected"); });
+  defer([on_reply = std::move(on_reply)] { on_reply(nullptr, "not connected"); });
 }
 
 void RedisBackend::arm_deadline() {

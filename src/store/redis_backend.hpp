@@ -78,6 +78,9 @@ class RedisBackend final : public StoreBackend {
   // A reply (nullptr when the connection went away first) and the context's error.
   using ReplyHandler = std::function<void(redisReply* reply, const std::string& error)>;
   ReplyHandler must_succeed(std::string what);
+  // Work for later in this loop turn (never from inside hiredis's frames), dropped if
+  // this backend is gone by then.
+  void defer(std::function<void()> work);
 
   void connect();
   // Starts a connection (port 0: a unix socket); false, and down, if it could not.
@@ -144,6 +147,7 @@ class RedisBackend final : public StoreBackend {
   std::uint64_t connection_generation_ = 0;  // counts the contexts opened
   bool closing_ = false;
   bool down_ = false;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // what defer() keeps checks it
   HiredisEvents events_;
   // When each waiting command was sent, oldest first: replies come in that order.
   std::deque<EventLoop::Clock::time_point> sent_at_;

@@ -40,7 +40,7 @@ void RedisBackend::on_sentinel_answer(redisReply* reply, const std::string& erro
       // connect to the primary it named.
       auto* context = std::exchange(context_, nullptr);
       redisAsyncFree(context);
-      loop_.defer([this] {
+      defer([this] {
         if (context_ == nullptr && !closing_ && !reconnect_timer_.armed()) connect_to_primary();
       });
       return;
@@ -67,7 +67,7 @@ void RedisBackend::on_switch_master(const HostPort& announced) {
   primary_ = announced;
   // Not from inside the subscription's callback. What waits on the old primary fails
   // (503, and a client may retry); requests from now on wait for the new one's ROLE.
-  loop_.defer([this] {
+  defer([this] {
     if (closing_) return;
     reconnect_timer_.cancel();
     // Unconfirmed first: a command issued while the old connection's callbacks fail
@@ -108,7 +108,7 @@ void RedisBackend::fail_waiting(const std::string& why) {
   waiting_timer_.cancel();
   auto waiting = std::exchange(waiting_, {});
   for (auto& item : waiting) {
-    loop_.defer([on_reply = std::move(item.on_reply), why] { on_reply(nullptr, why); });
+    defer([on_reply = std::move(item.on_reply), why] { on_reply(nullptr, why); });
   }
 }
 

@@ -39,33 +39,31 @@ struct SentinelSubscription::Hooks {
     if (status != REDIS_OK) {
       auto& subscription = of(context);
       subscription.context_ = nullptr;  // hiredis frees it after this returns
-      subscription.lost(fmt::format("connecting: {}", error_of(context)));
+      outside_hiredis(subscription.loop_,
+                      [&] { subscription.lost(fmt::format("connecting: {}", error_of(context))); });
     }
   }
   static void disconnected(const redisAsyncContext* context, int) {
     auto& subscription = of(context);
     if (subscription.context_ != context) return;  // freed by us
     subscription.context_ = nullptr;
-    subscription.lost(error_of(context));
+    outside_hiredis(subscription.loop_, [&] { subscription.lost(error_of(context)); });
   }
   static void authenticated(redisAsyncContext* context, void* reply, void*) {
     auto& subscription = of(context);
-    if (const auto failed = reply_error(static_cast<redisReply*>(reply), error_of(context));
-        failed && reply != nullptr && subscription.context_ == context) {
-      subscription.context_ = nullptr;
-      redisAsyncFree(context);  // after this callback
-      subscription.lost(fmt::format("AUTH was refused: {}", *failed));
-    }
+    outside_hiredis(subscription.loop_, [&] {
+      if (const auto failed = reply_error(static_cast<redisReply*>(reply), error_of(context));
+          failed && reply != nullptr && subscription.context_ == context) {
+        subscription.context_ = nullptr;
+        redisAsyncFree(context);  // after this callback
+        subscription.lost(fmt::format("AUTH was refused: {}", *failed));
+      }
+    });
   }
   static void message(redisAsyncContext* context, void* reply, void*) {
     auto& subscription = of(context);
     if (reply == nullptr || subscription.context_ != context || subscription.closing_) return;
-    try {
-      subscription.on_message(static_cast<redisReply*>(reply));
-    } catch (...) {
-      // Not through hiredis: rethrown from the loop, which ends the worker like a crash.
-      subscription.loop_.defer([error = std::current_exception()] { std::rethrow_exception(error); });
-    }
+    outside_hiredis(subscription.loop_, [&] { subscription.on_message(static_cast<redisReply*>(reply)); });
   }
 };
 
