@@ -1,11 +1,15 @@
 // The store's backends and the public Store and Session, against a real SQLite file
 // and a real redis-server: every behaviour is checked on both.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <sqlite3.h>
+#include <sys/socket.h>
 
 #include <fstream>
+#include <optional>
 #include <set>
 
+#include "common/unique_fd.hpp"
 #include "config/store_address.hpp"
 #include "corral/request.hpp"
 #include "corral/response.hpp"
@@ -136,6 +140,52 @@ TEST(SentinelSubscription, ReadsTheNewPrimaryOfItsOwnMasterFromSwitchMaster) {
                             "mymaster 10.0.0.1 6379 10.0.0.2 6380x", "mymaster 10.0.0.1 6379 10.0.0.2 6380 extra", ""}) {
     EXPECT_FALSE(detail::parse_switch_master(other, "mymaster")) << other;
   }
+}
+
+// A loopback socket that takes connections into its queue and never answers: a sentinel
+// that is paused, or whose host was cut off after the handshake.
+struct SilentSentinel {
+  UniqueFd fd{::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)};
+  std::uint16_t port = 0;
+  SilentSentinel() {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || ::listen(fd.get(), 8) != 0 ||
+        ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+      throw std::runtime_error("SilentSentinel: bind/listen on 127.0.0.1 failed");
+    }
+    port = ntohs(address.sin_port);
+  }
+  // True once a client's connection is in the queue (taken, and kept open).
+  bool connected() {
+    const int client = ::accept4(fd.get(), nullptr, nullptr, SOCK_CLOEXEC);
+    if (client < 0) return false;
+    clients.emplace_back(client);
+    return true;
+  }
+  std::vector<UniqueFd> clients;
+};
+
+TEST(SentinelSubscription, LeavesASentinelThatDoesNotConfirmWithinASecondForTheNext) {
+  SilentSentinel first;
+  SilentSentinel second;
+  EventLoop loop;
+  detail::SentinelSubscription subscription(loop, {{"127.0.0.1", first.port}, {"127.0.0.1", second.port}},
+                                            "mymaster", std::nullopt, [](const detail::HostPort&) {});
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  std::optional<std::chrono::steady_clock::time_point> first_at;
+  std::optional<std::chrono::steady_clock::time_point> second_at;
+  while (!second_at && std::chrono::steady_clock::now() < deadline) {
+    loop.run_once(20ms);
+    if (!first_at && first.connected()) first_at = std::chrono::steady_clock::now();
+    if (second.connected()) second_at = std::chrono::steady_clock::now();
+  }
+  ASSERT_TRUE(first_at) << "the subscription never connected to the first sentinel";
+  ASSERT_TRUE(second_at) << "the subscription stayed on a sentinel that never answered";
+  // The second only after the first had its second to answer (and the 100 ms backoff).
+  EXPECT_GE(*second_at - *first_at, 900ms);
 }
 
 TEST(StoreAddress, RefusesOthersSayingWhatIsAccepted) {
