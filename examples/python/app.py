@@ -45,11 +45,18 @@ class Server(http.server.ThreadingHTTPServer):
         # and a blocking accept() would then hang where a drain cannot reach it.
         self.socket.setblocking(False)
 
-    def drain(self):
-        """Stop taking connections; answers from now on close theirs."""
+    def drain(self, wait=False):
+        """Stop taking connections; answers from now on close theirs.
+
+        wait: return only once serve_forever() has stopped accepting. Only from a
+        handler's thread: serve_forever's own (a signal handler) would wait for itself.
+        """
         if not self.draining:
             self.draining = True
-            threading.Thread(target=self.shutdown, daemon=True).start()
+            if not wait:
+                threading.Thread(target=self.shutdown, daemon=True).start()
+        if wait:
+            self.shutdown()
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -61,7 +68,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if crash:
             # Stop taking connections before the notice, so that none reaches a worker
             # that corral already counts as going.
-            self.server.drain()
+            self.server.drain(wait=True)
             notify("STOPPING=1\nSTATUS=crashing on purpose (/crash)")
         body = f"I am worker, pid:{os.getpid()}, ppid:{os.getppid()}".encode()
         self.send_response(200)

@@ -10,11 +10,16 @@ namespace corral::detail {
 struct HiredisEvents::Hooks {
   static void watch(void* data, std::uint32_t events, bool on) {
     auto& events_of = *static_cast<HiredisEvents*>(data);
-    try {
-      events_of.watch(events, on);
-    } catch (const std::exception& error) {
-      events_of.loop_.defer([&events_of, what = std::string(error.what())] { events_of.on_watch_failed_(what); });
-    }
+    outside_hiredis(events_of.loop_, [&] {
+      try {
+        events_of.watch(events, on);
+      } catch (const std::exception& error) {
+        events_of.loop_.defer([&events_of, alive = std::weak_ptr<int>(events_of.alive_),
+                               what = std::string(error.what())] {
+          if (!alive.expired()) events_of.on_watch_failed_(what);
+        });
+      }
+    });
   }
   static void add_read(void* data) { watch(data, EPOLLIN, true); }
   static void del_read(void* data) { watch(data, EPOLLIN, false); }

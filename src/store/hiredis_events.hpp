@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "event/event_loop.hpp"
@@ -51,6 +52,7 @@ class HiredisEvents {
   int watched_fd_ = -1;
   std::uint32_t interest_ = 0;
   FunctionHandler socket_handler_;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // a deferred on_watch_failed_ checks it
 };
 
 }  // namespace corral::detail

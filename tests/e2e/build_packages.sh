@@ -8,7 +8,9 @@
 # dpkg-buildpackage still runs them). Both go through the ccache of ./dev's plain build,
 # which is compiled with the package's flags (see ./dev): the first finds the objects
 # that build made, and the second compiles only what the version changes (version.hpp's
-# users). hash_dir is off, as in ./dev, so that the folders' names do not count.
+# users). hash_dir is off, as in ./dev, so that the folders' names do not count. (Run
+# by a user through sudo, the cache is root's, not the plain build's: the first build
+# then compiles, as it did before.)
 # usage: build_packages.sh SOURCE_DIR OUT_DIR
 set -euo pipefail
 source_dir=$1
@@ -45,7 +47,16 @@ build() {
   rm -rf "$tree/corral"
 }
 
-command -v ccache >/dev/null || echo "build_packages.sh: no ccache (Build-Depends): the second build compiles everything" >&2
+if command -v ccache >/dev/null; then
+  # Named here: debhelper (compat 13) gives every build step a HOME of its own inside the
+  # tree, where ccache would start an empty cache that the next build deletes. As root
+  # (CI, and ./dev test through sudo) this is root's cache: the plain build's when
+  # ./dev test runs as root.
+  CCACHE_DIR=${CCACHE_DIR:-$(ccache -k cache_dir)}
+  export CCACHE_DIR
+else
+  echo "build_packages.sh: no ccache (Build-Depends): both builds compile everything" >&2
+fi
 version=$(dpkg-parsechangelog -l "$source_dir/debian/changelog" -S Version)
 next=$(echo "$version" | awk -F. -v OFS=. '{ $NF = $NF + 1; print }')
 

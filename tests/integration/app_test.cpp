@@ -82,6 +82,16 @@ TEST(AppWorkers, TheAppTableSetsTheDirectoryAndEnvironment) {
   EXPECT_EQ(field(response->body, "cwd"), directory.path()) << response->body;
 }
 
+// A worker that has sent its notice takes no new connection (it stops listening first),
+// so a crash cannot land on one that corral already counts as going.
+void expect_no_new_connection_reaches(std::uint16_t port, const std::string& pid) {
+  for (int request = 0; request < 5; ++request) {
+    const auto answer = http_request(port, "GET", "/");
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->body.find("pid:" + pid + ","), std::string::npos) << answer->body;
+  }
+}
+
 TEST(AppWorkers, TheSuicideNoticeStartsTheReplacementAndNoRequestFailsUnderLoad) {
   auto corral = CorralInstance::start(example({}), 2);
   LoadGenerator load(corral->port, "/", 2, 1);
@@ -91,10 +101,11 @@ TEST(AppWorkers, TheSuicideNoticeStartsTheReplacementAndNoRequestFailsUnderLoad)
     ASSERT_TRUE(response) << corral->process->output();
     EXPECT_EQ(response->status, 200);
     EXPECT_EQ(response->header("connection"), "close");
-    ASSERT_TRUE(corral->process->wait_for_line(
-        std::regex("sent a suicide notice: crashing on purpose \\(/crash\\); starting its replacement now"), 5s,
-        mark))
-        << corral->process->output();
+    const auto notice = corral->process->wait_for_line(
+        std::regex("\\(pid (\\d+)\\) sent a suicide notice: crashing on purpose \\(/crash\\); starting its replacement now"),
+        5s, mark);
+    ASSERT_TRUE(notice) << corral->process->output();
+    expect_no_new_connection_reaches(corral->port, notice->at(1));
     corral->wait_worker_ready(mark);
   }
   const auto stats = load.stop();
@@ -120,13 +131,7 @@ TEST(AppWorkers, TheSeedsNodeProgramAnswersAndItsCrashIsReplacedWithoutAFailedRe
         std::regex("\\(pid (\\d+)\\) sent a suicide notice: crash on purpose \\(/crash\\); starting its replacement now"),
         10s, mark);
     ASSERT_TRUE(notice) << corral->process->output();
-    // A worker that has sent its notice takes no new connection (it closed its listening
-    // socket first), so a crash cannot land on one that is already going.
-    for (int request = 0; request < 5; ++request) {
-      const auto after = http_request(corral->port, "GET", "/");
-      ASSERT_TRUE(after);
-      EXPECT_EQ(after->body.find("pid:" + notice->at(1) + ","), std::string::npos) << after->body;
-    }
+    expect_no_new_connection_reaches(corral->port, notice->at(1));
     corral->wait_worker_ready(mark);
   }
   const auto stats = load.stop();
