@@ -268,7 +268,7 @@ class StoreTest : public ::testing::TestWithParam<Kind> {
   void open(std::chrono::milliseconds lifetime = 24h) {
     worker_store_.reset();
     backend_.reset();
-    if (sqlite()) {
+    if (GetParam() == Kind::sqlite) {
       backend_ = std::make_shared<detail::SqliteBackend>(directory_ / "store.sqlite3", 100ms, [this] { return now_ms_; });
     } else if (GetParam() == Kind::sqlite_in_a_worker) {
       backend_ = std::make_shared<detail::SqliteBackend>(
@@ -408,6 +408,24 @@ TEST_P(StoreTest, AKeyWithATtlExpires) {
     EXPECT_FALSE(get("short").value());
   }
   EXPECT_EQ(get("long").value(), "y");
+}
+
+// A worker's purge task runs on its loop, maybe in a turn that has already written (or
+// read, as above): it joins that turn's transaction instead of failing to begin one.
+TEST_P(StoreTest, APurgeInATurnThatHasWrittenJoinsItsTransaction) {
+  if (GetParam() != Kind::sqlite_in_a_worker) GTEST_SKIP() << "only a worker's SQLite store groups a turn's writes";
+  ASSERT_TRUE(set("old", "x", 30ms).ok());
+  now_ms_ += 31;
+  std::optional<Outcome<Done>> written;
+  backend_->set(detail::KeySpace::data, "new", "y", std::nullopt,
+                [&](Outcome<Done> outcome) { written.emplace(std::move(outcome)); });
+  backend_->purge_expired();
+  EXPECT_EQ(static_cast<detail::SqliteBackend&>(*backend_).purged(), 1);
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (!written && std::chrono::steady_clock::now() < deadline) loop_.run_once(10ms);
+  ASSERT_TRUE(written && written->ok());
+  EXPECT_FALSE(get("old").value());
+  EXPECT_EQ(get("new").value(), "y");
 }
 
 TEST_P(StoreTest, StoreOperationsContinueTheResponse) {
