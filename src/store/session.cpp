@@ -16,11 +16,11 @@ namespace corral {
 namespace detail {
 
 struct SessionAccess {
-  static std::shared_ptr<Session> fresh() { return std::shared_ptr<Session>(new Session()); }
-  static std::shared_ptr<Session> loaded(SessionFields fields) {
-    std::shared_ptr<Session> session(new Session());
-    session->fields_ = std::move(fields);
-    session->is_new_ = false;
+  static Session fresh() { return Session(); }
+  static Session loaded(SessionFields fields) {
+    Session session;
+    session.fields_ = std::move(fields);
+    session.is_new_ = false;
     return session;
   }
   static bool changed(const Session& s) { return s.changed_; }
@@ -31,10 +31,11 @@ struct SessionAccess {
 namespace {
 
 // A session while its request is answered: kept alive until the answer is sent, which
-// may be long after the function that was given it returned.
+// may be long after the function that was given it returned. One allocation per
+// request that has a session (the session lives in it, its id is moved in).
 struct SessionState {
   WorkerStore& store;
-  std::shared_ptr<Session> session;
+  Session session;
   std::string id;  // empty: a new session
   bool refresh_due = false;
 };
@@ -51,7 +52,7 @@ struct SessionSave {
 };
 
 SessionSave plan_save(const SessionState& state) {
-  const auto& session = *state.session;
+  const auto& session = state.session;
   const auto& options = state.store.sessions();
   const auto& id = state.id;
   SessionSave save;
@@ -190,7 +191,7 @@ void run_session(Response& response, const std::shared_ptr<SessionState>& state,
   SessionDeferrer deferrer(state, original);
   ResponseAccess::set_deferrer(response, &deferrer);
   try {
-    then(*state->session, response);
+    then(state->session, response);
   } catch (...) {
     ResponseAccess::set_deferrer(response, deferrer.deferred() ? nullptr : original);
     throw;
@@ -249,21 +250,22 @@ void Request::session(Response& response, std::function<void(Session&, Response&
     detail::run_session(response, state, then);
     return;
   }
-  std::string id(*cookie);
+  // The backend copies the key before get() returns; the continuation keeps its own.
   detail::continue_response<std::optional<std::string>>(
       store, response, detail::Access::read,
-      [&](auto done) { store.backend().get(detail::KeySpace::session, id, std::move(done)); },
-      [&store, id, then = std::move(then)](std::optional<std::string> stored, Response& response) {
-        const auto record = stored ? detail::decode_session(*stored) : std::nullopt;
-        auto state = std::make_shared<detail::SessionState>(detail::SessionState{store, nullptr, {}});
+      [&](auto done) { store.backend().get(detail::KeySpace::session, *cookie, std::move(done)); },
+      [&store, id = std::string(*cookie), then = std::move(then)](std::optional<std::string> stored,
+                                                                   Response& response) mutable {
+        auto record = stored ? detail::decode_session(*stored) : std::nullopt;
+        std::shared_ptr<detail::SessionState> state;
         if (!record) {
           // Unknown, expired or not ours: a new session, never under the id the client chose.
-          state->session = detail::SessionAccess::fresh();
+          state = std::make_shared<detail::SessionState>(detail::SessionState{store, detail::SessionAccess::fresh(), {}});
         } else {
-          state->session = detail::SessionAccess::loaded(record->fields);
-          state->id = id;
-          state->refresh_due =
+          const bool refresh_due =
               detail::needs_refresh(record->refreshed_at_ms, store.now_ms(), store.sessions().lifetime);
+          state = std::make_shared<detail::SessionState>(detail::SessionState{
+              store, detail::SessionAccess::loaded(std::move(record->fields)), std::move(id), refresh_due});
         }
         detail::run_session(response, state, then);
       });
