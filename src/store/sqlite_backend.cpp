@@ -6,6 +6,7 @@
 
 #include <charconv>
 #include <limits>
+#include <stdexcept>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -228,21 +229,17 @@ void SqliteBackend::increment(std::string_view key, std::int64_t by, Callback<st
 }
 
 bool SqliteBackend::purge_expired() {
-  const auto purge_body = [&]() -> Outcome<std::int64_t> {
+  // Its own transactions of 1,000 rows: a worker's store would hold the loop turn's
+  // transaction open around them.
+  if (end_of_turn_) {
+    throw std::logic_error("SqliteBackend::purge_expired: only on a connection of its own (purge_expired_store's)");
+  }
+  auto outcome = write<std::int64_t>("purging expired keys", [&]() -> Outcome<std::int64_t> {
     auto& purge = statements_->purge;
     Resetting reset{purge};
     purge.bind(1, now_ms_()).step();
     return static_cast<std::int64_t>(sqlite3_changes(db_));
-  };
-  // In a worker the purge task runs on the loop, maybe in a turn that has already read
-  // or written: a BEGIN there would fail ("within a transaction"). It joins the turn's
-  // writes (committed with them; a failed commit only defers the purge to its next
-  // run), or ends the turn's snapshot, which cannot become a write.
-  auto outcome = [&] {
-    if (transaction_ == Transaction::writing) return attempt<std::int64_t>("purging expired keys", purge_body);
-    if (transaction_ == Transaction::reading) end_reading();
-    return write<std::int64_t>("purging expired keys", purge_body);
-  }();
+  });
   purged_ = outcome.ok() ? outcome.value() : 0;
   purge_error_ = outcome.ok() ? std::string{} : outcome.failure().message;
   if (purged_ > 0) spdlog::debug("store: purged {} expired keys", purged_);
