@@ -14,10 +14,8 @@ struct HiredisEvents::Hooks {
       try {
         events_of.watch(events, on);
       } catch (const std::exception& error) {
-        events_of.loop_.defer([&events_of, alive = std::weak_ptr<int>(events_of.alive_),
-                               what = std::string(error.what())] {
-          if (!alive.expired()) events_of.on_watch_failed_(what);
-        });
+        events_of.loop_.defer(events_of.deferrals_.wrap(
+            [&events_of, what = std::string(error.what())] { events_of.on_watch_failed_(what); }));
       }
     });
   }

@@ -3,9 +3,9 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
-#include <memory>
 #include <string>
 
+#include "event/deferral_guard.hpp"
 #include "event/event_loop.hpp"
 
 struct redisAsyncContext;
@@ -52,7 +52,7 @@ class HiredisEvents {
   int watched_fd_ = -1;
   std::uint32_t interest_ = 0;
   FunctionHandler socket_handler_;
-  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // a deferred on_watch_failed_ checks it
+  DeferralGuard deferrals_;  // a deferred on_watch_failed_
 };
 
 }  // namespace corral::detail

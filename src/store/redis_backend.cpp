@@ -112,9 +112,7 @@ RedisBackend::~RedisBackend() {
 }
 
 void RedisBackend::defer(std::function<void()> work) {
-  loop_.defer([alive = std::weak_ptr<int>(alive_), work = std::move(work)] {
-    if (!alive.expired()) work();
-  });
+  loop_.defer(deferrals_.wrap(std::move(work)));
 }
 
 void RedisBackend::connect() {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "event/deferral_guard.hpp"
 #include "event/event_loop.hpp"
 #include "store/backoff.hpp"
 #include "store/hiredis_events.hpp"
@@ -147,7 +148,7 @@ class RedisBackend final : public StoreBackend {
   std::uint64_t connection_generation_ = 0;  // counts the contexts opened
   bool closing_ = false;
   bool down_ = false;
-  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // what defer() keeps checks it
+  DeferralGuard deferrals_;  // what defer() hands the loop
   HiredisEvents events_;
   // When each waiting command was sent, oldest first: replies come in that order.
   std::deque<EventLoop::Clock::time_point> sent_at_;

@@ -6,11 +6,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <string>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
+#include "event/deferral_guard.hpp"
 #include "store/store_backend.hpp"
 
 struct sqlite3;
@@ -68,7 +69,8 @@ class SqliteBackend final : public StoreBackend {
   void erase(KeySpace space, std::string_view key, Callback<Done> done) override;
   void increment(std::string_view key, std::int64_t by, Callback<std::int64_t> done) override;
 
-  // Deletes up to 1,000 expired rows per call (the purge task's own connection).
+  // Deletes up to 1,000 expired rows per call, on the purge task's own connection (one
+  // without `end_of_turn`; std::logic_error on a worker's).
   bool purge_expired() override;
   // The rows the last purge deleted.
   std::int64_t purged() const { return purged_; }
@@ -135,7 +137,7 @@ class SqliteBackend final : public StoreBackend {
   std::optional<StoreFailure> begin_failed_;  // this turn's
   bool end_scheduled_ = false;
   std::vector<Pending> batch_;
-  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // the scheduled commit's guard
+  DeferralGuard deferrals_;  // the scheduled end of the turn
 };
 
 // Checks at the supervisor's start that the store file can be opened, is a database and

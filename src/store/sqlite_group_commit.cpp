@@ -48,9 +48,7 @@ void SqliteBackend::rollback_quietly() {
 void SqliteBackend::end_turn_later() {
   if (end_scheduled_) return;
   end_scheduled_ = true;
-  end_of_turn_([this, alive = std::weak_ptr<int>(alive_)] {
-    if (!alive.expired()) end_turn();
-  });
+  end_of_turn_(deferrals_.wrap([this] { end_turn(); }));
 }
 
 std::optional<StoreFailure> SqliteBackend::in_batch(const char* what, const std::function<void()>& step) {

@@ -1,9 +1,11 @@
-// EventLoop's clock of a turn.
+// EventLoop's clock of a turn, and DeferralGuard.
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdlib>
+#include <memory>
 
+#include "event/deferral_guard.hpp"
 #include "event/event_loop.hpp"
 
 namespace corral {
@@ -28,6 +30,22 @@ TEST(EventLoop, TheWallClockOfATurnIsOneReadingTakenWhenFirstAsked) {
   loop.run_once(std::chrono::milliseconds(0));
   EXPECT_GT(loop.wall_ms(), first);
   EXPECT_LE(loop.wall_ms(), system_ms());
+}
+
+TEST(DeferralGuard, WorkDeferredByAnObjectRunsOnlyWhileTheObjectLives) {
+  EventLoop loop;
+  int runs = 0;
+  {
+    DeferralGuard kept;
+    loop.defer(kept.wrap([&runs] { ++runs; }));
+    loop.run_once(std::chrono::milliseconds(0));
+    EXPECT_EQ(runs, 1);
+  }
+  auto gone = std::make_unique<DeferralGuard>();
+  loop.defer(gone->wrap([&runs] { ++runs; }));
+  gone.reset();
+  loop.run_once(std::chrono::milliseconds(0));
+  EXPECT_EQ(runs, 1);
 }
 
 }  // namespace
