@@ -37,9 +37,10 @@ struct SessionAccess;
 // writes that arrived in the same turn of the worker's loop have been committed
 // together (a read made after a write in that turn waits for the commit too); with
 // Redis it runs when the reply arrives. Meanwhile the worker serves other connections
-// (and a function whose client has gone is not run). A response is continued once: make the next call from
-// the function, with the Response it was given (std::logic_error otherwise, on either
-// backend). Keys are any bytes up to 512; values up to 1 MiB.
+// (and a function whose client has gone is not run). A response is continued once:
+// make the next call from the function, with the Response it was given
+// (std::logic_error otherwise, on either backend). Keys are any bytes up to 512;
+// values up to 1 MiB.
 class Store {
  public:
   using Then = std::function<void(Response&)>;

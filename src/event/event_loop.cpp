@@ -23,8 +23,7 @@ std::int64_t milliseconds_since_epoch(EventLoop::Clock::time_point when) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(when.time_since_epoch()).count();
 }
 
-EventLoop::EventLoop()
-    : epoll_(::epoll_create1(EPOLL_CLOEXEC)), now_(Clock::now()), events_(max_events) {
+EventLoop::EventLoop() : epoll_(::epoll_create1(EPOLL_CLOEXEC)), now_(Clock::now()), events_(max_events) {
   if (!epoll_.valid()) throw_system_error("epoll_create1", "creating the worker's event loop");
 }
 

@@ -29,8 +29,8 @@ std::optional<HostPort> parse_switch_master(std::string_view payload, std::strin
 // still up with the worker's connection open (cut off from the sentinels, or paused),
 // which no failed command would reveal until a timeout. A lost subscription goes to the
 // next sentinel (also one that has not answered within a second), 100 ms later and up
-// to 500 ms apart when none answers; ioredis and
-// redis-py's sentinel clients do the same.
+// to 500 ms apart when none answers; ioredis and redis-py's sentinel clients do the
+// same.
 class SentinelSubscription {
  public:
   using OnSwitch = std::function<void(const HostPort& primary)>;

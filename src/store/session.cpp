@@ -40,6 +40,11 @@ struct SessionState {
   bool refresh_due = false;
 };
 
+// A new, empty session: no cookie, or one that names no stored session.
+std::shared_ptr<SessionState> fresh_state(WorkerStore& store) {
+  return std::make_shared<SessionState>(SessionState{store, SessionAccess::fresh(), {}});
+}
+
 // What saving a session takes, decided when its answer is sent.
 struct SessionSave {
   std::optional<std::string> new_id;  // written whatever is there (a new or regenerated session)
@@ -246,8 +251,7 @@ void Request::session(Response& response, std::function<void(Session&, Response&
   auto& store = *store_;
   const auto cookie = this->cookie(store.sessions().cookie_name);
   if (!cookie || !detail::valid_session_id(*cookie)) {
-    auto state = std::make_shared<detail::SessionState>(detail::SessionState{store, detail::SessionAccess::fresh(), {}});
-    detail::run_session(response, state, then);
+    detail::run_session(response, detail::fresh_state(store), then);
     return;
   }
   // The backend copies the key before get() returns; the continuation keeps its own.
@@ -260,7 +264,7 @@ void Request::session(Response& response, std::function<void(Session&, Response&
         std::shared_ptr<detail::SessionState> state;
         if (!record) {
           // Unknown, expired or not ours: a new session, never under the id the client chose.
-          state = std::make_shared<detail::SessionState>(detail::SessionState{store, detail::SessionAccess::fresh(), {}});
+          state = detail::fresh_state(store);
         } else {
           const bool refresh_due =
               detail::needs_refresh(record->refreshed_at_ms, store.now_ms(), store.sessions().lifetime);

@@ -115,7 +115,8 @@ void Store::get(std::string_view key, Response& response, ThenValue then) {
   detail::check_continuable("Store::get", response);
   auto& store = *owner_;
   detail::continue_response<std::optional<std::string>>(
-      store, response, detail::Access::read, [&](auto done) { store.backend().get(detail::KeySpace::data, key, std::move(done)); },
+      store, response, detail::Access::read,
+      [&](auto done) { store.backend().get(detail::KeySpace::data, key, std::move(done)); },
       std::move(then));
 }
 
@@ -138,7 +139,8 @@ void Store::set(std::string_view key, std::string_view value, std::chrono::milli
   detail::check_continuable("Store::set", response);
   auto& store = *owner_;
   detail::continue_response<detail::Done>(
-      store, response, detail::Access::write, [&](auto done) { store.backend().set(detail::KeySpace::data, key, value, ttl, std::move(done)); },
+      store, response, detail::Access::write,
+      [&](auto done) { store.backend().set(detail::KeySpace::data, key, value, ttl, std::move(done)); },
       [then = std::move(then)](detail::Done, Response& response) { then(response); });
 }
 
@@ -147,7 +149,8 @@ void Store::erase(std::string_view key, Response& response, Then then) {
   detail::check_continuable("Store::erase", response);
   auto& store = *owner_;
   detail::continue_response<detail::Done>(
-      store, response, detail::Access::write, [&](auto done) { store.backend().erase(detail::KeySpace::data, key, std::move(done)); },
+      store, response, detail::Access::write,
+      [&](auto done) { store.backend().erase(detail::KeySpace::data, key, std::move(done)); },
       [then = std::move(then)](detail::Done, Response& response) { then(response); });
 }
 
@@ -156,7 +159,8 @@ void Store::increment(std::string_view key, std::int64_t by, Response& response,
   detail::check_continuable("Store::increment", response);
   auto& store = *owner_;
   detail::continue_response<std::int64_t>(
-      store, response, detail::Access::write, [&](auto done) { store.backend().increment(key, by, std::move(done)); }, std::move(then));
+      store, response, detail::Access::write,
+      [&](auto done) { store.backend().increment(key, by, std::move(done)); }, std::move(then));
 }
 
 Store& Request::store() const {

@@ -252,7 +252,8 @@ TEST(SqliteStore, AFullDiskAnswers503AndRecoversOnceThereIsRoom) {
   ASSERT_EQ(exchange(corral->port, "POST", "/visits").status, 200);
   // Fill what is left, then write sessions until SQLite needs a page it cannot get.
   // dd fails when the disk is full, which is the point.
-  [[maybe_unused]] const int filled = std::system(("dd if=/dev/zero of=" + (state / "filler") + " bs=4k 2>/dev/null").c_str());
+  [[maybe_unused]] const int filled =
+      std::system(("dd if=/dev/zero of=" + (state / "filler") + " bs=4k 2>/dev/null").c_str());
   int unavailable = 0;
   for (int i = 0; i < 400 && unavailable == 0; ++i) {
     const auto response = exchange(corral->port, "POST", "/login", "", "user=" + std::string(60, 'a'));
