@@ -150,11 +150,22 @@ Outcome<Done> SqliteBackend::write_transaction_begin() {
 void SqliteBackend::get(KeySpace space, std::string_view key, Callback<std::optional<std::string>> done) {
   run<std::optional<std::string>>(Access::read, "reading a key", [&]() -> Outcome<std::optional<std::string>> {
     const auto stored = stored_key(key_buffer_, space, key);
+    const auto now = now_ms_();
+    // Only in a turn's snapshot, which checked the cache: not inside its writes.
+    const bool cached = transaction_ == Transaction::reading;
+    if (cached) {
+      if (const auto* value = cache_.find(stored, now)) {
+        ++cached_reads_;
+        return std::optional<std::string>(*value);
+      }
+    }
     auto& select = statements_->select;
     Resetting reset{select};
-    select.bind(1, stored).bind(2, now_ms_());
+    select.bind(1, stored).bind(2, now);
     if (!select.step()) return std::optional<std::string>();
-    return std::optional<std::string>(select.column_bytes(0));
+    const auto value = select.column_bytes(0);
+    if (cached && cache_fillable_) cache_.remember(stored, value, select.column_int64(1));
+    return std::optional<std::string>(value);
   }, std::move(done));
 }
 
@@ -162,6 +173,7 @@ void SqliteBackend::set(KeySpace space, std::string_view key, std::string_view v
                         std::optional<std::chrono::milliseconds> ttl, Callback<Done> done) {
   run<Done>(Access::write, "writing a key", [&]() -> Outcome<Done> {
     const auto stored = stored_key(key_buffer_, space, key);
+    cache_.forget(stored);
     auto& upsert = statements_->upsert;
     Resetting reset{upsert};
     upsert.bind(1, stored).bind(2, value);
@@ -180,6 +192,7 @@ void SqliteBackend::replace(KeySpace space, std::string_view key, std::string_vi
   run<bool>(Access::write, "rewriting a key", [&]() -> Outcome<bool> {
     const auto stored = stored_key(key_buffer_, space, key);
     const auto now = now_ms_();
+    cache_.forget(stored);
     auto& update = statements_->update_live;
     Resetting reset{update};
     update.bind(1, stored).bind(2, value).bind(3, expiry(now, ttl)).bind(4, now).step();
@@ -190,6 +203,7 @@ void SqliteBackend::replace(KeySpace space, std::string_view key, std::string_vi
 void SqliteBackend::erase(KeySpace space, std::string_view key, Callback<Done> done) {
   run<Done>(Access::write, "erasing a key", [&]() -> Outcome<Done> {
     const auto stored = stored_key(key_buffer_, space, key);
+    cache_.forget(stored);
     auto& erase = statements_->erase;
     Resetting reset{erase};
     erase.bind(1, stored).step();
@@ -201,6 +215,7 @@ void SqliteBackend::increment(std::string_view key, std::int64_t by, Callback<st
   run<std::int64_t>(Access::write, "incrementing a counter", [&]() -> Outcome<std::int64_t> {
     // Read and written in one IMMEDIATE transaction, so no other worker writes between.
     const auto stored = stored_key(key_buffer_, KeySpace::data, key);
+    cache_.forget(stored);
     const auto now = now_ms_();
     std::int64_t current = 0;
     {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "event/deferral_guard.hpp"
+#include "store/read_cache.hpp"
 #include "store/store_backend.hpp"
 
 struct sqlite3;
@@ -43,6 +44,15 @@ struct BusyWait {
 // (one read lock); once a write transaction of the turn is open, reads run inside it
 // and are answered after its commit too, so that no answer shows a write that could
 // still be rolled back.
+//
+// Read cache, in a worker: a key read in a turn's snapshot is remembered (ReadCache),
+// and read again from there while the file is unchanged. Each snapshot begins with
+// PRAGMA data_version, which changes whenever another connection (another worker, the
+// purge task, the sqlite3 tool) has committed: the cache is then cleared. The worker's
+// own writes forget their key. So a read answers what a query in that snapshot would,
+// and a visitor's session costs one query per change instead of one per request. It is
+// filled only in a turn that found the file unchanged: under other workers' steady
+// writes it stays empty rather than being refilled and cleared every turn.
 class SqliteBackend final : public StoreBackend {
  public:
   using WallClock = std::function<std::int64_t()>;  // ms since the Unix epoch
@@ -78,6 +88,8 @@ class SqliteBackend final : public StoreBackend {
   const std::string& purge_error() const { return purge_error_; }
 
   const std::string& path() const { return path_; }
+  // Reads answered from the read cache since the store was opened.
+  std::uint64_t cached_reads() const { return cached_reads_; }
 
  private:
   struct Statements;
@@ -104,7 +116,9 @@ class SqliteBackend final : public StoreBackend {
 
   // Group commit (sqlite_group_commit.cpp).
   enum class Transaction { none, reading, writing };  // this turn's
-  void begin_reading();  // BEGIN (a snapshot on the first read); throws SqliteError
+  // BEGIN and the snapshot, clearing the read cache if another connection has
+  // committed since the last one; throws SqliteError.
+  void begin_reading();
   void end_reading();
   void end_turn_later();
   struct Pending {
@@ -137,6 +151,10 @@ class SqliteBackend final : public StoreBackend {
   std::optional<StoreFailure> begin_failed_;  // this turn's
   bool end_scheduled_ = false;
   std::vector<Pending> batch_;
+  ReadCache cache_{4096};  // about 1 MiB at most, for sessions of a few fields
+  std::optional<std::int64_t> data_version_;  // at this connection's last snapshot
+  bool cache_fillable_ = false;                 // this turn's snapshot found the file unchanged
+  std::uint64_t cached_reads_ = 0;
   DeferralGuard deferrals_;  // the scheduled end of the turn
 };
 

@@ -115,6 +115,9 @@ void SqliteBackend::open() {
 
 void SqliteBackend::close() {
   if (transaction_ == Transaction::reading) transaction_ = Transaction::none;  // closing ends it
+  // What another connection may write meanwhile is not seen by the next one's data_version.
+  cache_.clear();
+  data_version_.reset();
   statements_.reset();
   sqlite3_close_v2(db_);
   db_ = nullptr;

@@ -11,10 +11,21 @@
 namespace corral::detail {
 
 void SqliteBackend::begin_reading() {
-  Resetting reset{statements_->begin_read};
-  statements_->begin_read.step();
+  {
+    Resetting reset{statements_->begin_read};
+    statements_->begin_read.step();
+  }
   transaction_ = Transaction::reading;
   end_turn_later();
+  auto& data_version = statements_->data_version;
+  Resetting reset{data_version};
+  data_version.step();
+  const auto version = data_version.column_int64(0);
+  cache_fillable_ = version == data_version_;
+  if (!cache_fillable_) {
+    cache_.clear();
+    data_version_ = version;
+  }
 }
 
 void SqliteBackend::end_reading() {

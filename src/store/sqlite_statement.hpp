@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -67,6 +68,10 @@ class Statement {
   std::string_view column_bytes(int index) {
     const auto* data = static_cast<const char*>(sqlite3_column_blob(statement_, index));
     return {data == nullptr ? "" : data, static_cast<std::size_t>(sqlite3_column_bytes(statement_, index))};
+  }
+  std::optional<std::int64_t> column_int64(int index) {
+    if (sqlite3_column_type(statement_, index) == SQLITE_NULL) return std::nullopt;
+    return sqlite3_column_int64(statement_, index);
   }
   // Done with the row: unbinds and releases the statement's locks.
   void reset() {

@@ -10,7 +10,8 @@ namespace corral::detail {
 
 struct SqliteBackend::Statements {
   explicit Statements(sqlite3* db)
-      : select(db, "SELECT value FROM corral_kv WHERE key = ?1 AND (expires_at IS NULL OR expires_at > ?2)"),
+      : select(db,
+               "SELECT value, expires_at FROM corral_kv WHERE key = ?1 AND (expires_at IS NULL OR expires_at > ?2)"),
         upsert(db,
                "INSERT INTO corral_kv (key, value, expires_at) VALUES (?1, ?2, ?3) "
                "ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at"),
@@ -28,6 +29,8 @@ struct SqliteBackend::Statements {
               "(SELECT key FROM corral_kv WHERE expires_at IS NOT NULL AND expires_at <= ?1 LIMIT 1000)"),
         begin(db, "BEGIN IMMEDIATE"),
         begin_read(db, "BEGIN"),
+        // Starts the read transaction's snapshot; changes when another connection commits.
+        data_version(db, "PRAGMA data_version"),
         commit(db, "COMMIT"),
         rollback(db, "ROLLBACK") {}
   Statement select;
@@ -38,6 +41,7 @@ struct SqliteBackend::Statements {
   Statement purge;
   Statement begin;
   Statement begin_read;
+  Statement data_version;
   Statement commit;
   Statement rollback;
 };

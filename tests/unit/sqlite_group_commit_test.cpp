@@ -21,7 +21,7 @@ class GroupCommit : public ::testing::Test {
  protected:
   GroupCommit()
       : path_(directory_ / "store.sqlite3"),
-        backend_(path_, 50ms, [] { return std::int64_t{1'000}; },
+        backend_(path_, 50ms, [this] { return now_ms_; },
                  [this](std::function<void()> work) { end_of_turn_.push_back(std::move(work)); }) {}
 
   // The end of the loop turn: what the backend left for it (which may leave more).
@@ -47,8 +47,22 @@ class GroupCommit : public ::testing::Test {
     return value;
   }
 
+  // A key's value as one loop turn reads it (the turn then ends).
+  std::optional<std::string> read_in_a_turn(const std::string& key, KeySpace space = KeySpace::session) {
+    std::optional<std::string> value;
+    backend_.get(space, key, [&](Outcome<std::optional<std::string>> outcome) { value = outcome.value(); });
+    end_turn();
+    return value;
+  }
+  // Another worker's write: a connection of its own, committed at once.
+  void written_elsewhere(const std::string& key, const std::string& value) {
+    SqliteBackend other(path_, 50ms, [this] { return now_ms_; });
+    other.set(KeySpace::session, key, value, std::nullopt, [](Outcome<Done> outcome) { ASSERT_TRUE(outcome.ok()); });
+  }
+
   test::TempDir directory_;
   std::string path_;
+  std::int64_t now_ms_ = 1'000;
   std::vector<std::function<void()>> end_of_turn_;
   SqliteBackend backend_;
 };
@@ -138,6 +152,68 @@ TEST_F(GroupCommit, WhatAnAnswerWritesGoesIntoTheNextCommitAndAClosingStoreCommi
   }
   EXPECT_EQ(last, 3);
   EXPECT_EQ(seen_elsewhere("visits"), 3);
+}
+
+TEST_F(GroupCommit, AKeyReadAgainComesFromTheCacheUntilAnotherConnectionCommits) {
+  written_elsewhere("id", "alice");
+  EXPECT_EQ(read_in_a_turn("id"), "alice");  // the first snapshot: the file's version is new
+  EXPECT_EQ(read_in_a_turn("id"), "alice");  // unchanged since: remembered
+  EXPECT_EQ(backend_.cached_reads(), 0u);
+  EXPECT_EQ(read_in_a_turn("id"), "alice");
+  EXPECT_EQ(read_in_a_turn("id"), "alice");
+  EXPECT_EQ(backend_.cached_reads(), 2u);
+
+  written_elsewhere("id", "bob");
+  EXPECT_EQ(read_in_a_turn("id"), "bob") << "another worker's commit clears the cache";
+  EXPECT_EQ(backend_.cached_reads(), 2u);
+  EXPECT_EQ(read_in_a_turn("id"), "bob");
+  EXPECT_EQ(read_in_a_turn("id"), "bob");
+  EXPECT_EQ(backend_.cached_reads(), 3u);
+}
+
+TEST_F(GroupCommit, UnderAnotherWorkersSteadyWritesNothingIsCached) {
+  for (int turn = 0; turn < 5; ++turn) {
+    written_elsewhere("id", "value " + std::to_string(turn));
+    EXPECT_EQ(read_in_a_turn("id"), "value " + std::to_string(turn));
+  }
+  EXPECT_EQ(backend_.cached_reads(), 0u);
+}
+
+TEST_F(GroupCommit, AWorkersOwnWritesAreReadBackNotWhatItHadCached) {
+  written_elsewhere("id", "alice");
+  for (int turn = 0; turn < 3; ++turn) read_in_a_turn("id");
+  ASSERT_EQ(backend_.cached_reads(), 1u);
+
+  // Each read below is remembered (the worker's own commits leave data_version alone).
+  backend_.replace(KeySpace::session, "id", "bob", 1h, [](Outcome<bool> outcome) { EXPECT_TRUE(outcome.value()); });
+  end_turn();
+  EXPECT_EQ(read_in_a_turn("id"), "bob");
+  backend_.set(KeySpace::session, "id", "carol", std::nullopt, [](auto) {});
+  end_turn();
+  EXPECT_EQ(read_in_a_turn("id"), "carol");
+  backend_.erase(KeySpace::session, "id", [](auto) {});
+  end_turn();
+  EXPECT_EQ(read_in_a_turn("id"), std::nullopt);
+  EXPECT_EQ(backend_.cached_reads(), 1u);
+
+  backend_.increment("visits", 1, [](auto) {});
+  end_turn();
+  EXPECT_EQ(read_in_a_turn("visits", KeySpace::data), "1");
+  backend_.increment("visits", 1, [](auto) {});
+  end_turn();
+  EXPECT_EQ(read_in_a_turn("visits", KeySpace::data), "2");
+}
+
+TEST_F(GroupCommit, ACachedKeyExpiresAtItsTime) {
+  backend_.set(KeySpace::session, "id", "alice", 10s, [](auto) {});  // expires at 11,000 ms
+  end_turn();
+  for (int turn = 0; turn < 3; ++turn) read_in_a_turn("id");
+  ASSERT_EQ(backend_.cached_reads(), 1u);
+  now_ms_ = 10'999;
+  EXPECT_EQ(read_in_a_turn("id"), "alice");
+  EXPECT_EQ(backend_.cached_reads(), 2u);
+  now_ms_ = 11'000;
+  EXPECT_EQ(read_in_a_turn("id"), std::nullopt);
 }
 
 }  // namespace
