@@ -92,7 +92,8 @@ RedisBackend::RedisBackend(EventLoop& loop, StoreAddress address, Passwords pass
       // Under Sentinel a failover ends when the sentinels have promoted a replica: asked
       // at most half a second apart, a worker is back within that of the promotion.
       backoff_(address_.kind == StoreAddress::Kind::redis_sentinel ? std::chrono::milliseconds(500)
-                                                                   : std::chrono::milliseconds(5000)) {
+                                                                   : std::chrono::milliseconds(5000)),
+      tracking_retry_timer_(loop) {
   if (address_.kind == StoreAddress::Kind::redis_sentinel) {
     switch_master_ = std::make_unique<SentinelSubscription>(
         loop, address_.sentinels, address_.master_name, passwords_.sentinel,
@@ -104,6 +105,7 @@ RedisBackend::RedisBackend(EventLoop& loop, StoreAddress address, Passwords pass
 RedisBackend::~RedisBackend() {
   closing_ = true;
   switch_master_.reset();
+  invalidations_.reset();
   if (context_ != nullptr) {
     auto* context = context_;
     context_ = nullptr;
@@ -125,6 +127,7 @@ void RedisBackend::connect() {
 }
 
 bool RedisBackend::open_context(const std::string& host_or_path, std::uint16_t port) {
+  stop_tracking();  // what the cache holds was tracked for the connection before
   redisAsyncContext* context =
       port == 0 ? redisAsyncConnectUnix(host_or_path.c_str()) : redisAsyncConnect(host_or_path.c_str(), port);
   if (context == nullptr) {
@@ -195,6 +198,8 @@ void RedisBackend::on_connected(bool ok, const std::string& error) {
 }
 
 void RedisBackend::mark_up() {
+  // A sentinel's connection is never marked up: this is the data server's.
+  start_tracking();
   backoff_.succeeded();
   if (down_) spdlog::info("store: {} answers again", describe());
   down_ = false;
@@ -208,6 +213,7 @@ void RedisBackend::on_disconnected(bool ok, const std::string& error) {
 
 void RedisBackend::went_down(const std::string& why) {
   if (closing_) return;
+  stop_tracking();
   primary_confirmed_ = false;
   // The next attempt waits (100 ms, doubling, back to 100 ms after a success); the next
   // sentinel is asked at once, until each has been.

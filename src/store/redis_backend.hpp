@@ -13,6 +13,8 @@
 #include "event/event_loop.hpp"
 #include "store/backoff.hpp"
 #include "store/hiredis_events.hpp"
+#include "store/invalidation_channel.hpp"
+#include "store/read_cache.hpp"
 #include "store/sentinel_subscription.hpp"
 #include "config/store_address.hpp"
 #include "store/store_backend.hpp"
@@ -37,6 +39,18 @@ namespace corral::detail {
 // reaches is the primary before any command of a request is sent. A lost connection,
 // a failed check, or READONLY or LOADING from the server asks again, and a failover
 // the sentinels announce (+switch-master) moves the connection at once.
+//
+// Read cache: a key read is kept in memory (ReadCache) while Redis tracks it for this
+// connection (CLIENT TRACKING, redirected to an InvalidationChannel, since hiredis 0.14
+// has no RESP3), and read again from there until Redis says it changed. Before a turn
+// of the loop reads from the cache, the channel is read, so every invalidation that
+// reached the worker before is applied, and the connection is checked to be open and
+// quiet (Redis forgets what a closed connection read). Redis sends a key's invalidation before it
+// answers the write that changed it, so a request that follows an acknowledged write
+// (a logout, then a page) finds the write. A read is remembered only if nothing was
+// invalidated or written by this worker while it was on its way, and with its expiry
+// (PTTL) counted from when it was sent. A lost connection or channel empties the cache
+// and stops its use until tracking is confirmed again.
 class RedisBackend final : public StoreBackend {
  public:
   struct Passwords {
@@ -57,6 +71,8 @@ class RedisBackend final : public StoreBackend {
   StoreHealth health() const override { return down_ ? StoreHealth::down : StoreHealth::up; }
   std::string primary() const override;
   std::uint64_t failovers() const override { return failovers_; }
+  // Reads answered from the read cache since the backend was made.
+  std::uint64_t cached_reads() const { return cached_reads_; }
 
   void get(KeySpace space, std::string_view key, Callback<std::optional<std::string>> done) override;
   void set(KeySpace space, std::string_view key, std::string_view value, std::optional<std::chrono::milliseconds> ttl,
@@ -121,6 +137,24 @@ class RedisBackend final : public StoreBackend {
                         std::int64_t milliseconds, Callback<long long> done);
   void arm_deadline();
   void on_deadline();
+  // The read cache (redis_read_cache.cpp). The value of `key` while it can be trusted,
+  // after reading the invalidations once per loop turn.
+  const std::string* cached(const std::string& key);
+  // The connection is open with no reply waiting to be read (a peek, without hiredis).
+  bool connection_quiet() const;
+  // GET's reply, put in `read` by its handler, is remembered once PTTL's has come,
+  // unless the cache moved on since both were sent.
+  void remember_when_expiry_known(const std::string& key, std::shared_ptr<std::optional<std::string>> read);
+  // This worker writes `key`.
+  void forget_written(const std::string& key);
+  // The connection is usable: a channel, then CLIENT TRACKING redirected to it.
+  void start_tracking();
+  void on_channel_subscribed(std::uint64_t channel, long long client_id);
+  // Empties the cache and stops using it; the channel is dropped.
+  void stop_tracking();
+  // Something changed that a read on its way may not show: it is not remembered.
+  void cache_moved_on() { ++cache_epoch_; }
+
   // A failed reply: misuse (a wrong type, an overflow) or unavailable (no reply,
   // loading, read-only replica, no memory ...).
   StoreFailure failure(const char* command, redisReply* reply, const std::string& error) const;
@@ -166,6 +200,16 @@ class RedisBackend final : public StoreBackend {
   Backoff backoff_;
   std::chrono::milliseconds next_retry_{0};
   std::unique_ptr<SentinelSubscription> switch_master_;  // Sentinel only
+
+  ReadCache cache_{4096};  // about 1 MiB at most, for sessions of a few fields
+  std::shared_ptr<InvalidationChannel> invalidations_;
+  std::uint64_t channel_generation_ = 0;  // counts the channels made
+  bool tracking_ = false;                 // CLIENT TRACKING confirmed, redirected to invalidations_
+  std::uint64_t cache_epoch_ = 0;
+  bool cache_checked_this_turn_ = false;
+  bool cache_usable_this_turn_ = false;
+  std::uint64_t cached_reads_ = 0;
+  Timer tracking_retry_timer_;
 };
 
 }  // namespace corral::detail

@@ -66,18 +66,27 @@ void RedisBackend::write(std::vector<std::string_view> arguments, ReplyHandler o
 }
 
 void RedisBackend::get(KeySpace space, std::string_view key, Callback<std::optional<std::string>> done) {
-  const auto full = this->key(space, key);
-  command({"GET", full}, [this, done = std::move(done)](redisReply* reply, const std::string& error) {
+  auto full = this->key(space, key);
+  if (const auto* value = cached(full)) {
+    ++cached_reads_;
+    return done(std::optional<std::string>(*value));
+  }
+  auto read = tracking_ ? std::make_shared<std::optional<std::string>>() : nullptr;
+  command({"GET", full}, [this, read, done = std::move(done)](redisReply* reply, const std::string& error) {
     if (reply == nullptr || reply->type == REDIS_REPLY_ERROR) return done(failure("GET", reply, error));
     if (reply->type == REDIS_REPLY_NIL) return done(std::optional<std::string>());
     if (reply->type != REDIS_REPLY_STRING) return done(failure("GET", reply, error));
-    return done(std::optional<std::string>(std::string(reply->str, reply->len)));
+    std::optional<std::string> value(std::string(reply->str, reply->len));
+    if (read) *read = value;
+    return done(std::move(value));
   });
+  if (read) remember_when_expiry_known(full, std::move(read));
 }
 
 void RedisBackend::set(KeySpace space, std::string_view key, std::string_view value,
                        std::optional<std::chrono::milliseconds> ttl, Callback<Done> done) {
   const auto full = this->key(space, key);
+  forget_written(full);
   auto on_reply = [this, done = std::move(done)](redisReply* reply, const std::string& error) {
     if (reply == nullptr || reply->type == REDIS_REPLY_ERROR) return done(failure("SET", reply, error));
     return done(Done{});
@@ -93,6 +102,7 @@ void RedisBackend::set(KeySpace space, std::string_view key, std::string_view va
 void RedisBackend::replace(KeySpace space, std::string_view key, std::string_view value,
                            std::chrono::milliseconds ttl, Callback<bool> done) {
   const auto full = this->key(space, key);
+  forget_written(full);
   const auto milliseconds = std::to_string(std::max<std::int64_t>(ttl.count(), 1));
   // XX: only if the key is there, so a session destroyed meanwhile is not brought back.
   write({"SET", full, value, "PX", milliseconds, "XX"},
@@ -104,6 +114,7 @@ void RedisBackend::replace(KeySpace space, std::string_view key, std::string_vie
 
 void RedisBackend::erase(KeySpace space, std::string_view key, Callback<Done> done) {
   const auto full = this->key(space, key);
+  forget_written(full);
   write({"DEL", full}, [this, done = std::move(done)](redisReply* reply, const std::string& error) {
     if (reply == nullptr || reply->type == REDIS_REPLY_ERROR) return done(failure("DEL", reply, error));
     return done(Done{});
@@ -112,6 +123,7 @@ void RedisBackend::erase(KeySpace space, std::string_view key, Callback<Done> do
 
 void RedisBackend::increment(std::string_view key, std::int64_t by, Callback<std::int64_t> done) {
   const auto full = this->key(KeySpace::data, key);
+  forget_written(full);
   const auto amount = std::to_string(by);
   write({"INCRBY", full, amount}, [this, done = std::move(done)](redisReply* reply, const std::string& error) {
     if (reply == nullptr || reply->type != REDIS_REPLY_INTEGER) return done(failure("INCRBY", reply, error));

@@ -73,6 +73,7 @@ void RedisBackend::on_switch_master(const HostPort& announced) {
     // Unconfirmed first: a command issued while the old connection's callbacks fail
     // waits for the new primary instead of failing at once.
     primary_confirmed_ = false;
+    stop_tracking();  // before the old connection's failures run continuations
     if (context_ != nullptr) redisAsyncFree(std::exchange(context_, nullptr));
     asking_sentinel_ = false;
     sentinels_asked_ = 0;

@@ -1,0 +1,133 @@
+// The Redis store's read cache against a real redis-server: a key read again comes
+// from memory, and any change Redis knows of (another client's write, a flush, an
+// expiry, this worker's own write) is seen by the next read.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <optional>
+#include <string>
+
+#include "config/store_address.hpp"
+#include "event/event_loop.hpp"
+#include "store/redis_backend.hpp"
+#include "support/redis_server.hpp"
+
+namespace corral::detail {
+namespace {
+
+using namespace std::chrono_literals;
+
+class RedisReadCache : public ::testing::Test {
+ protected:
+  RedisReadCache() : backend_(loop_, parse_store_address(redis_.address()), RedisBackend::Passwords{}, "test", 2s) {}
+
+  // Runs the loop until `done` (or fails the test after 5 s).
+  template <class Done>
+  void run_until(Done done, const char* what) {
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (!done() && std::chrono::steady_clock::now() < deadline) loop_.run_once(10ms);
+    ASSERT_TRUE(done()) << what;
+  }
+  Outcome<std::optional<std::string>> try_get(const std::string& key) {
+    std::optional<Outcome<std::optional<std::string>>> result;
+    backend_.get(KeySpace::data, key, [&](auto outcome) { result.emplace(std::move(outcome)); });
+    run_until([&] { return result.has_value(); }, "GET was answered");
+    loop_.run_once(0ms);  // the turn ends (its deferred work runs)
+    return std::move(*result);
+  }
+  std::optional<std::string> get(const std::string& key) {
+    auto result = try_get(key);
+    EXPECT_TRUE(result.ok()) << result.failure().message;
+    return result.ok() ? result.value() : std::nullopt;
+  }
+  void set(const std::string& key, const std::string& value, std::optional<std::chrono::milliseconds> ttl = {}) {
+    bool done = false;
+    backend_.set(KeySpace::data, key, value, ttl, [&](Outcome<Done> outcome) { done = outcome.ok(); });
+    run_until([&] { return done; }, "SET was answered");
+  }
+  // Another client's command, answered before this returns.
+  void redis_cli(const std::string& arguments) {
+    ASSERT_EQ(std::system(("redis-cli -s " + redis_.socket_path() + " " + arguments + " >/dev/null").c_str()), 0);
+  }
+  // Reads `key` until a read comes from the cache (tracking is confirmed a moment after
+  // the connection is made).
+  void until_cached(const std::string& key) {
+    const auto before = backend_.cached_reads();
+    run_until([&] { return get(key), backend_.cached_reads() > before; }, "a read came from the cache");
+  }
+
+  test::RedisServer redis_;
+  EventLoop loop_;
+  RedisBackend backend_;
+};
+
+TEST_F(RedisReadCache, AnotherClientsWriteIsSeenByTheNextRead) {
+  redis_cli("set test:name alice");
+  until_cached("name");
+  const auto hits = backend_.cached_reads();
+  EXPECT_EQ(get("name"), "alice");
+  EXPECT_EQ(backend_.cached_reads(), hits + 1);
+
+  redis_cli("set test:name bob");  // acknowledged: Redis has sent the invalidation before
+  EXPECT_EQ(get("name"), "bob");
+  until_cached("name");
+  redis_cli("del test:name");
+  EXPECT_EQ(get("name"), std::nullopt);
+}
+
+TEST_F(RedisReadCache, AFlushEmptiesIt) {
+  redis_cli("set test:name alice");
+  until_cached("name");
+  redis_cli("flushall");
+  EXPECT_EQ(get("name"), std::nullopt);
+}
+
+TEST_F(RedisReadCache, ThisWorkersWriteIsReadBackAlsoOverAReadThatWasOnItsWay) {
+  redis_cli("set test:name alice");
+  until_cached("name");
+  set("name", "bob");
+  EXPECT_EQ(get("name"), "bob");
+  // A read sent before a write and answered after it (the old value) is not remembered.
+  until_cached("name");
+  std::optional<std::string> read;
+  bool written = false;
+  set("name", "carol");
+  backend_.get(KeySpace::data, "name", [&](auto outcome) { read = outcome.value(); });
+  backend_.set(KeySpace::data, "name", "dave", std::nullopt, [&](auto outcome) { written = outcome.ok(); });
+  run_until([&] { return read && written; }, "both were answered");
+  EXPECT_EQ(read, "carol");
+  loop_.run_once(0ms);
+  EXPECT_EQ(get("name"), "dave");
+  EXPECT_EQ(get("name"), "dave");
+}
+
+TEST_F(RedisReadCache, AKeyExpiresAtItsTime) {
+  set("name", "alice", 300ms);
+  const auto written = std::chrono::steady_clock::now();
+  until_cached("name");
+  run_until([&] { return std::chrono::steady_clock::now() > written + 300ms; }, "300 ms passed");
+  EXPECT_EQ(get("name"), std::nullopt);
+}
+
+TEST_F(RedisReadCache, WithoutItsChannelOrItsConnectionEveryReadGoesToRedisUntilTrackingIsBack) {
+  redis_cli("set test:name alice");
+  until_cached("name");
+  redis_cli("client kill type pubsub");  // the invalidation channel
+  redis_cli("set test:name bob");        // no invalidation reaches this worker
+  EXPECT_EQ(get("name"), "bob");
+  until_cached("name");  // a new channel (a second later)
+  EXPECT_EQ(get("name"), "bob");
+
+  redis_cli("client kill type normal");  // the connection that reads (Redis forgets what it read)
+  redis_cli("set test:name carol");
+  // Failed (the connection is found gone, then being made again) or read from Redis,
+  // never the old value from memory.
+  std::optional<Outcome<std::optional<std::string>>> read;
+  run_until([&] { return read.emplace(try_get("name")).ok(); }, "reconnected");
+  EXPECT_EQ(read->value(), "carol");
+  EXPECT_EQ(get("name"), "carol");
+  until_cached("name");
+}
+
+}  // namespace
+}  // namespace corral::detail
