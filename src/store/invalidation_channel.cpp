@@ -55,7 +55,7 @@ struct InvalidationChannel::Hooks {
 
 InvalidationChannel::InvalidationChannel(EventLoop& loop, const std::string& host_or_path, std::uint16_t port,
                                          const std::string& user, const std::optional<std::string>& password,
-                                         Handlers handlers)
+                                         const std::string& client_name, Handlers handlers)
     : loop_(loop),
       handlers_(std::move(handlers)),
       events_(loop, [this](const std::string& why) {
@@ -88,6 +88,8 @@ InvalidationChannel::InvalidationChannel(EventLoop& loop, const std::string& hos
       redisAsyncCommandArgv(context, Hooks::answered, const_cast<char*>("AUTH"), 3, argv, lengths);
     }
   }
+  // Refused by an ACL that allows the rest: the channel works all the same.
+  redisAsyncCommand(context, nullptr, nullptr, "CLIENT SETNAME %s", client_name.c_str());
   redisAsyncCommand(context, Hooks::answered, const_cast<char*>("CLIENT ID"), "CLIENT ID");
   redisAsyncCommand(context, Hooks::message, nullptr, "SUBSCRIBE __redis__:invalidate");
 }

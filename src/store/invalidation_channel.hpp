@@ -33,8 +33,9 @@ class InvalidationChannel {
     std::function<void(const std::string& why)> lost;
   };
   // `port` 0: `host_or_path` is a unix socket. `user` empty: AUTH with the password alone.
+  // `client_name`: for CLIENT LIST.
   InvalidationChannel(EventLoop& loop, const std::string& host_or_path, std::uint16_t port, const std::string& user,
-                      const std::optional<std::string>& password, Handlers handlers);
+                      const std::optional<std::string>& password, const std::string& client_name, Handlers handlers);
   ~InvalidationChannel();
   InvalidationChannel(const InvalidationChannel&) = delete;
   InvalidationChannel& operator=(const InvalidationChannel&) = delete;

@@ -84,7 +84,7 @@ void RedisBackend::start_tracking() {
     }
   };
   invalidations_ = std::make_shared<InvalidationChannel>(loop_, host_or_path, port, address_.user, passwords_.data,
-                                                         std::move(handlers));
+                                                         client_name_ + "-cache", std::move(handlers));
 }
 
 void RedisBackend::on_channel_subscribed(std::uint64_t channel, long long client_id) {
