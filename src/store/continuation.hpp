@@ -33,49 +33,35 @@ void check_continuable(const char* call, const Response& response);
 
 // A store operation that continues `response`: `issue` starts it with a callback;
 // on success `then(value, response)` makes the answer, on failure answer_failure does.
-// When the backend answers before `issue` returns (always when it answers this access
-// inline; a read it has in its cache), all of it happens before this returns, on
-// `response` itself.
+// When the backend answers this access inline, all of it happens before this returns,
+// on `response` itself.
 template <class T, class Issue, class Then>
 void continue_response(WorkerStore& store, Response& response, Access access, Issue issue, Then then) {
   const auto started = std::chrono::steady_clock::now();
-  auto finish = [](Outcome<T>& outcome, Response& answer, Then& then) {
-    if (outcome.ok()) {
-      then(std::move(outcome.value()), answer);
-    } else {
-      answer_failure(answer, outcome.failure());
-    }
-  };
   if (store.backend().answers_inline(access)) {
     std::optional<Outcome<T>> result;
     issue([&result](Outcome<T> outcome) { result.emplace(std::move(outcome)); });
     store.observe(result->ok(), started);
-    finish(*result, response, then);
+    if (result->ok()) {
+      then(std::move(result->value()), response);
+    } else {
+      answer_failure(response, result->failure());
+    }
     // Continued once, as on Redis: a second call on this response is refused the same.
     consume(response);
     return;
   }
-  // The responder is made only if the answer does not come at once.
-  struct Pending {
-    Then then;
-    std::optional<Outcome<T>> early;  // answered before issue() returned
-    std::optional<Responder> responder;
-  };
-  auto pending = std::make_shared<Pending>(Pending{std::move(then), std::nullopt, std::nullopt});
-  issue([&store, started, pending, finish](Outcome<T> outcome) mutable {
+  auto responder = response.defer();
+  issue([&store, started, responder, then = std::move(then)](Outcome<T> outcome) mutable {
     store.observe(outcome.ok(), started);
-    if (!pending->responder) {
-      pending->early.emplace(std::move(outcome));
-      return;
-    }
-    answer_later(store.loop(), *pending->responder, [&](Response& answer) { finish(outcome, answer, pending->then); });
+    answer_later(store.loop(), responder, [&](Response& answer) {
+      if (outcome.ok()) {
+        then(std::move(outcome.value()), answer);
+      } else {
+        answer_failure(answer, outcome.failure());
+      }
+    });
   });
-  if (pending->early) {
-    finish(*pending->early, response, pending->then);
-    consume(response);
-    return;
-  }
-  pending->responder.emplace(response.defer());
 }
 
 }  // namespace corral::detail

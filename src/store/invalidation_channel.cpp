@@ -51,7 +51,22 @@ struct InvalidationChannel::Hooks {
     if (reply == nullptr || channel.context_ != context) return;
     outside_hiredis(channel.loop_, [&] { channel.on_reply(static_cast<redisReply*>(reply)); });
   }
+  // Also called once with no reply when hiredis frees the context: every barrier
+  // still waiting is then answered false.
+  static void barrier(redisAsyncContext* context, void* reply, void*) {
+    auto& channel = of(context);
+    outside_hiredis(channel.loop_, [&] { channel.on_barrier_reply(static_cast<redisReply*>(reply)); });
+  }
 };
+
+namespace {
+
+// A channel nobody publishes on. hiredis 0.14 drops the answer to a PING on a
+// subscribed connection (it looks "pong" up as a pattern), but hands each SUBSCRIBE's
+// confirmation to the channel's callback, in order: a SUBSCRIBE is the barrier.
+constexpr const char* barrier_channel = "__corral__:barrier";
+
+}  // namespace
 
 InvalidationChannel::InvalidationChannel(EventLoop& loop, const std::string& host_or_path, std::uint16_t port,
                                          const std::string& user, const std::optional<std::string>& password,
@@ -68,7 +83,7 @@ InvalidationChannel::InvalidationChannel(EventLoop& loop, const std::string& hos
     const auto error = context == nullptr ? std::string("out of memory") : std::string(context->errstr);
     if (context != nullptr) redisAsyncFree(context);
     // Not from the constructor: the owner is still making this channel.
-    loop_.defer([this, error] { end(fmt::format("redisAsyncConnect: {}", error)); });
+    loop_.defer(deferrals_.wrap([this, error] { end(fmt::format("redisAsyncConnect: {}", error)); }));
     return;
   }
   context_ = context;
@@ -96,11 +111,29 @@ InvalidationChannel::InvalidationChannel(EventLoop& loop, const std::string& hos
 
 InvalidationChannel::~InvalidationChannel() {
   ended_ = true;
-  if (context_ != nullptr) redisAsyncFree(std::exchange(context_, nullptr));
+  if (context_ != nullptr) redisAsyncFree(std::exchange(context_, nullptr));  // answers the barriers false
+  auto waiting = std::exchange(barriers_, {});
+  for (auto& done : waiting) done(false);
 }
 
-void InvalidationChannel::read_now() {
-  if (context_ != nullptr) redisAsyncHandleRead(context_);
+void InvalidationChannel::barrier(std::function<void(bool)> done) {
+  if (ended_ || context_ == nullptr) return done(false);
+  barriers_.push_back(std::move(done));
+  redisAsyncCommand(context_, Hooks::barrier, nullptr, "SUBSCRIBE %s", barrier_channel);
+}
+
+void InvalidationChannel::on_barrier_reply(redisReply* reply) {
+  if (reply != nullptr) {
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 || reply->element[0]->type != REDIS_REPLY_STRING ||
+        std::string_view(reply->element[0]->str, reply->element[0]->len) != "subscribe" || barriers_.empty()) {
+      return;  // a message published there by someone else
+    }
+    auto done = std::move(barriers_.front());
+    barriers_.pop_front();
+    return done(!ended_);
+  }
+  auto waiting = std::exchange(barriers_, {});
+  for (auto& done : waiting) done(false);
 }
 
 void InvalidationChannel::on_reply(redisReply* reply) {
@@ -128,6 +161,8 @@ void InvalidationChannel::on_reply(redisReply* reply) {
 void InvalidationChannel::end(const std::string& why) {
   if (ended_) return;
   ended_ = true;
+  // What waits on a barrier learns of the end from its hook, when hiredis frees the
+  // context (in the owner's hands: it may be this call's caller).
   handlers_.lost(why);
 }
 

@@ -1,11 +1,13 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "event/deferral_guard.hpp"
 #include "event/event_loop.hpp"
 #include "store/hiredis_events.hpp"
 
@@ -28,25 +30,30 @@ class InvalidationChannel {
     std::function<void(long long client_id)> subscribed;   // redirect tracking to this id now
     std::function<void(std::string_view key)> invalidated;  // a key changed, expired or was deleted
     std::function<void()> flushed;                          // every key may have (FLUSHALL, FLUSHDB)
-    // The connection failed or ended; may be called from inside read_now(). Nothing more
-    // is reported after it.
+    // The connection failed or ended. Nothing more is reported after it.
     std::function<void(const std::string& why)> lost;
   };
   // `port` 0: `host_or_path` is a unix socket. `user` empty: AUTH with the password alone.
-  // `client_name`: for CLIENT LIST.
+  // `client_name`: CLIENT SETNAME, by which the owner recognises this connection in
+  // CLIENT LIST.
   InvalidationChannel(EventLoop& loop, const std::string& host_or_path, std::uint16_t port, const std::string& user,
                       const std::optional<std::string>& password, const std::string& client_name, Handlers handlers);
   ~InvalidationChannel();
   InvalidationChannel(const InvalidationChannel&) = delete;
   InvalidationChannel& operator=(const InvalidationChannel&) = delete;
 
-  // Handles what the server has already sent, without waiting: every invalidation that
-  // reached this worker before the call has been reported when it returns.
-  void read_now();
+  // `done(true)` once every invalidation Redis queued here before it handled this call
+  // has been reported: Redis answers a connection in order, so a write it acknowledged
+  // before is in the cache's past. `done(false)` if the channel ends first (at once if
+  // it has). A request that arrived before the call may then be answered from memory.
+  void barrier(std::function<void(bool answered)> done);
+  // Barriers asked for and not answered yet.
+  bool barrier_waiting() const { return !barriers_.empty(); }
 
  private:
   struct Hooks;
   void on_reply(redisReply* reply);
+  void on_barrier_reply(redisReply* reply);
   void end(const std::string& why);
 
   EventLoop& loop_;
@@ -54,7 +61,9 @@ class InvalidationChannel {
   redisAsyncContext* context_ = nullptr;
   HiredisEvents events_;
   std::optional<long long> client_id_;  // CLIENT ID's answer
+  std::deque<std::function<void(bool)>> barriers_;  // oldest first, as Redis answers them
   bool ended_ = false;
+  DeferralGuard deferrals_;  // a failed connect, reported after the constructor
 };
 
 }  // namespace corral::detail

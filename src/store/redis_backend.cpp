@@ -93,6 +93,7 @@ RedisBackend::RedisBackend(EventLoop& loop, StoreAddress address, Passwords pass
       // at most half a second apart, a worker is back within that of the promotion.
       backoff_(address_.kind == StoreAddress::Kind::redis_sentinel ? std::chrono::milliseconds(500)
                                                                    : std::chrono::milliseconds(5000)),
+      barrier_timer_(loop),
       tracking_retry_timer_(loop) {
   if (address_.kind == StoreAddress::Kind::redis_sentinel) {
     switch_master_ = std::make_unique<SentinelSubscription>(
@@ -105,7 +106,9 @@ RedisBackend::RedisBackend(EventLoop& loop, StoreAddress address, Passwords pass
 RedisBackend::~RedisBackend() {
   closing_ = true;
   switch_master_.reset();
+  // Their barriers are answered (false) now, while this is whole; closing_ drops them.
   invalidations_.reset();
+  retired_channels_.clear();
   if (context_ != nullptr) {
     auto* context = context_;
     context_ = nullptr;
@@ -127,7 +130,7 @@ void RedisBackend::connect() {
 }
 
 bool RedisBackend::open_context(const std::string& host_or_path, std::uint16_t port) {
-  stop_tracking();  // what the cache holds was tracked for the connection before
+  stop_tracking({});  // what the cache holds was tracked for the connection before
   redisAsyncContext* context =
       port == 0 ? redisAsyncConnectUnix(host_or_path.c_str()) : redisAsyncConnect(host_or_path.c_str(), port);
   if (context == nullptr) {
@@ -213,7 +216,7 @@ void RedisBackend::on_disconnected(bool ok, const std::string& error) {
 
 void RedisBackend::went_down(const std::string& why) {
   if (closing_) return;
-  stop_tracking();
+  stop_tracking({});
   primary_confirmed_ = false;
   // The next attempt waits (100 ms, doubling, back to 100 ms after a success); the next
   // sentinel is asked at once, until each has been.

@@ -42,15 +42,16 @@ namespace corral::detail {
 //
 // Read cache: a key read is kept in memory (ReadCache) while Redis tracks it for this
 // connection (CLIENT TRACKING, redirected to an InvalidationChannel, since hiredis 0.14
-// has no RESP3), and read again from there until Redis says it changed. Before a turn
-// of the loop reads from the cache, the channel is read, so every invalidation that
-// reached the worker before is applied, and the connection is checked to be open and
-// quiet (Redis forgets what a closed connection read). Redis sends a key's invalidation before it
-// answers the write that changed it, so a request that follows an acknowledged write
-// (a logout, then a page) finds the write. A read is remembered only if nothing was
-// invalidated or written by this worker while it was on its way, and with its expiry
-// (PTTL) counted from when it was sent. A lost connection or channel empties the cache
-// and stops its use until tracking is confirmed again.
+// has no RESP3), until Redis says it changed. A read that finds its key there waits for
+// a barrier on the channel, asked in the read's loop turn: Redis answers a connection
+// in order, so once the barrier is answered every invalidation for a write Redis
+// handled before the read arrived has been applied, on any machine; what is still
+// cached then is answered from memory (one round trip per turn instead of one command
+// per read, and no work for Redis per read). A GET is followed by PTTL, and what it
+// read is remembered only if nothing was invalidated or written by this worker while
+// both were on their way. A lost channel or connection, a barrier unanswered within
+// the timeout, or a failover empties the cache and stops its use until tracking is
+// confirmed again.
 class RedisBackend final : public StoreBackend {
  public:
   struct Passwords {
@@ -137,11 +138,20 @@ class RedisBackend final : public StoreBackend {
                         std::int64_t milliseconds, Callback<long long> done);
   void arm_deadline();
   void on_deadline();
-  // The read cache (redis_read_cache.cpp). The value of `key` while it can be trusted,
-  // after reading the invalidations once per loop turn.
-  const std::string* cached(const std::string& key);
-  // The connection is open with no reply waiting to be read (a peek, without hiredis).
-  bool connection_quiet() const;
+  // The read cache (redis_read_cache.cpp).
+  struct CachedRead;
+  struct BarrierBatch;
+  // Whether `key` may be answered from the cache, after a barrier.
+  bool may_be_cached(const std::string& key);
+  // The connection has not been closed by the server (POLLRDHUP, without hiredis).
+  bool connection_open() const;
+  // Joins this turn's reads waiting on a barrier of the channel (asked at the first).
+  void read_after_barrier(std::string key, Callback<std::optional<std::string>> done);
+  // From the cache what is still there; the rest (or all, without an answer) from Redis.
+  void answer_batch(const std::shared_ptr<BarrierBatch>& batch, bool answered);
+  void arm_barrier_deadline();
+  // GET, and when tracking, PTTL to remember what it read.
+  void fetch(std::string key, Callback<std::optional<std::string>> done);
   // GET's reply, put in `read` by its handler, is remembered once PTTL's has come,
   // unless the cache moved on since both were sent.
   void remember_when_expiry_known(const std::string& key, std::shared_ptr<std::optional<std::string>> read);
@@ -150,8 +160,11 @@ class RedisBackend final : public StoreBackend {
   // The connection is usable: a channel, then CLIENT TRACKING redirected to it.
   void start_tracking();
   void on_channel_subscribed(std::uint64_t channel, long long client_id);
-  // Empties the cache and stops using it; the channel is dropped.
-  void stop_tracking();
+  // Empties the cache and stops using it; the channel is dropped. `why`: it failed (said
+  // once, and a new channel follows after a backoff); empty: the connection changes.
+  void stop_tracking(const std::string& why);
+  // This connection's server does not track for us: no cache until the next connection.
+  void give_up_tracking(const std::string& why);
   // Something changed that a read on its way may not show: it is not remembered.
   void cache_moved_on() { ++cache_epoch_; }
 
@@ -201,13 +214,17 @@ class RedisBackend final : public StoreBackend {
   std::chrono::milliseconds next_retry_{0};
   std::unique_ptr<SentinelSubscription> switch_master_;  // Sentinel only
 
-  ReadCache cache_{4096};  // about 1 MiB at most, for sessions of a few fields
+  ReadCache cache_{4096, 4 << 20};
   std::shared_ptr<InvalidationChannel> invalidations_;
+  std::vector<std::shared_ptr<InvalidationChannel>> retired_channels_;  // freed at the end of the turn
+  std::string channel_name_;              // CLIENT SETNAME of the channel, unique to it
   std::uint64_t channel_generation_ = 0;  // counts the channels made
   bool tracking_ = false;                 // CLIENT TRACKING confirmed, redirected to invalidations_
   std::uint64_t cache_epoch_ = 0;
-  bool cache_checked_this_turn_ = false;
-  bool cache_usable_this_turn_ = false;
+  std::shared_ptr<BarrierBatch> open_batch_;                 // this turn's
+  std::vector<std::shared_ptr<BarrierBatch>> batches_waiting_;  // oldest first
+  Timer barrier_timer_;
+  Backoff tracking_backoff_{std::chrono::milliseconds(5000)};
   std::uint64_t cached_reads_ = 0;
   Timer tracking_retry_timer_;
 };

@@ -67,20 +67,8 @@ void RedisBackend::write(std::vector<std::string_view> arguments, ReplyHandler o
 
 void RedisBackend::get(KeySpace space, std::string_view key, Callback<std::optional<std::string>> done) {
   auto full = this->key(space, key);
-  if (const auto* value = cached(full)) {
-    ++cached_reads_;
-    return done(std::optional<std::string>(*value));
-  }
-  auto read = tracking_ ? std::make_shared<std::optional<std::string>>() : nullptr;
-  command({"GET", full}, [this, read, done = std::move(done)](redisReply* reply, const std::string& error) {
-    if (reply == nullptr || reply->type == REDIS_REPLY_ERROR) return done(failure("GET", reply, error));
-    if (reply->type == REDIS_REPLY_NIL) return done(std::optional<std::string>());
-    if (reply->type != REDIS_REPLY_STRING) return done(failure("GET", reply, error));
-    std::optional<std::string> value(std::string(reply->str, reply->len));
-    if (read) *read = value;
-    return done(std::move(value));
-  });
-  if (read) remember_when_expiry_known(full, std::move(read));
+  if (may_be_cached(full)) return read_after_barrier(std::move(full), std::move(done));
+  fetch(std::move(full), std::move(done));
 }
 
 void RedisBackend::set(KeySpace space, std::string_view key, std::string_view value,

@@ -1,10 +1,12 @@
 // The Redis store's read cache: Redis tracks the keys a worker read and tells it, on an
 // InvalidationChannel, when one changes (redis_backend.hpp says what a client sees).
 #include <hiredis/async.h>
-#include <sys/socket.h>
-
-#include <cerrno>
+#include <arpa/inet.h>
 #include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -20,45 +22,108 @@ std::int64_t steady_ms(EventLoop::Clock::time_point at) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
 }
 
-}  // namespace
-
-const std::string* RedisBackend::cached(const std::string& key) {
-  if (!tracking_) return nullptr;
-  if (!cache_checked_this_turn_) {
-    cache_checked_this_turn_ = true;
-    defer([this] { cache_checked_this_turn_ = false; });
-    // Redis tracks keys for the connection that read them: once it is gone (a restart,
-    // CLIENT KILL, Redis's idle timeout), nothing would say they changed.
-    cache_usable_this_turn_ = connection_quiet();
-    // Every invalidation that reached this worker before now; may end the channel.
-    if (cache_usable_this_turn_) invalidations_->read_now();
+// The address a TCP connection reached (IPv4 or IPv6).
+std::optional<HostPort> peer_address(int fd) {
+  sockaddr_storage address{};
+  socklen_t length = sizeof address;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) return std::nullopt;
+  char text[INET6_ADDRSTRLEN] = {};
+  if (address.ss_family == AF_INET) {
+    const auto& in = reinterpret_cast<const sockaddr_in&>(address);
+    ::inet_ntop(AF_INET, &in.sin_addr, text, sizeof text);
+    return HostPort{text, ntohs(in.sin_port)};
   }
-  if (!tracking_ || !cache_usable_this_turn_) return nullptr;
-  return cache_.find(key, steady_ms(loop_.now()));
+  if (address.ss_family == AF_INET6) {
+    const auto& in6 = reinterpret_cast<const sockaddr_in6&>(address);
+    ::inet_ntop(AF_INET6, &in6.sin6_addr, text, sizeof text);
+    return HostPort{text, ntohs(in6.sin6_port)};
+  }
+  return std::nullopt;
 }
 
-bool RedisBackend::connection_quiet() const {
+}  // namespace
+
+struct RedisBackend::CachedRead {
+  std::string key;
+  Callback<std::optional<std::string>> done;
+};
+
+// The reads of one loop turn that may come from the cache, and the barrier they wait on.
+struct RedisBackend::BarrierBatch {
+  std::vector<CachedRead> reads;
+  EventLoop::Clock::time_point asked;
+  bool answered = false;
+};
+
+bool RedisBackend::may_be_cached(const std::string& key) {
+  return tracking_ && cache_.find(key, steady_ms(loop_.now())) != nullptr;
+}
+
+bool RedisBackend::connection_open() const {
   if (context_ == nullptr) return false;
-  char byte = 0;
-  const auto peeked = ::recv(context_->c.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  // Nothing to read and still open. A reply waiting could be followed by the end of the
-  // connection, which the loop has not seen yet: the cache waits for a quiet turn.
-  return peeked < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  // Closed by the server (a restart, CLIENT KILL, Redis's idle timeout), whatever
+  // replies are still to be read before the end: Redis forgot what it read.
+  pollfd watched{context_->c.fd, POLLRDHUP, 0};
+  return ::poll(&watched, 1, 0) == 0;
+}
+
+void RedisBackend::read_after_barrier(std::string key, Callback<std::optional<std::string>> done) {
+  if (!open_batch_) {
+    open_batch_ = std::make_shared<BarrierBatch>();
+    // The next turn's reads need a barrier asked after they came.
+    defer([this] { open_batch_.reset(); });
+    open_batch_->asked = loop_.now();
+    batches_waiting_.push_back(open_batch_);
+    open_batch_->reads.push_back(CachedRead{std::move(key), std::move(done)});
+    invalidations_->barrier([this, batch = open_batch_](bool answered) { answer_batch(batch, answered); });
+    arm_barrier_deadline();
+    return;
+  }
+  open_batch_->reads.push_back(CachedRead{std::move(key), std::move(done)});
+}
+
+void RedisBackend::answer_batch(const std::shared_ptr<BarrierBatch>& batch, bool answered) {
+  if (closing_ || batch->answered) return;
+  batch->answered = true;
+  std::erase(batches_waiting_, batch);
+  const auto now = steady_ms(loop_.now());
+  // The connection that read is checked too: the barrier's answer may be handled
+  // before the end of that connection, in the same turn.
+  const bool trusted = answered && tracking_ && connection_open();
+  for (auto& read : batch->reads) {
+    const auto* value = trusted ? cache_.find(read.key, now) : nullptr;
+    if (value != nullptr) {
+      ++cached_reads_;
+      read.done(std::optional<std::string>(*value));
+    } else {
+      fetch(std::move(read.key), std::move(read.done));  // invalidated meanwhile, or no channel
+    }
+  }
+}
+
+void RedisBackend::arm_barrier_deadline() {
+  if (barrier_timer_.armed() || batches_waiting_.empty()) return;
+  barrier_timer_.expires_at(batches_waiting_.front()->asked + timeout_, [this] {
+    if (batches_waiting_.empty()) return;
+    if (batches_waiting_.front()->asked + timeout_ > loop_.now()) return arm_barrier_deadline();
+    // A server that answers nothing may have missed writes: nothing comes from memory.
+    stop_tracking(fmt::format("no barrier answered within {} ms", timeout_.count()));
+  });
 }
 
 void RedisBackend::start_tracking() {
-  stop_tracking();
+  stop_tracking({});
   const auto generation = ++channel_generation_;
   std::string host_or_path = address_.path;
   std::uint16_t port = 0;
-  if (address_.kind == StoreAddress::Kind::redis_tcp) {
-    host_or_path = address_.host;
-    port = address_.port;
-  } else if (address_.kind == StoreAddress::Kind::redis_sentinel) {
-    if (!used_primary_) return;
-    host_or_path = used_primary_->first;
-    port = used_primary_->second;
+  if (address_.kind != StoreAddress::Kind::redis_unix) {
+    // The server this connection reached, not its name again: a name that resolves
+    // to several servers would give the channel another one.
+    const auto peer = context_ != nullptr ? peer_address(context_->c.fd) : std::nullopt;
+    if (!peer) return;
+    std::tie(host_or_path, port) = *peer;
   }
+  channel_name_ = fmt::format("{}-cache-{}.{}", client_name_, ::getpid(), generation);
   InvalidationChannel::Handlers handlers;
   handlers.subscribed = [this, generation](long long client_id) { on_channel_subscribed(generation, client_id); };
   handlers.invalidated = [this, generation](std::string_view key) {
@@ -73,47 +138,84 @@ void RedisBackend::start_tracking() {
   };
   handlers.lost = [this, generation](const std::string& why) {
     if (generation != channel_generation_) return;
-    spdlog::warn("store: {}: the read cache's invalidation channel ended ({}); reading from Redis until it is back",
-                 describe(), why);
-    stop_tracking();
-    // The connection itself may be fine: a new channel a second later.
-    if (!tracking_retry_timer_.armed()) {
-      tracking_retry_timer_.expires_after(std::chrono::seconds(1), [this] {
-        if (context_ != nullptr && !down_ && !invalidations_) start_tracking();
-      });
-    }
+    stop_tracking(why);
   };
   invalidations_ = std::make_shared<InvalidationChannel>(loop_, host_or_path, port, address_.user, passwords_.data,
-                                                         client_name_ + "-cache", std::move(handlers));
+                                                         channel_name_, std::move(handlers));
 }
 
 void RedisBackend::on_channel_subscribed(std::uint64_t channel, long long client_id) {
   if (channel != channel_generation_ || context_ == nullptr) return;
   const auto id = std::to_string(client_id);
+  // The id must be this worker's channel on this very server (a proxy in front of
+  // Redis could have sent it elsewhere): its name, as the server that reads sees it.
+  send({"CLIENT", "LIST", "ID", id}, [this, channel](redisReply* reply, const std::string& error) {
+    if (channel != channel_generation_) return;
+    const bool ours = reply != nullptr && reply->type == REDIS_REPLY_STRING &&
+                      std::string_view(reply->str, reply->len).find(" name=" + channel_name_ + " ") != std::string::npos;
+    if (!ours) {
+      const auto said = reply_error(reply, error).value_or("it does not list the channel's connection");
+      return give_up_tracking(fmt::format("CLIENT LIST ID: {}", said));
+    }
+  });
   // NOLOOP: this worker's own writes forget their keys here, without a message.
   send({"CLIENT", "TRACKING", "ON", "REDIRECT", id, "NOLOOP"},
        [this, channel](redisReply* reply, const std::string& error) {
          if (channel != channel_generation_) return;
          if (const auto failed = reply_error(reply, error)) {
-           // Redis before 6, or an ACL without CLIENT: every read goes to Redis.
-           if (reply != nullptr) spdlog::info("store: {}: no read cache: CLIENT TRACKING was refused: {}", describe(), *failed);
-           return stop_tracking();
+           return give_up_tracking(fmt::format("CLIENT TRACKING: {}", *failed));
          }
          cache_moved_on();  // only reads sent from now on are tracked
          tracking_ = true;
+         tracking_backoff_.succeeded();
        });
 }
 
-void RedisBackend::stop_tracking() {
+void RedisBackend::give_up_tracking(const std::string& why) {
+  // Redis before 6, or an ACL without CLIENT: every read goes to Redis, said once per
+  // connection.
+  spdlog::info("store: {}: no read cache on this connection ({}); every read goes to Redis", describe(), why);
+  stop_tracking({});
+  ++channel_generation_;
+}
+
+void RedisBackend::stop_tracking(const std::string& why) {
+  if (!why.empty() && tracking_) {
+    spdlog::warn("store: {}: the read cache is off ({}); reading from Redis until it is back", describe(), why);
+  }
   tracking_ = false;
   cache_.clear();
   cache_moved_on();
-  ++channel_generation_;
-  // Not destroyed here: this may run inside one of its own callbacks.
-  if (invalidations_) loop_.defer([retired = std::move(invalidations_)] {});
+  open_batch_.reset();
+  if (invalidations_) {
+    // Not destroyed here: this may run inside one of its own callbacks. Its barriers
+    // are answered false when it goes, and their reads go to Redis.
+    retired_channels_.push_back(std::move(invalidations_));
+    defer([this] { retired_channels_.clear(); });
+  }
+  // A channel that ended on a connection still in use: a new one, after the backoff.
+  if (!why.empty() && context_ != nullptr && !down_ && !tracking_retry_timer_.armed()) {
+    tracking_retry_timer_.expires_after(tracking_backoff_.next(), [this] {
+      if (context_ != nullptr && !down_ && !invalidations_) start_tracking();
+    });
+  }
 }
 
-void RedisBackend::remember_when_expiry_known(const std::string& key, std::shared_ptr<std::optional<std::string>> read) {
+void RedisBackend::fetch(std::string key, Callback<std::optional<std::string>> done) {
+  auto read = tracking_ ? std::make_shared<std::optional<std::string>>() : nullptr;
+  command({"GET", key}, [this, read, done = std::move(done)](redisReply* reply, const std::string& error) {
+    if (reply == nullptr || reply->type == REDIS_REPLY_ERROR) return done(failure("GET", reply, error));
+    if (reply->type == REDIS_REPLY_NIL) return done(std::optional<std::string>());
+    if (reply->type != REDIS_REPLY_STRING) return done(failure("GET", reply, error));
+    std::optional<std::string> value(std::string(reply->str, reply->len));
+    if (read) *read = value;
+    return done(std::move(value));
+  });
+  if (read) remember_when_expiry_known(key, std::move(read));
+}
+
+void RedisBackend::remember_when_expiry_known(const std::string& key,
+                                              std::shared_ptr<std::optional<std::string>> read) {
   // Sent right behind the GET: its reply comes after GET's, which fills `read`.
   command({"PTTL", key}, [this, key, read = std::move(read), epoch = cache_epoch_, sent = loop_.now()](
                              redisReply* reply, const std::string&) {

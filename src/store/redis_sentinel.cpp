@@ -65,6 +65,8 @@ void RedisBackend::on_switch_master(const HostPort& announced) {
   spdlog::info("store: {}: the sentinels announce {}:{} as the primary (+switch-master); moving to it",
                address_.describe(), announced.first, announced.second);
   primary_ = announced;
+  // At once: nothing more from memory, also for the rest of this turn's requests.
+  stop_tracking({});
   // Not from inside the subscription's callback. What waits on the old primary fails
   // (503, and a client may retry); requests from now on wait for the new one's ROLE.
   defer([this] {
@@ -73,7 +75,6 @@ void RedisBackend::on_switch_master(const HostPort& announced) {
     // Unconfirmed first: a command issued while the old connection's callbacks fail
     // waits for the new primary instead of failing at once.
     primary_confirmed_ = false;
-    stop_tracking();  // before the old connection's failures run continuations
     if (context_ != nullptr) redisAsyncFree(std::exchange(context_, nullptr));
     asking_sentinel_ = false;
     sentinels_asked_ = 0;

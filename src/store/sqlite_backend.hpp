@@ -151,7 +151,7 @@ class SqliteBackend final : public StoreBackend {
   std::optional<StoreFailure> begin_failed_;  // this turn's
   bool end_scheduled_ = false;
   std::vector<Pending> batch_;
-  ReadCache cache_{4096};  // about 1 MiB at most, for sessions of a few fields
+  ReadCache cache_{4096, 4 << 20};
   std::optional<std::int64_t> data_version_;  // at this connection's last snapshot
   bool cache_fillable_ = false;                 // this turn's snapshot found the file unchanged
   std::uint64_t cached_reads_ = 0;

@@ -18,10 +18,16 @@ RedisServer::~RedisServer() {
 void RedisServer::start() {
   process_ = std::make_unique<ChildProcess>(std::vector<std::string>{
       "redis-server", "--port", "0", "--unixsocket", socket_, "--unixsocketperm", "700", "--dir", directory_.path(),
-      "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--daemonize", "no", "--loglevel", "notice"});
+      "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--daemonize", "no", "--loglevel", "notice",
+      // DEBUG for the tests that turn off active expiry (the server is their own).
+      "--enable-debug-command", "local"});
   if (!process_->wait_for_line(std::regex("[Rr]eady to accept connections"), 10s)) {
     throw std::runtime_error("redis-server did not start:\n" + process_->output());
   }
+}
+
+void RedisServer::signal(int signal) {
+  process_->signal(signal);
 }
 
 void RedisServer::stop() {

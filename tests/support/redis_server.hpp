@@ -20,6 +20,9 @@ class RedisServer {
   // corral's --store value: "unix:///tmp/.../redis.sock".
   std::string address() const { return "unix://" + socket_; }
 
+  // Sends `signal` (SIGSTOP: a server that answers nothing, SIGCONT: back).
+  void signal(int signal);
+
   // Shuts down (SIGTERM: Redis finishes writing) and waits for the exit.
   void stop();
   // Starts again on the same socket and data.

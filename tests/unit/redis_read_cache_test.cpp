@@ -1,8 +1,10 @@
 // The Redis store's read cache against a real redis-server: a key read again comes
-// from memory, and any change Redis knows of (another client's write, a flush, an
-// expiry, this worker's own write) is seen by the next read.
+// from memory once Redis has answered a barrier asked after the read, and any change
+// Redis knows of (another client's write, a flush, an expiry, this worker's own write)
+// is seen by the next read.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -68,7 +70,7 @@ TEST_F(RedisReadCache, AnotherClientsWriteIsSeenByTheNextRead) {
   EXPECT_EQ(get("name"), "alice");
   EXPECT_EQ(backend_.cached_reads(), hits + 1);
 
-  redis_cli("set test:name bob");  // acknowledged: Redis has sent the invalidation before
+  redis_cli("set test:name bob");  // acknowledged: its invalidation is ahead of the next barrier
   EXPECT_EQ(get("name"), "bob");
   until_cached("name");
   redis_cli("del test:name");
@@ -102,11 +104,30 @@ TEST_F(RedisReadCache, ThisWorkersWriteIsReadBackAlsoOverAReadThatWasOnItsWay) {
 }
 
 TEST_F(RedisReadCache, AKeyExpiresAtItsTime) {
+  redis_cli("debug set-active-expire 0");  // no invalidation at the expiry: the cache's own clock
   set("name", "alice", 300ms);
   const auto written = std::chrono::steady_clock::now();
   until_cached("name");
   run_until([&] { return std::chrono::steady_clock::now() > written + 300ms; }, "300 ms passed");
+  const auto hits = backend_.cached_reads();
   EXPECT_EQ(get("name"), std::nullopt);
+  EXPECT_EQ(backend_.cached_reads(), hits);
+}
+
+TEST_F(RedisReadCache, AReadFromMemoryWaitsForRedisToAnswerABarrierAskedAfterIt) {
+  redis_cli("set test:name alice");
+  until_cached("name");
+  redis_.signal(SIGSTOP);  // a server that may have taken writes this worker has not heard of
+  std::optional<std::optional<std::string>> read;
+  backend_.get(KeySpace::data, "name", [&](auto outcome) { read = outcome.value(); });
+  const auto until = std::chrono::steady_clock::now() + 200ms;
+  while (std::chrono::steady_clock::now() < until) loop_.run_once(10ms);
+  EXPECT_FALSE(read) << "answered from memory without Redis";
+  const auto hits = backend_.cached_reads();
+  redis_.signal(SIGCONT);
+  run_until([&] { return read.has_value(); }, "the read was answered");
+  EXPECT_EQ(*read, "alice");
+  EXPECT_EQ(backend_.cached_reads(), hits + 1) << "from memory, once the barrier was answered";
 }
 
 TEST_F(RedisReadCache, WithoutItsChannelOrItsConnectionEveryReadGoesToRedisUntilTrackingIsBack) {
@@ -115,7 +136,7 @@ TEST_F(RedisReadCache, WithoutItsChannelOrItsConnectionEveryReadGoesToRedisUntil
   redis_cli("client kill type pubsub");  // the invalidation channel
   redis_cli("set test:name bob");        // no invalidation reaches this worker
   EXPECT_EQ(get("name"), "bob");
-  until_cached("name");  // a new channel (a second later)
+  until_cached("name");  // a new channel (after a backoff)
   EXPECT_EQ(get("name"), "bob");
 
   redis_cli("client kill type normal");  // the connection that reads (Redis forgets what it read)
