@@ -43,11 +43,12 @@ namespace corral::detail {
 // Read cache: a key read is kept in memory (ReadCache) while Redis tracks it for this
 // connection (CLIENT TRACKING, redirected to an InvalidationChannel, since hiredis 0.14
 // has no RESP3), until Redis says it changed. A read that finds its key there waits for
-// a barrier on the channel, asked in the read's loop turn: Redis answers a connection
-// in order, so once the barrier is answered every invalidation for a write Redis
-// handled before the read arrived has been applied, on any machine; what is still
-// cached then is answered from memory (one round trip per turn instead of one command
-// per read, and no work for Redis per read). A GET is followed by PTTL, and what it
+// a barrier on the channel, asked after the read's loop turn: Redis answers a
+// connection in order, so once the barrier is answered every invalidation for a write
+// Redis handled before the read arrived has been applied, on any machine; what is
+// still cached then is answered from memory. One barrier is on its way at a time and
+// the reads that come meanwhile share the next, so under load a barrier answers many
+// reads, and Redis does no work per read. A GET is followed by PTTL, and what it
 // read is remembered only if nothing was invalidated or written by this worker while
 // both were on their way. A lost channel or connection, a barrier unanswered within
 // the timeout, or a failover empties the cache and stops its use until tracking is
@@ -145,11 +146,12 @@ class RedisBackend final : public StoreBackend {
   bool may_be_cached(const std::string& key);
   // The connection has not been closed by the server (POLLRDHUP, without hiredis).
   bool connection_open() const;
-  // Joins this turn's reads waiting on a barrier of the channel (asked at the first).
+  // Joins the reads that wait for the next barrier of the channel.
   void read_after_barrier(std::string key, Callback<std::optional<std::string>> done);
+  // Asks the barrier for the gathered reads, unless one is on its way.
+  void ask_barrier();
   // From the cache what is still there; the rest (or all, without an answer) from Redis.
   void answer_batch(const std::shared_ptr<BarrierBatch>& batch, bool answered);
-  void arm_barrier_deadline();
   // GET, and when tracking, PTTL to remember what it read.
   void fetch(std::string key, Callback<std::optional<std::string>> done);
   // GET's reply, put in `read` by its handler, is remembered once PTTL's has come,
@@ -221,8 +223,9 @@ class RedisBackend final : public StoreBackend {
   std::uint64_t channel_generation_ = 0;  // counts the channels made
   bool tracking_ = false;                 // CLIENT TRACKING confirmed, redirected to invalidations_
   std::uint64_t cache_epoch_ = 0;
-  std::shared_ptr<BarrierBatch> open_batch_;                 // this turn's
-  std::vector<std::shared_ptr<BarrierBatch>> batches_waiting_;  // oldest first
+  std::shared_ptr<BarrierBatch> gathering_;  // reads for the next barrier
+  std::shared_ptr<BarrierBatch> asked_;      // the barrier on its way, if any
+  bool ask_scheduled_ = false;               // at the end of this turn
   Timer barrier_timer_;
   Backoff tracking_backoff_{std::chrono::milliseconds(5000)};
   std::uint64_t cached_reads_ = 0;

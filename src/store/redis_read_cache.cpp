@@ -48,7 +48,7 @@ struct RedisBackend::CachedRead {
   Callback<std::optional<std::string>> done;
 };
 
-// The reads of one loop turn that may come from the cache, and the barrier they wait on.
+// Reads that may come from the cache, and the barrier they wait on.
 struct RedisBackend::BarrierBatch {
   std::vector<CachedRead> reads;
   EventLoop::Clock::time_point asked;
@@ -68,24 +68,39 @@ bool RedisBackend::connection_open() const {
 }
 
 void RedisBackend::read_after_barrier(std::string key, Callback<std::optional<std::string>> done) {
-  if (!open_batch_) {
-    open_batch_ = std::make_shared<BarrierBatch>();
-    // The next turn's reads need a barrier asked after they came.
-    defer([this] { open_batch_.reset(); });
-    open_batch_->asked = loop_.now();
-    batches_waiting_.push_back(open_batch_);
-    open_batch_->reads.push_back(CachedRead{std::move(key), std::move(done)});
-    invalidations_->barrier([this, batch = open_batch_](bool answered) { answer_batch(batch, answered); });
-    arm_barrier_deadline();
-    return;
+  if (!gathering_) gathering_ = std::make_shared<BarrierBatch>();
+  gathering_->reads.push_back(CachedRead{std::move(key), std::move(done)});
+  // Asked once the turn's events are handled: every read it answers came before it.
+  if (!ask_scheduled_) {
+    ask_scheduled_ = true;
+    defer([this] {
+      ask_scheduled_ = false;
+      ask_barrier();
+    });
   }
-  open_batch_->reads.push_back(CachedRead{std::move(key), std::move(done)});
+}
+
+void RedisBackend::ask_barrier() {
+  // One at a time, like the writes of a group commit: the reads that come while one is
+  // on its way share the next, asked when it is answered.
+  if (asked_ || !gathering_) return;
+  if (!tracking_ || !invalidations_) return answer_batch(std::exchange(gathering_, nullptr), false);
+  asked_ = std::exchange(gathering_, nullptr);
+  asked_->asked = loop_.now();
+  invalidations_->barrier([this, batch = asked_](bool answered) { answer_batch(batch, answered); });
+  barrier_timer_.expires_at(asked_->asked + timeout_, [this, batch = asked_] {
+    // A server that answers nothing may have taken writes: nothing comes from memory.
+    if (asked_ == batch) stop_tracking(fmt::format("no barrier answered within {} ms", timeout_.count()));
+  });
 }
 
 void RedisBackend::answer_batch(const std::shared_ptr<BarrierBatch>& batch, bool answered) {
   if (closing_ || batch->answered) return;
   batch->answered = true;
-  std::erase(batches_waiting_, batch);
+  if (asked_ == batch) {
+    asked_.reset();
+    barrier_timer_.cancel();
+  }
   const auto now = steady_ms(loop_.now());
   // The connection that read is checked too: the barrier's answer may be handled
   // before the end of that connection, in the same turn.
@@ -99,16 +114,8 @@ void RedisBackend::answer_batch(const std::shared_ptr<BarrierBatch>& batch, bool
       fetch(std::move(read.key), std::move(read.done));  // invalidated meanwhile, or no channel
     }
   }
-}
-
-void RedisBackend::arm_barrier_deadline() {
-  if (barrier_timer_.armed() || batches_waiting_.empty()) return;
-  barrier_timer_.expires_at(batches_waiting_.front()->asked + timeout_, [this] {
-    if (batches_waiting_.empty()) return;
-    if (batches_waiting_.front()->asked + timeout_ > loop_.now()) return arm_barrier_deadline();
-    // A server that answers nothing may have missed writes: nothing comes from memory.
-    stop_tracking(fmt::format("no barrier answered within {} ms", timeout_.count()));
-  });
+  // The reads gathered in turns that have ended; this turn's wait for its end.
+  if (!ask_scheduled_) ask_barrier();
 }
 
 void RedisBackend::start_tracking() {
@@ -186,7 +193,9 @@ void RedisBackend::stop_tracking(const std::string& why) {
   tracking_ = false;
   cache_.clear();
   cache_moved_on();
-  open_batch_.reset();
+  // What gathers for a barrier goes to Redis; what waits on one is answered false
+  // when its channel goes.
+  if (gathering_) answer_batch(std::exchange(gathering_, nullptr), false);
   if (invalidations_) {
     // Not destroyed here: this may run inside one of its own callbacks. Its barriers
     // are answered false when it goes, and their reads go to Redis.
