@@ -158,8 +158,9 @@ void RedisBackend::on_channel_subscribed(std::uint64_t channel, long long client
   // Redis could have sent it elsewhere): its name, as the server that reads sees it.
   send({"CLIENT", "LIST", "ID", id}, [this, channel](redisReply* reply, const std::string& error) {
     if (channel != channel_generation_) return;
-    const bool ours = reply != nullptr && reply->type == REDIS_REPLY_STRING &&
-                      std::string_view(reply->str, reply->len).find(" name=" + channel_name_ + " ") != std::string::npos;
+    const auto listed = reply != nullptr && reply->type == REDIS_REPLY_STRING ? std::string_view(reply->str, reply->len)
+                                                                               : std::string_view();
+    const bool ours = listed.find(" name=" + channel_name_ + " ") != std::string_view::npos;
     if (!ours) {
       const auto said = reply_error(reply, error).value_or("it does not list the channel's connection");
       return give_up_tracking(fmt::format("CLIENT LIST ID: {}", said));
@@ -183,7 +184,9 @@ void RedisBackend::give_up_tracking(const std::string& why) {
   // connection.
   spdlog::info("store: {}: no read cache on this connection ({}); every read goes to Redis", describe(), why);
   stop_tracking({});
-  ++channel_generation_;
+  // After the CLIENT TRACKING ON that may already be on its way: no invalidation is
+  // sent to a connection that is not this worker's channel.
+  if (context_ != nullptr) send({"CLIENT", "TRACKING", "OFF"}, [](redisReply*, const std::string&) {});
 }
 
 void RedisBackend::stop_tracking(const std::string& why) {
@@ -191,6 +194,7 @@ void RedisBackend::stop_tracking(const std::string& why) {
     spdlog::warn("store: {}: the read cache is off ({}); reading from Redis until it is back", describe(), why);
   }
   tracking_ = false;
+  ++channel_generation_;  // nothing the old channel still says counts
   cache_.clear();
   cache_moved_on();
   // What gathers for a barrier goes to Redis; what waits on one is answered false

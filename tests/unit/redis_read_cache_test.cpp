@@ -150,5 +150,22 @@ TEST_F(RedisReadCache, WithoutItsChannelOrItsConnectionEveryReadGoesToRedisUntil
   until_cached("name");
 }
 
+TEST_F(RedisReadCache, WhereRedisRefusesTrackingEveryReadGoesToRedis) {
+  redis_cli("acl setuser default '-client|tracking'");  // as an ACL without it, or Redis 5
+  RedisBackend refused(loop_, parse_store_address(redis_.address()), RedisBackend::Passwords{}, "test", 2s);
+  redis_cli("set test:name alice");
+  auto read = [&] {
+    std::optional<std::optional<std::string>> value;
+    refused.get(KeySpace::data, "name", [&](auto outcome) { value = outcome.value(); });
+    run_until([&] { return value.has_value(); }, "GET was answered");
+    loop_.run_once(0ms);
+    return *value;
+  };
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(read(), "alice");
+  redis_cli("set test:name bob");
+  EXPECT_EQ(read(), "bob");
+  EXPECT_EQ(refused.cached_reads(), 0u);
+}
+
 }  // namespace
 }  // namespace corral::detail
