@@ -30,6 +30,10 @@ struct HiredisEvents::Hooks {
   }
 };
 
+std::string hiredis_error(const redisAsyncContext* context) {
+  return context->errstr[0] != '\0' ? std::string(context->errstr) : std::string("the server closed the connection");
+}
+
 HiredisEvents::HiredisEvents(EventLoop& loop, std::function<void(const std::string&)> on_watch_failed)
     : loop_(loop),
       on_watch_failed_(std::move(on_watch_failed)),

@@ -23,6 +23,10 @@ void outside_hiredis(EventLoop& loop, Body&& body) noexcept {
   }
 }
 
+// What went wrong with a hiredis connection, for a message: its error text, or that the
+// server closed it.
+std::string hiredis_error(const redisAsyncContext* context);
+
 // Puts a hiredis asynchronous connection on the worker's event loop. hiredis asks for
 // read and write readiness through its `ev` hooks, and ships adapters that answer them
 // for libevent, libev, libuv and others; corral's loop is its own, so this is its

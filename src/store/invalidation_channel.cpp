@@ -15,20 +15,17 @@ struct InvalidationChannel::Hooks {
   static InvalidationChannel& of(const redisAsyncContext* context) {
     return *static_cast<InvalidationChannel*>(context->data);
   }
-  static std::string error_of(const redisAsyncContext* context) {
-    return context->errstr[0] != '\0' ? std::string(context->errstr) : std::string("connection closed");
-  }
   static void connected(const redisAsyncContext* context, int status) {
     if (status == REDIS_OK) return;
     auto& channel = of(context);
     channel.context_ = nullptr;  // hiredis frees it after this returns
-    outside_hiredis(channel.loop_, [&] { channel.end(fmt::format("connecting: {}", error_of(context))); });
+    outside_hiredis(channel.loop_, [&] { channel.end(fmt::format("connecting: {}", hiredis_error(context))); });
   }
   static void disconnected(const redisAsyncContext* context, int) {
     auto& channel = of(context);
     if (channel.context_ != context) return;  // freed by us
     channel.context_ = nullptr;
-    outside_hiredis(channel.loop_, [&] { channel.end(error_of(context)); });
+    outside_hiredis(channel.loop_, [&] { channel.end(hiredis_error(context)); });
   }
   // AUTH and CLIENT ID: an error ends the channel; CLIENT ID's answer is kept for the
   // subscription's confirmation.
@@ -37,7 +34,7 @@ struct InvalidationChannel::Hooks {
     if (channel.context_ != context) return;
     outside_hiredis(channel.loop_, [&] {
       auto* answer = static_cast<redisReply*>(reply);
-      if (const auto failed = reply_error(answer, error_of(context))) {
+      if (const auto failed = reply_error(answer, hiredis_error(context))) {
         channel.context_ = nullptr;
         redisAsyncFree(context);  // after this callback
         channel.end(fmt::format("{} was refused: {}", static_cast<const char*>(data), *failed));

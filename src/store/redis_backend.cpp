@@ -14,17 +14,14 @@ namespace corral::detail {
 // cross hiredis's frames.
 struct RedisBackend::Hooks {
   static RedisBackend& of(void* data) { return *static_cast<RedisBackend*>(data); }
-  static std::string error_of(const redisAsyncContext* context) {
-    return context->errstr[0] != '\0' ? std::string(context->errstr) : std::string("connection closed");
-  }
 
   static void connected(const redisAsyncContext* context, int status) {
     auto& backend = of(context->data);
-    outside_hiredis(backend.loop_, [&] { backend.on_connected(status == REDIS_OK, error_of(context)); });
+    outside_hiredis(backend.loop_, [&] { backend.on_connected(status == REDIS_OK, hiredis_error(context)); });
   }
   static void disconnected(const redisAsyncContext* context, int status) {
     auto& backend = of(context->data);
-    outside_hiredis(backend.loop_, [&] { backend.on_disconnected(status == REDIS_OK, error_of(context)); });
+    outside_hiredis(backend.loop_, [&] { backend.on_disconnected(status == REDIS_OK, hiredis_error(context)); });
   }
 
   struct Pending {
@@ -55,7 +52,7 @@ struct RedisBackend::Hooks {
           });
         }
       }
-      pending->on_reply(static_cast<redisReply*>(reply), reply == nullptr ? error_of(context) : std::string());
+      pending->on_reply(static_cast<redisReply*>(reply), reply == nullptr ? hiredis_error(context) : std::string());
     });
   }
 };

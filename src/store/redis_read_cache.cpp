@@ -51,8 +51,6 @@ struct RedisBackend::CachedRead {
 // Reads that may come from the cache, and the barrier they wait on.
 struct RedisBackend::BarrierBatch {
   std::vector<CachedRead> reads;
-  EventLoop::Clock::time_point asked;
-  bool answered = false;
 };
 
 bool RedisBackend::may_be_cached(const std::string& key) {
@@ -86,17 +84,16 @@ void RedisBackend::ask_barrier() {
   if (asked_ || !gathering_) return;
   if (!tracking_ || !invalidations_) return answer_batch(std::exchange(gathering_, nullptr), false);
   asked_ = std::exchange(gathering_, nullptr);
-  asked_->asked = loop_.now();
+  // Answered once: by its reply, or false when the channel goes.
   invalidations_->barrier([this, batch = asked_](bool answered) { answer_batch(batch, answered); });
-  barrier_timer_.expires_at(asked_->asked + timeout_, [this, batch = asked_] {
+  barrier_timer_.expires_after(timeout_, [this, batch = asked_] {
     // A server that answers nothing may have taken writes: nothing comes from memory.
     if (asked_ == batch) stop_tracking(fmt::format("no barrier answered within {} ms", timeout_.count()));
   });
 }
 
 void RedisBackend::answer_batch(const std::shared_ptr<BarrierBatch>& batch, bool answered) {
-  if (closing_ || batch->answered) return;
-  batch->answered = true;
+  if (closing_) return;
   if (asked_ == batch) {
     asked_.reset();
     barrier_timer_.cancel();

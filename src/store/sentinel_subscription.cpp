@@ -32,27 +32,24 @@ struct SentinelSubscription::Hooks {
   static SentinelSubscription& of(const redisAsyncContext* context) {
     return *static_cast<SentinelSubscription*>(context->data);
   }
-  static std::string error_of(const redisAsyncContext* context) {
-    return context->errstr[0] != '\0' ? std::string(context->errstr) : std::string("connection closed");
-  }
   static void connected(const redisAsyncContext* context, int status) {
     if (status != REDIS_OK) {
       auto& subscription = of(context);
       subscription.context_ = nullptr;  // hiredis frees it after this returns
       outside_hiredis(subscription.loop_,
-                      [&] { subscription.lost(fmt::format("connecting: {}", error_of(context))); });
+                      [&] { subscription.lost(fmt::format("connecting: {}", hiredis_error(context))); });
     }
   }
   static void disconnected(const redisAsyncContext* context, int) {
     auto& subscription = of(context);
     if (subscription.context_ != context) return;  // freed by us
     subscription.context_ = nullptr;
-    outside_hiredis(subscription.loop_, [&] { subscription.lost(error_of(context)); });
+    outside_hiredis(subscription.loop_, [&] { subscription.lost(hiredis_error(context)); });
   }
   static void authenticated(redisAsyncContext* context, void* reply, void*) {
     auto& subscription = of(context);
     outside_hiredis(subscription.loop_, [&] {
-      if (const auto failed = reply_error(static_cast<redisReply*>(reply), error_of(context));
+      if (const auto failed = reply_error(static_cast<redisReply*>(reply), hiredis_error(context));
           failed && reply != nullptr && subscription.context_ == context) {
         subscription.context_ = nullptr;
         redisAsyncFree(context);  // after this callback
