@@ -63,7 +63,9 @@ ListenFds adopt_listen_fds() {
     const auto index = static_cast<std::size_t>(fd - SD_LISTEN_FDS_START);
     const bool metrics = index < fd_names.size() && fd_names[index] == "metrics";
     if (metrics) {
-      if (fds.metrics.valid()) spdlog::warn("systemd passed more than one socket named metrics; serving metrics on fd {}", fd);
+      if (fds.metrics.valid()) {
+        spdlog::warn("systemd passed more than one socket named metrics; serving metrics on fd {}", fd);
+      }
       fds.metrics.reset(fd);
     } else {
       fds.http.emplace_back(fd);
