@@ -106,7 +106,14 @@ void SqliteBackend::run(Access access, const char* what, Body body, Callback<T> 
   }
   if (access == Access::read && transaction_ != Transaction::writing) {
     auto outcome = attempt<T>(what, [&]() -> Outcome<T> {
-      if (transaction_ == Transaction::none) begin_reading();
+      if (transaction_ == Transaction::none) {
+        if (unchanged_since_snapshot()) {
+          transaction_ = Transaction::unchanged;
+          end_turn_later();
+        } else {
+          begin_reading();
+        }
+      }
       return body();
     });
     if (!outcome.ok() && transaction_ == Transaction::reading) end_reading();
@@ -151,13 +158,14 @@ void SqliteBackend::get(KeySpace space, std::string_view key, Callback<std::opti
   run<std::optional<std::string>>(Access::read, "reading a key", [&]() -> Outcome<std::optional<std::string>> {
     const auto stored = stored_key(key_buffer_, space, key);
     const auto now = now_ms_();
-    // Only in a turn's snapshot, which checked the cache: not inside its writes.
-    const bool cached = transaction_ == Transaction::reading;
+    // Only in a turn that checked the cache: not inside its writes.
+    const bool cached = transaction_ == Transaction::unchanged || transaction_ == Transaction::reading;
     if (cached) {
       if (const auto* value = cache_.find(stored, now)) {
         ++cached_reads_;
         return std::optional<std::string>(*value);
       }
+      if (transaction_ == Transaction::unchanged) begin_reading();  // a query needs a snapshot
     }
     auto& select = statements_->select;
     Resetting reset{select};

@@ -13,6 +13,7 @@
 
 #include "event/deferral_guard.hpp"
 #include "store/read_cache.hpp"
+#include "store/wal_commit_watch.hpp"
 #include "store/store_backend.hpp"
 
 struct sqlite3;
@@ -52,7 +53,9 @@ struct BusyWait {
 // own writes forget their key. So a read answers what a query in that snapshot would,
 // and a visitor's session costs one query per change instead of one per request. It is
 // filled only in a turn that found the file unchanged: under other workers' steady
-// writes it stays empty rather than being refilled and cleared every turn.
+// writes it stays empty rather than being refilled and cleared every turn. A turn that
+// finds the wal-index header as it was before the last snapshot (WalCommitWatch: no
+// commit since) answers its cached reads without a snapshot at all; a miss takes one.
 class SqliteBackend final : public StoreBackend {
  public:
   using WallClock = std::function<std::int64_t()>;  // ms since the Unix epoch
@@ -90,6 +93,9 @@ class SqliteBackend final : public StoreBackend {
   const std::string& path() const { return path_; }
   // Reads answered from the read cache since the store was opened.
   std::uint64_t cached_reads() const { return cached_reads_; }
+  // Read snapshots begun since the store was opened (a turn that found the file
+  // unchanged and answered only from the cache began none).
+  std::uint64_t snapshots() const { return snapshots_; }
 
  private:
   struct Statements;
@@ -115,7 +121,11 @@ class SqliteBackend final : public StoreBackend {
   void run(Access access, const char* what, Body body, Callback<T> done);
 
   // Group commit (sqlite_group_commit.cpp).
-  enum class Transaction { none, reading, writing };  // this turn's
+  // This turn's: none yet; unchanged (no commit since the last snapshot: cached reads
+  // need none); a snapshot; the writes' transaction.
+  enum class Transaction { none, unchanged, reading, writing };
+  // Whether no connection has committed since the last snapshot began.
+  bool unchanged_since_snapshot() const;
   // BEGIN and the snapshot, clearing the read cache if another connection has
   // committed since the last one; throws SqliteError.
   void begin_reading();
@@ -153,6 +163,9 @@ class SqliteBackend final : public StoreBackend {
   std::vector<Pending> batch_;
   ReadCache cache_{4096, 4 << 20};
   std::optional<std::int64_t> data_version_;  // at this connection's last snapshot
+  std::optional<WalCommitWatch> commits_;      // of the open file
+  std::optional<WalCommitWatch::Mark> snapshot_mark_;  // seen just before the last snapshot
+  std::uint64_t snapshots_ = 0;
   bool cache_fillable_ = false;                 // this turn's snapshot found the file unchanged
   std::uint64_t cached_reads_ = 0;
   DeferralGuard deferrals_;  // the scheduled end of the turn

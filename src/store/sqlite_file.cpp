@@ -104,6 +104,7 @@ void SqliteBackend::open() {
     execute(db_, "PRAGMA synchronous = NORMAL", "setting synchronous");
     execute(db_, schema, "creating the store's table");
     statements_ = std::make_unique<Statements>(db_);
+    commits_.emplace(db_);  // after the schema's write, which mapped the wal-index
     // The write-ahead log exists now (the schema was written through it).
     opened_log_ = ::stat((path_ + "-wal").c_str(), &status) == 0 ? std::pair(status.st_dev, status.st_ino)
                                                                  : std::pair<dev_t, ino_t>();
@@ -114,10 +115,13 @@ void SqliteBackend::open() {
 }
 
 void SqliteBackend::close() {
-  if (transaction_ == Transaction::reading) transaction_ = Transaction::none;  // closing ends it
+  // Closing ends it.
+  if (transaction_ == Transaction::unchanged || transaction_ == Transaction::reading) transaction_ = Transaction::none;
   // What another connection may write meanwhile is not seen by the next one's data_version.
   cache_.clear();
   data_version_.reset();
+  commits_.reset();
+  snapshot_mark_.reset();
   statements_.reset();
   sqlite3_close_v2(db_);
   db_ = nullptr;

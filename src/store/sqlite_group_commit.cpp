@@ -10,12 +10,21 @@
 
 namespace corral::detail {
 
+bool SqliteBackend::unchanged_since_snapshot() const {
+  if (!commits_ || !snapshot_mark_) return false;
+  const auto mark = commits_->mark();
+  return mark && *mark == *snapshot_mark_;
+}
+
 void SqliteBackend::begin_reading() {
+  // Taken before the snapshot: a commit in between is then seen as one next turn.
+  const auto mark = commits_ ? commits_->mark() : std::nullopt;
   {
     Resetting reset{statements_->begin_read};
     statements_->begin_read.step();
   }
   transaction_ = Transaction::reading;
+  ++snapshots_;
   end_turn_later();
   auto& data_version = statements_->data_version;
   Resetting reset{data_version};
@@ -26,6 +35,7 @@ void SqliteBackend::begin_reading() {
     cache_.clear();
     data_version_ = version;
   }
+  snapshot_mark_ = mark;
 }
 
 void SqliteBackend::end_reading() {
@@ -69,6 +79,7 @@ std::optional<StoreFailure> SqliteBackend::in_batch(const char* what, const std:
     // A snapshot cannot be turned into a write once another worker has written since
     // it was taken: the reads' transaction ends first.
     if (transaction_ == Transaction::reading) end_reading();
+    transaction_ = Transaction::none;
     // Opening and checking the file, and waiting for the write lock, as any write does;
     // once in a turn: the writes after a wait that failed fail with it at once.
     if (begin_failed_) return begin_failed_;
@@ -105,7 +116,9 @@ void SqliteBackend::fail_batch(const StoreFailure& failure) {
 void SqliteBackend::end_turn() {
   end_scheduled_ = false;
   begin_failed_.reset();
-  if (transaction_ == Transaction::reading) {
+  if (transaction_ == Transaction::unchanged) {
+    transaction_ = Transaction::none;
+  } else if (transaction_ == Transaction::reading) {
     end_reading();
   } else if (transaction_ == Transaction::writing) {
     try {

@@ -171,6 +171,32 @@ TEST_F(GroupCommit, AKeyReadAgainComesFromTheCacheUntilAnotherConnectionCommits)
   EXPECT_EQ(backend_.cached_reads(), 3u);
 }
 
+TEST_F(GroupCommit, ATurnThatFindsTheFileUncommittedSinceItsLastSnapshotTakesNone) {
+  written_elsewhere("id", "alice");
+  for (int turn = 0; turn < 3; ++turn) read_in_a_turn("id");
+  ASSERT_EQ(backend_.cached_reads(), 1u);
+  const auto snapshots = backend_.snapshots();
+  EXPECT_EQ(read_in_a_turn("id"), "alice");
+  EXPECT_EQ(read_in_a_turn("id"), "alice");
+  EXPECT_EQ(backend_.snapshots(), snapshots) << "answered from the cache without a read lock";
+
+  EXPECT_EQ(read_in_a_turn("unknown"), std::nullopt);
+  EXPECT_EQ(backend_.snapshots(), snapshots + 1) << "a key not in the cache is queried in a snapshot";
+
+  written_elsewhere("id", "bob");
+  EXPECT_EQ(read_in_a_turn("id"), "bob") << "another connection's commit is seen the next turn";
+  EXPECT_EQ(backend_.snapshots(), snapshots + 2);
+
+  // The worker's own commit changes the file too: one snapshot, then none again.
+  backend_.set(KeySpace::session, "id", "carol", std::nullopt, [](auto) {});
+  end_turn();
+  EXPECT_EQ(read_in_a_turn("id"), "carol");
+  EXPECT_EQ(read_in_a_turn("id"), "carol");
+  const auto after_own_write = backend_.snapshots();
+  EXPECT_EQ(read_in_a_turn("id"), "carol");
+  EXPECT_EQ(backend_.snapshots(), after_own_write);
+}
+
 TEST_F(GroupCommit, AWorkersOwnWritesAreReadBackNotWhatItHadCached) {
   written_elsewhere("id", "alice");
   for (int turn = 0; turn < 3; ++turn) read_in_a_turn("id");

@@ -1,0 +1,45 @@
+#include "store/wal_commit_watch.hpp"
+
+#include <sqlite3.h>
+
+#include <atomic>
+#include <cstring>
+
+namespace corral::detail {
+namespace {
+
+constexpr int wal_index_page_size = 32768;  // the size SQLite maps the -shm file in (WALINDEX_PGSZ)
+constexpr std::size_t is_init_byte = 12;    // WalIndexHdr.isInit: nonzero once the header is valid
+
+}  // namespace
+
+WalCommitWatch::WalCommitWatch(sqlite3* db) {
+  sqlite3_file* file = nullptr;
+  if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK || file == nullptr ||
+      file->pMethods == nullptr || file->pMethods->iVersion < 2 || file->pMethods->xShmMap == nullptr) {
+    return;
+  }
+  // bExtend = 0: the region SQLite's connection has already mapped, or none (not in WAL
+  // mode, or nothing read yet); the mapping lives as long as the connection.
+  void volatile* region = nullptr;
+  if (file->pMethods->xShmMap(file, 0, wal_index_page_size, 0, &region) != SQLITE_OK) return;
+  header_ = static_cast<const volatile std::uint32_t*>(region);
+}
+
+std::optional<WalCommitWatch::Mark> WalCommitWatch::mark() const {
+  if (header_ == nullptr) return std::nullopt;
+  // Read as SQLite's walIndexTryHdr reads it: the first copy, a barrier, the second.
+  const Mark::size_type words = Mark{}.size();
+  Mark first{};
+  Mark second{};
+  for (Mark::size_type i = 0; i < words; ++i) first[i] = header_[i];
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  for (Mark::size_type i = 0; i < words; ++i) second[i] = header_[words + i];
+  if (first != second) return std::nullopt;
+  unsigned char bytes[sizeof(Mark)];
+  std::memcpy(bytes, first.data(), sizeof bytes);
+  if (bytes[is_init_byte] == 0) return std::nullopt;
+  return first;
+}
+
+}  // namespace corral::detail
