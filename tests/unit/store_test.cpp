@@ -10,6 +10,8 @@
 #include <fstream>
 #include <optional>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "common/unique_fd.hpp"
 #include "config/store_address.hpp"
@@ -379,6 +381,23 @@ TEST_P(StoreTest, SetsGetsAndErasesBinaryKeysAndValues) {
   ASSERT_TRUE(wait<Done>([&](auto done) { backend_->erase(detail::KeySpace::data, key, std::move(done)); }).ok());
   EXPECT_FALSE(get(key).value());
   EXPECT_EQ(backend_->health(), detail::StoreHealth::up);
+}
+
+TEST_P(StoreTest, ATurnsWritesLargerThanTheConnectionTakesAtOnceAreStoredWhole) {
+  // Eight 1 MiB values in one turn, on a connection made: far more than a socket's send
+  // buffer, so Redis's connection writes part and waits to be writable for the rest.
+  ASSERT_FALSE(get("a").value());
+  std::vector<std::string> values;
+  int answered = 0;
+  for (char fill = 'a'; fill < 'i'; ++fill) {
+    values.emplace_back(1024 * 1024, fill);
+    backend_->set(detail::KeySpace::data, std::string(1, fill), values.back(), std::nullopt,
+                  [&](Outcome<Done> outcome) { answered += outcome.ok() ? 1 : 100; });
+  }
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (answered < 8 && std::chrono::steady_clock::now() < deadline) loop_.run_once(10ms);
+  ASSERT_EQ(answered, 8);
+  for (const auto& value : values) EXPECT_EQ(get(std::string(1, value[0])).value(), value);
 }
 
 TEST_P(StoreTest, IncrementsFromNothingAndRefusesANonInteger) {
