@@ -28,7 +28,7 @@ struct HiredisEvents::Hooks {
     // is writable (two epoll_ctl calls and a wake-up per batch). Only what it did not
     // take, and a connect still under way, wait for EPOLLOUT.
     if (!events_of.flushing_ && events_of.context_ != nullptr && (events_of.context_->c.flags & REDIS_CONNECTED) != 0) {
-      events_of.flush_later();
+      outside_hiredis(events_of.loop_, [&] { events_of.flush_later(); });
     } else {
       watch(data, EPOLLOUT, true);
     }
@@ -58,6 +58,7 @@ void HiredisEvents::attach(redisAsyncContext* context) {
   if (watched_fd_ >= 0) loop_.remove(watched_fd_);  // a context its owner freed without cleanup
   watched_fd_ = -1;
   interest_ = 0;
+  flush_scheduled_ = false;  // one still scheduled finds this context not yet connected
   context_ = context;
   context->ev.data = this;
   context->ev.addRead = Hooks::add_read;

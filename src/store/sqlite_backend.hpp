@@ -55,7 +55,9 @@ struct BusyWait {
 // filled only in a turn that found the file unchanged: under other workers' steady
 // writes it stays empty rather than being refilled and cleared every turn. A turn that
 // finds the wal-index header as it was before the last snapshot (WalCommitWatch: no
-// commit since) answers its cached reads without a snapshot at all; a miss takes one.
+// commit since) answers its cached reads without a snapshot at all; a miss takes one,
+// which may find a commit made after the turn's first read. Every read sees each commit
+// made before its turn began; only the queries of a turn share one snapshot.
 class SqliteBackend final : public StoreBackend {
  public:
   using WallClock = std::function<std::int64_t()>;  // ms since the Unix epoch

@@ -104,7 +104,7 @@ void SqliteBackend::open() {
     execute(db_, "PRAGMA synchronous = NORMAL", "setting synchronous");
     execute(db_, schema, "creating the store's table");
     statements_ = std::make_unique<Statements>(db_);
-    commits_.emplace(db_);  // after the schema's write, which mapped the wal-index
+    commits_.emplace(db_);  // after the schema's statements, whose reads mapped the wal-index
     // The write-ahead log exists now (the schema was written through it).
     opened_log_ = ::stat((path_ + "-wal").c_str(), &status) == 0 ? std::pair(status.st_dev, status.st_ino)
                                                                  : std::pair<dev_t, ino_t>();

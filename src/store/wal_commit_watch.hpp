@@ -28,15 +28,16 @@ class WalCommitWatch {
  public:
   using Mark = std::array<std::uint32_t, 12>;  // the 48-byte header, as it was
 
-  // Watches `db`'s main file; one that cannot be watched (not in WAL mode, no shared
-  // memory, not yet read) gives no marks. Valid until `db` is closed.
+  // Watches `db`'s main file, which must have been read since it was opened (that maps
+  // the wal-index); one that cannot be watched (not in WAL mode, no shared memory) gives
+  // no marks. Valid until `db` is closed.
   explicit WalCommitWatch(sqlite3* db);
 
   // The header now, or nothing while a commit is writing it (or if unwatchable).
   std::optional<Mark> mark() const;
 
  private:
-  const volatile std::uint32_t* header_ = nullptr;
+  const std::uint32_t* header_ = nullptr;  // in memory another process writes
 };
 
 }  // namespace corral::detail

@@ -187,6 +187,17 @@ TEST_F(GroupCommit, ATurnThatFindsTheFileUncommittedSinceItsLastSnapshotTakesNon
   EXPECT_EQ(read_in_a_turn("id"), "bob") << "another connection's commit is seen the next turn";
   EXPECT_EQ(backend_.snapshots(), snapshots + 2);
 
+  // A checkpoint that restarts the log, then a commit: the header is new again.
+  {
+    sqlite3* other = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &other), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(other, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(other);
+  }
+  EXPECT_EQ(read_in_a_turn("id"), "bob");
+  written_elsewhere("id", "dave");
+  EXPECT_EQ(read_in_a_turn("id"), "dave") << "a commit after a restarted log";
+
   // The worker's own commit changes the file too: one snapshot, then none again.
   backend_.set(KeySpace::session, "id", "carol", std::nullopt, [](auto) {});
   end_turn();
