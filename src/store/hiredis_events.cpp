@@ -21,18 +21,7 @@ struct HiredisEvents::Hooks {
   }
   static void add_read(void* data) { watch(data, EPOLLIN, true); }
   static void del_read(void* data) { watch(data, EPOLLIN, false); }
-  static void add_write(void* data) {
-    auto& events_of = *static_cast<HiredisEvents*>(data);
-    // A connected socket almost always takes the commands at once: written at the end
-    // of the turn that queued them, all in one write, instead of asking epoll to say it
-    // is writable (two epoll_ctl calls and a wake-up per batch). Only what it did not
-    // take, and a connect still under way, wait for EPOLLOUT.
-    if (!events_of.flushing_ && events_of.context_ != nullptr && (events_of.context_->c.flags & REDIS_CONNECTED) != 0) {
-      outside_hiredis(events_of.loop_, [&] { events_of.flush_later(); });
-    } else {
-      watch(data, EPOLLOUT, true);
-    }
-  }
+  static void add_write(void* data) { watch(data, EPOLLOUT, true); }
   static void del_write(void* data) { watch(data, EPOLLOUT, false); }
   // hiredis is freeing the context: nothing of it is watched or handled any more.
   static void cleanup(void* data) {
@@ -58,7 +47,6 @@ void HiredisEvents::attach(redisAsyncContext* context) {
   if (watched_fd_ >= 0) loop_.remove(watched_fd_);  // a context its owner freed without cleanup
   watched_fd_ = -1;
   interest_ = 0;
-  flush_scheduled_ = false;  // one still scheduled finds this context not yet connected
   context_ = context;
   context->ev.data = this;
   context->ev.addRead = Hooks::add_read;
@@ -84,20 +72,6 @@ void HiredisEvents::watch(std::uint32_t events, bool on) {
     loop_.modify(watched_fd_, interest, socket_handler_);
   }
   interest_ = interest;
-}
-
-void HiredisEvents::flush_later() {
-  if (flush_scheduled_ || (interest_ & EPOLLOUT) != 0) return;
-  flush_scheduled_ = true;
-  loop_.defer(deferrals_.wrap([this] {
-    flush_scheduled_ = false;
-    // Freed meanwhile, or another one attached and still connecting (hiredis would take
-    // a connect under way for one made).
-    if (context_ == nullptr || (context_->c.flags & REDIS_CONNECTED) == 0) return;
-    flushing_ = true;
-    redisAsyncHandleWrite(context_);
-    flushing_ = false;
-  }));
 }
 
 void HiredisEvents::on_socket_events(std::uint32_t events) {

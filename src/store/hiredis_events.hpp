@@ -49,8 +49,6 @@ class HiredisEvents {
   struct Hooks;
   void watch(std::uint32_t events, bool on);
   void on_socket_events(std::uint32_t events);
-  // Writes what hiredis has queued once the loop has handled this turn's events.
-  void flush_later();
 
   EventLoop& loop_;
   std::function<void(const std::string&)> on_watch_failed_;
@@ -58,9 +56,7 @@ class HiredisEvents {
   int watched_fd_ = -1;
   std::uint32_t interest_ = 0;
   FunctionHandler socket_handler_;
-  bool flush_scheduled_ = false;
-  bool flushing_ = false;  // inside hiredis's write: what it asks for then is EPOLLOUT
-  DeferralGuard deferrals_;  // a deferred on_watch_failed_ or flush
+  DeferralGuard deferrals_;  // a deferred on_watch_failed_
 };
 
 }  // namespace corral::detail

@@ -385,7 +385,7 @@ TEST_P(StoreTest, SetsGetsAndErasesBinaryKeysAndValues) {
 
 TEST_P(StoreTest, ATurnsWritesLargerThanTheConnectionTakesAtOnceAreStoredWhole) {
   // Eight 1 MiB values in one turn, on a connection made: far more than a socket's send
-  // buffer, so Redis's connection writes part and waits to be writable for the rest.
+  // buffer, so Redis's connection writes part at a time, each when it is writable.
   ASSERT_FALSE(get("a").value());
   std::vector<std::string> values;
   int answered = 0;
