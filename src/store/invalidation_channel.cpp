@@ -3,6 +3,8 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
+#include <vector>
+
 #include <fmt/format.h>
 
 #include "store/redis_reply.hpp"
@@ -90,15 +92,17 @@ InvalidationChannel::InvalidationChannel(EventLoop& loop, const std::string& hos
   events_.attach(context);
   if (port != 0) redisEnableKeepAlive(&context->c);
   if (password) {
-    if (user.empty()) {
-      const char* argv[] = {"AUTH", password->c_str()};
-      const std::size_t lengths[] = {4, password->size()};
-      redisAsyncCommandArgv(context, Hooks::answered, const_cast<char*>("AUTH"), 2, argv, lengths);
-    } else {
-      const char* argv[] = {"AUTH", user.c_str(), password->c_str()};
-      const std::size_t lengths[] = {4, user.size(), password->size()};
-      redisAsyncCommandArgv(context, Hooks::answered, const_cast<char*>("AUTH"), 3, argv, lengths);
+    // AUTH [user] password, as binary-safe arguments.
+    std::vector<const char*> argv{"AUTH"};
+    std::vector<std::size_t> lengths{4};
+    if (!user.empty()) {
+      argv.push_back(user.c_str());
+      lengths.push_back(user.size());
     }
+    argv.push_back(password->c_str());
+    lengths.push_back(password->size());
+    redisAsyncCommandArgv(context, Hooks::answered, const_cast<char*>("AUTH"), static_cast<int>(argv.size()),
+                          argv.data(), lengths.data());
   }
   // Refused by an ACL that allows the rest: the channel works all the same.
   redisAsyncCommand(context, nullptr, nullptr, "CLIENT SETNAME %s", client_name.c_str());

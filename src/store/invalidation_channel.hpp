@@ -47,8 +47,6 @@ class InvalidationChannel {
   // before is in the cache's past. `done(false)` if the channel ends first (at once if
   // it has). A request that arrived before the call may then be answered from memory.
   void barrier(std::function<void(bool answered)> done);
-  // Barriers asked for and not answered yet.
-  bool barrier_waiting() const { return !barriers_.empty(); }
 
  private:
   struct Hooks;

@@ -115,10 +115,7 @@ void SqliteBackend::open() {
 }
 
 void SqliteBackend::close() {
-  // Closing ends it.
-  if (transaction_ == Transaction::unchanged || transaction_ == Transaction::reading) {
-    transaction_ = Transaction::none;
-  }
+  if (transaction_ != Transaction::writing) transaction_ = Transaction::none;  // closing ends a turn's reads
   // What another connection may write meanwhile is not seen by the next one's data_version.
   cache_.clear();
   data_version_.reset();

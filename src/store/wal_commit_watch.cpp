@@ -3,7 +3,7 @@
 #include <sqlite3.h>
 
 #include <atomic>
-#include <cstring>
+#include <tuple>
 
 namespace corral::detail {
 namespace {
@@ -40,17 +40,14 @@ WalCommitWatch::WalCommitWatch(sqlite3* db) {
 std::optional<WalCommitWatch::Mark> WalCommitWatch::mark() const {
   if (header_ == nullptr) return std::nullopt;
   // Read as SQLite's walIndexTryHdr reads it: the first copy, a barrier, the second.
-  const Mark::size_type words = Mark{}.size();
+  constexpr auto words = std::tuple_size_v<Mark>;
   Mark first{};
   Mark second{};
   // Another process writes it meanwhile: each word is loaded whole, as SQLite's are.
   for (Mark::size_type i = 0; i < words; ++i) first[i] = __atomic_load_n(&header_[i], __ATOMIC_RELAXED);
   std::atomic_thread_fence(std::memory_order_seq_cst);
   for (Mark::size_type i = 0; i < words; ++i) second[i] = __atomic_load_n(&header_[words + i], __ATOMIC_RELAXED);
-  if (first != second) return std::nullopt;
-  unsigned char bytes[sizeof(Mark)];
-  std::memcpy(bytes, first.data(), sizeof bytes);
-  if (bytes[is_init_byte] == 0) return std::nullopt;
+  if (first != second || reinterpret_cast<const unsigned char*>(first.data())[is_init_byte] == 0) return std::nullopt;
   return first;
 }
 

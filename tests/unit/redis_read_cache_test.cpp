@@ -150,6 +150,29 @@ TEST_F(RedisReadCache, WithoutItsChannelOrItsConnectionEveryReadGoesToRedisUntil
   until_cached("name");
 }
 
+TEST_F(RedisReadCache, BehindAPasswordOrAnAclUserTheChannelLogsInAsTheReadingConnectionDoes) {
+  redis_cli("acl setuser app on '>app-secret' '~*' '&*' '+@all'");
+  redis_cli("config set requirepass s3cret");  // the default user's (redis_cli is refused from here)
+  for (const auto& [user, password] : {std::pair<std::string, std::string>{"", "s3cret"}, {"app", "app-secret"}}) {
+    auto address = parse_store_address(redis_.address());
+    address.user = user;
+    RedisBackend backend(loop_, address, RedisBackend::Passwords{password, std::nullopt}, "test", 2s);
+    bool written = false;
+    backend.set(KeySpace::data, "name", "alice", std::nullopt, [&](Outcome<Done> outcome) { written = outcome.ok(); });
+    run_until([&] { return written; }, "SET was answered");
+    run_until(
+        [&] {
+          std::optional<std::optional<std::string>> value;
+          backend.get(KeySpace::data, "name", [&](auto outcome) { value = outcome.value(); });
+          run_until([&] { return value.has_value(); }, "GET was answered");
+          loop_.run_once(0ms);
+          EXPECT_EQ(*value, "alice");
+          return backend.cached_reads() > 0;
+        },
+        "a read came from the cache, through the channel");
+  }
+}
+
 TEST_F(RedisReadCache, WhereRedisRefusesTrackingEveryReadGoesToRedis) {
   redis_cli("acl setuser default '-client|tracking'");  // as an ACL without it, or Redis 5
   RedisBackend refused(loop_, parse_store_address(redis_.address()), RedisBackend::Passwords{}, "test", 2s);
