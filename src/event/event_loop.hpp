@@ -51,6 +51,10 @@ class EventLoop {
   // Runs `work` after the events of this wake-up have been handled: to destroy a
   // handler that a later event of the same batch may still name.
   void defer(std::function<void()> work) { deferred_.push_back(std::move(work)); }
+  // Runs `work` once the loop finds no event waiting, or after a few turns that all
+  // found some: for work that several wake-ups' events can share (one Redis round trip
+  // for the reads of all of them), without waiting long under constant load.
+  void when_idle(std::function<void()> work) { idle_.push_back(std::move(work)); }
 
   // The loop stores there, in steady-clock milliseconds, when it woke up, and 0 while
   // it waits for events: other processes can tell a hung loop from a busy one.
@@ -80,6 +84,8 @@ class EventLoop {
   std::vector<epoll_event> events_;
   TimerQueue timers_;
   std::vector<std::function<void()>> deferred_;
+  std::vector<std::function<void()>> idle_;
+  int busy_turns_with_idle_work_ = 0;
   bool stopped_ = false;
   std::atomic<std::int64_t>* busy_since_ms_ = nullptr;
 };

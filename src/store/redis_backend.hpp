@@ -150,6 +150,7 @@ class RedisBackend final : public StoreBackend {
   void read_after_barrier(std::string key, Callback<std::optional<std::string>> done);
   // Asks the barrier for the gathered reads, unless one is on its way.
   void ask_barrier();
+  void schedule_barrier();
   // From the cache what is still there; the rest (or all, without an answer) from Redis.
   void answer_batch(const std::shared_ptr<BarrierBatch>& batch, bool answered);
   // GET, and when tracking, PTTL to remember what it read.
@@ -225,7 +226,7 @@ class RedisBackend final : public StoreBackend {
   std::uint64_t cache_epoch_ = 0;
   std::shared_ptr<BarrierBatch> gathering_;  // reads for the next barrier
   std::shared_ptr<BarrierBatch> asked_;      // the barrier on its way, if any
-  bool ask_scheduled_ = false;               // at the end of this turn
+  bool ask_scheduled_ = false;               // for when the loop is idle
   Timer barrier_timer_;
   Backoff tracking_backoff_{std::chrono::milliseconds(5000)};
   std::uint64_t cached_reads_ = 0;

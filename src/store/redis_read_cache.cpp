@@ -68,14 +68,18 @@ bool RedisBackend::connection_open() const {
 void RedisBackend::read_after_barrier(std::string key, Callback<std::optional<std::string>> done) {
   if (!gathering_) gathering_ = std::make_shared<BarrierBatch>();
   gathering_->reads.push_back(CachedRead{std::move(key), std::move(done)});
-  // Asked once the turn's events are handled: every read it answers came before it.
-  if (!ask_scheduled_) {
-    ask_scheduled_ = true;
-    defer([this] {
-      ask_scheduled_ = false;
-      ask_barrier();
-    });
-  }
+  schedule_barrier();
+}
+
+void RedisBackend::schedule_barrier() {
+  // Asked once the loop has no event waiting (or after a few busy turns): the reads of
+  // every wake-up until then share one round trip to Redis, and each came before it.
+  if (ask_scheduled_) return;
+  ask_scheduled_ = true;
+  loop_.when_idle(deferrals_.wrap([this] {
+    ask_scheduled_ = false;
+    ask_barrier();
+  }));
 }
 
 void RedisBackend::ask_barrier() {
@@ -111,8 +115,7 @@ void RedisBackend::answer_batch(const std::shared_ptr<BarrierBatch>& batch, bool
       fetch(std::move(read.key), std::move(read.done));  // invalidated meanwhile, or no channel
     }
   }
-  // The reads gathered in turns that have ended; this turn's wait for its end.
-  if (!ask_scheduled_) ask_barrier();
+  if (gathering_) schedule_barrier();  // the reads that came while this one was on its way
 }
 
 void RedisBackend::start_tracking() {
