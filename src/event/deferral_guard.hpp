@@ -5,7 +5,7 @@
 
 namespace corral {
 
-// For an object that defers work (EventLoop::defer, a loop turn's end) and may be
+// For an object that defers work (EventLoop::defer or when_idle) and may be
 // destroyed before that work runs: what it wraps is dropped then. A member of that
 // object; not copied, since a copy would answer for the wrong object.
 class DeferralGuard {

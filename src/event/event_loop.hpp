@@ -62,8 +62,9 @@ class EventLoop {
 
   // Handles events and timers until stop().
   void run();
-  // One turn: waits at most `max_wait` for events, then handles them and the timers
-  // that are due (for tests that drive a loop step by step).
+  // One turn: waits at most `max_wait` for events (none while work waits for idle),
+  // then handles them, the timers that are due and the idle work whose time has come
+  // (for tests that drive a loop step by step).
   void run_once(std::chrono::milliseconds max_wait);
   void stop() { stopped_ = true; }
 

@@ -43,7 +43,8 @@ namespace corral::detail {
 // Read cache: a key read is kept in memory (ReadCache) while Redis tracks it for this
 // connection (CLIENT TRACKING, redirected to an InvalidationChannel, since hiredis 0.14
 // has no RESP3), until Redis says it changed. A read that finds its key there waits for
-// a barrier on the channel, asked after the read's loop turn: Redis answers a
+// a barrier on the channel, asked after the read once the loop finds no event waiting
+// (or after a few busy turns, EventLoop::when_idle): Redis answers a
 // connection in order, so once the barrier is answered every invalidation for a write
 // Redis handled before the read arrived has been applied, on any machine; what is
 // still cached then is answered from memory. One barrier is on its way at a time and

@@ -74,7 +74,8 @@ void RedisBackend::read_after_barrier(std::string key, Callback<std::optional<st
 void RedisBackend::schedule_barrier() {
   // Asked once the loop has no event waiting (or after a few busy turns): the reads of
   // every wake-up until then share one round trip to Redis, and each came before it.
-  if (ask_scheduled_) return;
+  // While one is on its way, its answer schedules the next.
+  if (ask_scheduled_ || asked_) return;
   ask_scheduled_ = true;
   loop_.when_idle(deferrals_.wrap([this] {
     ask_scheduled_ = false;

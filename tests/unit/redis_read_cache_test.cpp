@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -50,6 +52,19 @@ class RedisReadCache : public ::testing::Test {
   // Another client's command, answered before this returns.
   void redis_cli(const std::string& arguments) {
     ASSERT_EQ(std::system(("redis-cli -s " + redis_.socket_path() + " " + arguments + " >/dev/null").c_str()), 0);
+  }
+  // How many SUBSCRIBEs Redis has handled: the channel's own, and one per barrier.
+  long subscribes() {
+    std::unique_ptr<FILE, int (*)(FILE*)> out(
+        ::popen(("redis-cli -s " + redis_.socket_path() + " info commandstats").c_str(), "r"), ::pclose);
+    EXPECT_TRUE(out);
+    if (!out) return -1;
+    char line[512];
+    while (std::fgets(line, sizeof line, out.get()) != nullptr) {
+      long calls = 0;
+      if (std::sscanf(line, "cmdstat_subscribe:calls=%ld", &calls) == 1) return calls;
+    }
+    return 0;
   }
   // Reads `key` until a read comes from the cache (tracking is confirmed a moment after
   // the connection is made).
@@ -128,6 +143,28 @@ TEST_F(RedisReadCache, AReadFromMemoryWaitsForRedisToAnswerABarrierAskedAfterIt)
   run_until([&] { return read.has_value(); }, "the read was answered");
   EXPECT_EQ(*read, "alice");
   EXPECT_EQ(backend_.cached_reads(), hits + 1) << "from memory, once the barrier was answered";
+}
+
+TEST_F(RedisReadCache, AReadThatComesWhileABarrierIsOnItsWayWaitsForTheNextOne) {
+  redis_cli("set test:name alice");
+  until_cached("name");
+  const auto barriers_before = subscribes();
+  redis_.signal(SIGSTOP);
+  std::optional<std::optional<std::string>> first;
+  std::optional<std::optional<std::string>> second;
+  backend_.get(KeySpace::data, "name", [&](auto outcome) { first = outcome.value(); });
+  // The loop finds nothing waiting: the first read's barrier is asked, then written.
+  for (int turn = 0; turn < 5; ++turn) loop_.run_once(0ms);
+  EXPECT_FALSE(first);
+  redis_.signal(SIGCONT);
+  // Redis handles that barrier, then acknowledges this write, before the worker has
+  // read the barrier's answer; then the second read comes.
+  redis_cli("set test:name bob");
+  backend_.get(KeySpace::data, "name", [&](auto outcome) { second = outcome.value(); });
+  run_until([&] { return first && second; }, "both reads were answered");
+  EXPECT_TRUE(*first == "alice" || *first == "bob") << "it came before the write: either is true";
+  EXPECT_EQ(*second, "bob") << "answered by a barrier asked before it came";
+  EXPECT_EQ(subscribes() - barriers_before, 2) << "a barrier for each read";
 }
 
 TEST_F(RedisReadCache, WithoutItsChannelOrItsConnectionEveryReadGoesToRedisUntilTrackingIsBack) {
