@@ -53,7 +53,9 @@ class Response {
   Response& body(const char* text) { return body(std::string_view(text)); }
   const std::string& body() const noexcept { return body_; }
   Response& content_type(std::string_view type);
-  std::string_view content_type() const noexcept { return content_type_; }
+  std::string_view content_type() const noexcept {
+    return content_type_.empty() ? std::string_view("text/plain; charset=utf-8") : std::string_view(content_type_);
+  }
 
   // Status, body and type at once: response.text(200, "hello").
   Response& text(int code, std::string_view text);
@@ -76,7 +78,7 @@ class Response {
   friend struct detail::ResponseAccess;
   int status_ = 200;
   bool produced_ = false;  // a handler set a status or body
-  std::string content_type_;
+  std::string content_type_;  // empty: the default, kept without an allocation
   std::string body_;
   std::vector<std::pair<std::string, std::string>> headers_;
   // Set while a handler runs. Never copied or moved with the response: only the

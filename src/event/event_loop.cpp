@@ -82,9 +82,7 @@ void EventLoop::turn(int max_wait_ms) {
   // -1 (EINTR) counts as idle: the work needs no event to be missing, only a bound.
   if (!idle_.empty() && (count <= 0 || ++busy_turns_with_idle_work_ >= max_busy_turns_before_idle_work)) {
     busy_turns_with_idle_work_ = 0;
-    auto work = std::move(idle_);
-    idle_.clear();
-    for (auto& item : work) item();
+    run_all(idle_);  // what it adds waits for the next idle turn
     run_deferred();
   }
 }
@@ -118,11 +116,18 @@ void EventLoop::run_due_timers() {
 
 void EventLoop::run_deferred() {
   // Deferred work may defer more.
-  while (!deferred_.empty()) {
-    auto work = std::move(deferred_);
-    deferred_.clear();
-    for (auto& item : work) item();
-  }
+  while (!deferred_.empty()) run_all(deferred_);
+}
+
+void EventLoop::run_all(std::vector<std::function<void()>>& queue) {
+  // The queue and running_ trade places, so both keep their capacity: a loop under
+  // load queues a few items every turn, and would otherwise allocate for them anew.
+  // Work added meanwhile goes to the queue, emptied by then; what an exception leaves
+  // in running_ is dropped by the next run, as a local vector would have dropped it.
+  running_.clear();
+  running_.swap(queue);
+  for (auto& item : running_) item();
+  running_.clear();
 }
 
 void Timer::expires_at(EventLoop::Clock::time_point when, std::function<void()> on_expiry) {

@@ -78,6 +78,7 @@ class EventLoop {
   int wait_milliseconds() const;
   void run_due_timers();
   void run_deferred();
+  void run_all(std::vector<std::function<void()>>& queue);
 
   UniqueFd epoll_;
   Clock::time_point now_;
@@ -86,6 +87,7 @@ class EventLoop {
   TimerQueue timers_;
   std::vector<std::function<void()>> deferred_;
   std::vector<std::function<void()>> idle_;
+  std::vector<std::function<void()>> running_;  // what run_all() is running
   int busy_turns_with_idle_work_ = 0;
   bool stopped_ = false;
   std::atomic<std::int64_t>* busy_since_ms_ = nullptr;

@@ -8,7 +8,6 @@
 namespace corral {
 namespace {
 
-constexpr std::string_view default_content_type = "text/plain; charset=utf-8";
 
 // RFC 9110 §5.6.2 token characters: what a field name (and a cookie name) may hold.
 bool is_token(std::string_view text) {
@@ -44,7 +43,7 @@ bool is_workers_field(std::string_view name) {
 
 }  // namespace
 
-Response::Response() : content_type_(default_content_type) {}
+Response::Response() = default;
 
 Response& Response::status(int code) {
   if (code < 200 || code > 599) {
@@ -78,7 +77,7 @@ Response& Response::content_type(std::string_view type) {
 
 Response& Response::text(int code, std::string_view text) {
   status(code);
-  content_type_.assign(default_content_type);
+  content_type_.clear();
   return body(text);
 }
 
@@ -162,7 +161,7 @@ namespace detail {
 void ResponseAccess::reset(Response& response) {
   response.status_ = 200;
   response.produced_ = false;
-  response.content_type_.assign(default_content_type);
+  response.content_type_.clear();
   response.body_.clear();
   response.headers_.clear();
   response.deferrer_.value = nullptr;

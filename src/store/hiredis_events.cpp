@@ -3,6 +3,8 @@
 #include <hiredis/async.h>
 #include <sys/epoll.h>
 
+#include <utility>
+
 namespace corral::detail {
 
 // hiredis calls C functions: these find the adapter again, and never let an exception
@@ -60,6 +62,10 @@ void HiredisEvents::attach(redisAsyncContext* context) {
 }
 
 void HiredisEvents::watch(std::uint32_t events, bool on) {
+  if (writing_at_once_ && events == EPOLLOUT && on) {
+    write_queued_ = true;
+    return;
+  }
   const std::uint32_t interest = on ? (interest_ | events) : (interest_ & ~events);
   if (interest == 0) {
     if (watched_fd_ >= 0) loop_.remove(watched_fd_);
@@ -72,6 +78,21 @@ void HiredisEvents::watch(std::uint32_t events, bool on) {
     loop_.modify(watched_fd_, interest, socket_handler_);
   }
   interest_ = interest;
+}
+
+bool HiredisEvents::begin_writing_at_once() {
+  if (context_ == nullptr || (context_->c.flags & REDIS_CONNECTED) == 0 || (context_->c.flags & REDIS_IN_CALLBACK) != 0 ||
+      (interest_ & EPOLLOUT) != 0) {
+    return false;
+  }
+  writing_at_once_ = true;
+  return true;
+}
+
+void HiredisEvents::write_at_once() {
+  writing_at_once_ = false;
+  // What the socket does not take now asks again for writability, this time watched.
+  if (std::exchange(write_queued_, false) && context_ != nullptr) redisAsyncHandleWrite(context_);
 }
 
 void HiredisEvents::on_socket_events(std::uint32_t events) {

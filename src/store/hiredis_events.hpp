@@ -45,16 +45,33 @@ class HiredisEvents {
   // calls the cleanup hook when it frees the context, which detaches it.
   void attach(redisAsyncContext* context);
 
+  // Runs `queue`, which queues commands on the context, and writes them at once instead
+  // of when epoll next says the socket is writable: for commands that are to leave now
+  // (a barrier, asked when the loop is idle), without the two epoll_ctl calls that
+  // watching for writability costs. Inside hiredis's callbacks, before the connection
+  // is made, behind a write still waiting, or for what the socket does not take, the
+  // usual wait.
+  template <class Queue>
+  void send_now(Queue&& queue) {
+    const bool at_once = begin_writing_at_once();
+    queue();
+    if (at_once) write_at_once();
+  }
+
  private:
   struct Hooks;
   void watch(std::uint32_t events, bool on);
   void on_socket_events(std::uint32_t events);
+  bool begin_writing_at_once();
+  void write_at_once();
 
   EventLoop& loop_;
   std::function<void(const std::string&)> on_watch_failed_;
   redisAsyncContext* context_ = nullptr;
   int watched_fd_ = -1;
   std::uint32_t interest_ = 0;
+  bool writing_at_once_ = false;  // hiredis's request to watch for writability is noted, not passed on
+  bool write_queued_ = false;
   FunctionHandler socket_handler_;
   DeferralGuard deferrals_;  // a deferred on_watch_failed_
 };

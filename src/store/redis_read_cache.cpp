@@ -88,13 +88,15 @@ void RedisBackend::ask_barrier() {
   // on its way share the next, asked when it is answered.
   if (asked_ || !gathering_) return;
   if (!tracking_ || !invalidations_) return answer_batch(std::exchange(gathering_, nullptr), false);
-  asked_ = std::exchange(gathering_, nullptr);
-  // Answered once: by its reply, or false when the channel goes.
-  invalidations_->barrier([this, batch = asked_](bool answered) { answer_batch(batch, answered); });
-  barrier_timer_.expires_after(timeout_, [this, batch = asked_] {
+  auto batch = std::exchange(gathering_, nullptr);
+  asked_ = batch;
+  barrier_timer_.expires_after(timeout_, [this, batch] {
     // A server that answers nothing may have taken writes: nothing comes from memory.
     if (asked_ == batch) stop_tracking(fmt::format("no barrier answered within {} ms", timeout_.count()));
   });
+  // Answered once: by its reply, or false when the channel goes (which may be before
+  // this returns, if the socket refuses the write).
+  invalidations_->barrier([this, batch](bool answered) { answer_batch(batch, answered); });
 }
 
 void RedisBackend::answer_batch(const std::shared_ptr<BarrierBatch>& batch, bool answered) {
