@@ -120,14 +120,16 @@ void EventLoop::run_deferred() {
 }
 
 void EventLoop::run_all(std::vector<std::function<void()>>& queue) {
-  // The queue and running_ trade places, so both keep their capacity: a loop under
-  // load queues a few items every turn, and would otherwise allocate for them anew.
-  // Work added meanwhile goes to the queue, emptied by then; what an exception leaves
-  // in running_ is dropped by the next run, as a local vector would have dropped it.
-  running_.clear();
-  running_.swap(queue);
-  for (auto& item : running_) item();
-  running_.clear();
+  // The queue gets the spare vector's capacity and the spare gets this run's, so a loop
+  // under load, which queues a few items every turn, does not allocate for them anew.
+  // Work added meanwhile goes to the queue; what an exception leaves is dropped as the
+  // stack unwinds.
+  std::vector<std::function<void()>> work;
+  work.swap(spare_);
+  work.swap(queue);
+  for (auto& item : work) item();
+  work.clear();
+  spare_.swap(work);
 }
 
 void Timer::expires_at(EventLoop::Clock::time_point when, std::function<void()> on_expiry) {

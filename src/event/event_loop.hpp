@@ -87,7 +87,7 @@ class EventLoop {
   TimerQueue timers_;
   std::vector<std::function<void()>> deferred_;
   std::vector<std::function<void()>> idle_;
-  std::vector<std::function<void()>> running_;  // what run_all() is running
+  std::vector<std::function<void()>> spare_;  // capacity for the next run_all()
   int busy_turns_with_idle_work_ = 0;
   bool stopped_ = false;
   std::atomic<std::int64_t>* busy_since_ms_ = nullptr;

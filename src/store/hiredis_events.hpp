@@ -4,6 +4,7 @@
 #include <exception>
 #include <functional>
 #include <string>
+#include <type_traits>
 
 #include "event/deferral_guard.hpp"
 #include "event/event_loop.hpp"
@@ -53,6 +54,8 @@ class HiredisEvents {
   // usual wait.
   template <class Queue>
   void send_now(Queue&& queue) {
+    // Throwing would leave the adapter passing on no request to watch for writability.
+    static_assert(std::is_nothrow_invocable_v<Queue&>, "send_now: queue() must be noexcept");
     const bool at_once = begin_writing_at_once();
     queue();
     if (at_once) write_at_once();

@@ -121,7 +121,9 @@ void InvalidationChannel::barrier(std::function<void(bool)> done) {
   if (ended_ || context_ == nullptr) return done(false);
   barriers_.push_back(std::move(done));
   // Asked when the loop is idle: nothing more would join this write by waiting.
-  events_.send_now([this] { redisAsyncCommand(context_, Hooks::barrier, nullptr, "SUBSCRIBE %s", barrier_channel); });
+  events_.send_now([this]() noexcept {
+    redisAsyncCommand(context_, Hooks::barrier, nullptr, "SUBSCRIBE %s", barrier_channel);
+  });
 }
 
 void InvalidationChannel::on_barrier_reply(redisReply* reply) {
