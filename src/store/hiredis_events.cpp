@@ -81,10 +81,9 @@ void HiredisEvents::watch(std::uint32_t events, bool on) {
 }
 
 bool HiredisEvents::begin_writing_at_once() {
-  if (context_ == nullptr || (context_->c.flags & REDIS_CONNECTED) == 0 || (context_->c.flags & REDIS_IN_CALLBACK) != 0 ||
-      (interest_ & EPOLLOUT) != 0) {
-    return false;
-  }
+  if (context_ == nullptr || (interest_ & EPOLLOUT) != 0) return false;
+  const int flags = context_->c.flags;
+  if ((flags & REDIS_CONNECTED) == 0 || (flags & REDIS_IN_CALLBACK) != 0) return false;
   writing_at_once_ = true;
   return true;
 }
