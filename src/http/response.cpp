@@ -8,7 +8,6 @@
 namespace corral {
 namespace {
 
-
 // RFC 9110 §5.6.2 token characters: what a field name (and a cookie name) may hold.
 bool is_token(std::string_view text) {
   if (text.empty()) return false;
