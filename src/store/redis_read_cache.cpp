@@ -85,7 +85,7 @@ void RedisBackend::schedule_barrier() {
 
 void RedisBackend::ask_barrier() {
   // One at a time, like the writes of a group commit: the reads that come while one is
-  // on its way share the next, asked when it is answered.
+  // on its way share the next, scheduled when it is answered.
   if (asked_ || !gathering_) return;
   if (!tracking_ || !invalidations_) return answer_batch(std::exchange(gathering_, nullptr), false);
   auto batch = std::exchange(gathering_, nullptr);

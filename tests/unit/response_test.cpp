@@ -41,6 +41,10 @@ TEST(Response, RefusesWhatWouldCorruptTheAnswer) {
     EXPECT_THROW(response.header(reserved, "1"), std::invalid_argument) << reserved;
   }
   EXPECT_THROW(response.content_type("text/html\nX: y"), std::invalid_argument);
+  // Empty is how a response keeps the default: refused, and the type stays as it was.
+  response.content_type("text/html");
+  EXPECT_THROW(response.content_type(""), std::invalid_argument);
+  EXPECT_EQ(response.content_type(), "text/html");
   EXPECT_TRUE(response.headers().empty());
 }
 
