@@ -3,6 +3,8 @@
 #include <cerrno>
 #include <limits>
 
+#include <poll.h>
+
 #include "common/system_error.hpp"
 
 namespace corral {
@@ -29,6 +31,20 @@ std::int64_t milliseconds_since_epoch(EventLoop::Clock::time_point when) {
 
 EventLoop::EventLoop() : epoll_(::epoll_create1(EPOLL_CLOEXEC)), now_(Clock::now()), events_(max_events) {
   if (!epoll_.valid()) throw_system_error("epoll_create1", "creating the worker's event loop");
+}
+
+EventLoop::~EventLoop() {
+  // Before the members its last completions name.
+  ring_.reset();
+}
+
+void EventLoop::open_completion_ring(CompletionRing::Geometry geometry) {
+  ring_ = std::make_unique<CompletionRing>(geometry);
+}
+
+void EventLoop::EpollWatch::on_complete(int result, std::uint32_t /*flags*/) {
+  armed = false;
+  if (result > 0) loop_.handle_epoll_events(0);
 }
 
 void EventLoop::control(int operation, int fd, std::uint32_t events, Handler& handler, const char* call,
@@ -64,18 +80,10 @@ void EventLoop::run_once(std::chrono::milliseconds max_wait) {
 }
 
 void EventLoop::turn(int max_wait_ms) {
-  auto& events = events_;
   if (busy_since_ms_) busy_since_ms_->store(0, std::memory_order_relaxed);
   int wait = wait_milliseconds();
   if (max_wait_ms >= 0 && (wait < 0 || wait > max_wait_ms)) wait = max_wait_ms;
-  const int count = ::epoll_wait(epoll_.get(), events.data(), max_events, wait);
-  if (count < 0 && errno != EINTR) throw_system_error("epoll_wait", "waiting for events in the worker");
-  now_ = Clock::now();
-  wall_ms_.reset();
-  if (busy_since_ms_) busy_since_ms_->store(milliseconds_since_epoch(now_), std::memory_order_relaxed);
-  for (int i = 0; i < count && !stopped_; ++i) {
-    static_cast<Handler*>(events[i].data.ptr)->on_events(events[i].events);
-  }
+  const int count = wait_and_handle(wait);
   run_deferred();
   run_due_timers();
   run_deferred();
@@ -85,6 +93,34 @@ void EventLoop::turn(int max_wait_ms) {
     run_all(idle_);  // what it adds waits for the next idle turn
     run_deferred();
   }
+}
+
+int EventLoop::wait_and_handle(int wait_ms) {
+  if (!ring_) return handle_epoll_events(wait_ms);
+  if (!epoll_watch_.armed) {
+    ring_->poll(epoll_.get(), POLLIN, epoll_watch_);
+    epoll_watch_.armed = true;
+  }
+  ring_->submit_and_wait(wait_ms);
+  now_ = Clock::now();
+  wall_ms_.reset();
+  if (busy_since_ms_) busy_since_ms_->store(milliseconds_since_epoch(now_), std::memory_order_relaxed);
+  return ring_->dispatch();
+}
+
+// With a ring, called with 0 once the ring has seen the epoll set readable.
+int EventLoop::handle_epoll_events(int wait_ms) {
+  const int count = ::epoll_wait(epoll_.get(), events_.data(), max_events, wait_ms);
+  if (count < 0 && errno != EINTR) throw_system_error("epoll_wait", "waiting for events in the worker");
+  if (!ring_) {
+    now_ = Clock::now();
+    wall_ms_.reset();
+    if (busy_since_ms_) busy_since_ms_->store(milliseconds_since_epoch(now_), std::memory_order_relaxed);
+  }
+  for (int i = 0; i < count && !stopped_; ++i) {
+    static_cast<Handler*>(events_[i].data.ptr)->on_events(events_[i].events);
+  }
+  return count;
 }
 
 std::int64_t EventLoop::wall_ms() const {

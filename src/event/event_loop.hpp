@@ -7,10 +7,12 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <vector>
 
 #include "common/unique_fd.hpp"
+#include "event/completion_ring.hpp"
 
 namespace corral {
 
@@ -18,7 +20,8 @@ class Timer;
 
 // A worker's event loop: one thread, epoll, and timers. Handlers run on the loop's
 // thread only, so nothing here locks (Asio's io_context locks its queues on every
-// handler, which showed in profiles of the request path).
+// handler, which showed in profiles of the request path). With a completion ring, the
+// loop waits in the ring, and the epoll set is one of the things it waits for.
 class EventLoop {
  public:
   using Clock = std::chrono::steady_clock;
@@ -33,8 +36,16 @@ class EventLoop {
   };
 
   EventLoop();
+  ~EventLoop();
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
+
+  // From now on the loop waits in an io_uring, which connections made afterwards use
+  // for their receives and sends (the `io_uring` setting). Throws std::system_error if
+  // the kernel or a seccomp filter refuses; the loop then stays as it was.
+  void open_completion_ring(CompletionRing::Geometry geometry = {});
+  // nullptr unless open_completion_ring() succeeded.
+  CompletionRing* completion_ring() { return ring_.get(); }
 
   void add(int fd, std::uint32_t events, Handler& handler);
   void modify(int fd, std::uint32_t events, Handler& handler);
@@ -75,6 +86,9 @@ class EventLoop {
   // The one epoll_ctl() for adding and changing a descriptor's events.
   void control(int operation, int fd, std::uint32_t events, Handler& handler, const char* call, const char* what);
   void turn(int max_wait_ms);
+  // Waits (epoll or the ring) and handles what came; returns how many events did.
+  int wait_and_handle(int wait_ms);
+  int handle_epoll_events(int wait_ms);
   int wait_milliseconds() const;
   void run_due_timers();
   void run_deferred();
@@ -91,6 +105,19 @@ class EventLoop {
   int busy_turns_with_idle_work_ = 0;
   bool stopped_ = false;
   std::atomic<std::int64_t>* busy_since_ms_ = nullptr;
+
+  // The ring's one poll of the epoll set, asked again each time it fires.
+  class EpollWatch final : public CompletionRing::Operation {
+   public:
+    explicit EpollWatch(EventLoop& loop) : loop_(loop) {}
+    void on_complete(int result, std::uint32_t flags) override;
+    bool armed = false;
+
+   private:
+    EventLoop& loop_;
+  };
+  EpollWatch epoll_watch_{*this};
+  std::unique_ptr<CompletionRing> ring_;
 };
 
 // The steady clock's milliseconds, as the load board keeps them.

@@ -26,7 +26,11 @@ Connection::Connection(ConnectionEnvironment& environment, ConnectionOwner& owne
   // has not yet acknowledged the previous one would wait for its delayed ACK.
   const int on = 1;
   ::setsockopt(socket_.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-  environment_.loop.add(socket_.get(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, *this);
+  if (environment_.loop.completion_ring() != nullptr) {
+    start_ring_io();
+  } else {
+    environment_.loop.add(socket_.get(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, *this);
+  }
   detail::RequestAccess::bind(request_, environment_.handler_loop, socket_.get());
   detail::RequestAccess::bind_store(request_, environment_.store);
   // The first request is on its way; it has the request timeout from now. Not read
@@ -38,6 +42,7 @@ Connection::Connection(ConnectionEnvironment& environment, ConnectionOwner& owne
 
 Connection::~Connection() {
   if (pending_ != nullptr) pending_->cut();
+  release_ring_io();
 }
 
 void Connection::on_events(std::uint32_t events) {
@@ -56,13 +61,19 @@ void Connection::on_events(std::uint32_t events) {
 }
 
 void Connection::advance() {
+  advance_until_waiting();
+  if (ring_ != nullptr) sync_receiving();
+}
+
+void Connection::advance_until_waiting() {
   for (;;) {
     if (phase_ == Phase::closed || phase_ == Phase::deferred) return;
     if (phase_ == Phase::lingering) {
       discard_input();
       return;
     }
-    if (!out_.empty()) {
+    // Writing with nothing pending: a send through the ring has just completed.
+    if (output_pending() || phase_ == Phase::writing) {
       if (!flush()) {
         if (phase_ == Phase::closed) return;
         if (phase_ != Phase::writing) {
@@ -91,6 +102,12 @@ void Connection::advance() {
 }
 
 void Connection::receive() {
+  if (ring_ != nullptr) {
+    // What arrived is in `in_` already; only the end is left to see here.
+    readable_ = false;
+    if (end_received_) on_peer_closed();
+    return;
+  }
   const auto buffer = environment_.read_buffer;
   const ssize_t received = ::recv(socket_.get(), buffer.data(), buffer.size(), 0);
   if (received < 0) {

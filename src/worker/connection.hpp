@@ -75,7 +75,9 @@ class ConnectionOwner {
 //
 // The socket is watched edge-triggered for reading and writing from accept to close,
 // so serving a request costs one recv() and one send(): a read shorter than the buffer
-// emptied the socket, and the next request's arrival is a new edge.
+// emptied the socket, and the next request's arrival is a new edge. On a loop with a
+// completion ring (connection_ring.cpp), a multishot receive and the ring's sends take
+// their place, and no system call is made per request.
 class Connection final : public EventLoop::Handler, public Deadline, private detail::Deferrer {
  public:
   Connection(ConnectionEnvironment& environment, ConnectionOwner& owner, UniqueFd socket);
@@ -96,9 +98,12 @@ class Connection final : public EventLoop::Handler, public Deadline, private det
  private:
   enum class Phase { waiting, reading, deferred, writing, lingering, closed };
   class Pending;
+  class RingReceive;
+  class RingSend;
 
   // Runs the connection until it has to wait for the peer or a timer.
   void advance();
+  void advance_until_waiting();
   void receive();
   // Parses and answers the complete requests at the start of `data`; returns the bytes
   // used. Stops at an incomplete request, a deferred answer or a response after which
@@ -124,6 +129,17 @@ class Connection final : public EventLoop::Handler, public Deadline, private det
   void finish();
   void discard_input();
   void close();
+  // An answer is still on its way out.
+  bool output_pending() const;
+
+  // With a completion ring (connection_ring.cpp).
+  void start_ring_io();
+  void sync_receiving();
+  void on_ring_received(int result, std::uint32_t flags);
+  void on_ring_sent(bool sent);
+  bool flush_through_ring();
+  void cancel_ring_io();
+  void release_ring_io();
 
   ConnectionEnvironment& environment_;
   ConnectionOwner& owner_;
@@ -160,6 +176,12 @@ class Connection final : public EventLoop::Handler, public Deadline, private det
   // either side ends).
   Pending* pending_ = nullptr;
   std::optional<Response> early_answer_;  // answered before its handler returned
+  // With a completion ring: owned here, and by themselves once this connection is gone
+  // while they are in flight.
+  CompletionRing* ring_ = nullptr;
+  RingReceive* ring_receive_ = nullptr;
+  RingSend* ring_send_ = nullptr;
+  bool end_received_ = false;  // the receive saw the peer's FIN
 };
 
 }  // namespace corral

@@ -102,6 +102,7 @@ void Connection::reject(int status, std::string_view body) {
 }
 
 bool Connection::flush() {
+  if (ring_ != nullptr) return flush_through_ring();
   if (!writable_) return false;
   while (sent_ < out_.size()) {
     const ssize_t written = ::send(socket_.get(), out_.data() + sent_, out_.size() - sent_, MSG_NOSIGNAL);

@@ -107,6 +107,11 @@ void Connection::finish() {
 }
 
 void Connection::discard_input() {
+  if (ring_ != nullptr) {
+    // The ring's receive drops what arrives; its end closes.
+    if (end_received_) close();
+    return;
+  }
   const auto buffer = environment_.read_buffer;
   while (readable_) {
     const ssize_t received = ::recv(socket_.get(), buffer.data(), buffer.size(), 0);
@@ -129,7 +134,11 @@ void Connection::close() {
     pending_->cut();
     pending_ = nullptr;
   }
-  socket_.reset();  // also leaves the epoll set
+  if (ring_ != nullptr) {
+    cancel_ring_io();  // and closes the socket
+  } else {
+    socket_.reset();  // also leaves the epoll set
+  }
   owner_.on_closed(*this);
 }
 

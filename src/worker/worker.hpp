@@ -55,6 +55,8 @@ class Worker final : public ConnectionOwner {
   void on_closed(Connection& connection) override;
   void on_response(const Request& request, int status, std::size_t bytes, EventLoop::Clock::duration duration) override;
 
+  // The `io_uring` setting: the connections' I/O through the loop's completion ring.
+  void open_completion_ring();
   void on_connection(UniqueFd socket);
   void on_accept_error(int error);
   void on_heartbeat();

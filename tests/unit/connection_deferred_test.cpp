@@ -7,7 +7,7 @@
 namespace corral::test {
 namespace {
 
-TEST_F(ConnectionTest, DeferredAnswerLetsLaterRequestsWaitTheirTurn) {
+TEST_P(ConnectionTest, DeferredAnswerLetsLaterRequestsWaitTheirTurn) {
   Responder kept;
   router_.add("GET", "/later", [&kept](const Request&, Response& response) { kept = response.defer(); });
   router_.add("GET", "/now", [](const Request&, Response& response) { response.text(200, "now"); });
@@ -24,13 +24,13 @@ TEST_F(ConnectionTest, DeferredAnswerLetsLaterRequestsWaitTheirTurn) {
   EXPECT_NE(both.find("HTTP/1.1 202 Accepted"), std::string::npos) << both;
 }
 
-TEST_F(ConnectionTest, ForgottenResponderAnswers500) {
+TEST_P(ConnectionTest, ForgottenResponderAnswers500) {
   router_.add("GET", "/forget", [](const Request&, Response& response) { (void)response.defer(); });
   send("GET /forget HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_NE(responses(1).find("HTTP/1.1 500 "), std::string::npos);
 }
 
-TEST_F(ConnectionTest, ResponderOutlivingItsClientDoesNothing) {
+TEST_P(ConnectionTest, ResponderOutlivingItsClientDoesNothing) {
   Responder kept;
   router_.add("GET", "/later", [&kept](const Request&, Response& response) { kept = response.defer(); });
   send("GET /later HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -46,7 +46,7 @@ TEST_F(ConnectionTest, ResponderOutlivingItsClientDoesNothing) {
 // Review finding: answering another connection's deferred request from a handler made
 // that connection read into the worker's shared read buffer at once, under this
 // connection's unparsed pipelined requests: its client got the other client's request.
-TEST_F(ConnectionTest, AnsweringAnotherConnectionFromAHandlerLeavesThisOnesRequestsAlone) {
+TEST_P(ConnectionTest, AnsweringAnotherConnectionFromAHandlerLeavesThisOnesRequestsAlone) {
   Responder waiting;
   router_.add("GET", "/wait", [&waiting](const Request&, Response& response) { waiting = response.defer(); });
   router_.add("GET", "/release", [&waiting](const Request&, Response& response) {
@@ -78,7 +78,7 @@ TEST_F(ConnectionTest, AnsweringAnotherConnectionFromAHandlerLeavesThisOnesReque
   EXPECT_EQ(mine.find("stolen"), std::string::npos) << mine;
 }
 
-TEST_F(ConnectionTest, ClientErrorAfterDeferKeepsItsStatus) {
+TEST_P(ConnectionTest, ClientErrorAfterDeferKeepsItsStatus) {
   router_.add("GET", "/bad", [](const Request&, Response& response) {
     const auto responder = response.defer();
     throw ClientError(422, "no");
@@ -88,7 +88,7 @@ TEST_F(ConnectionTest, ClientErrorAfterDeferKeepsItsStatus) {
   EXPECT_NE(answer.find("HTTP/1.1 422 "), std::string::npos) << answer;
 }
 
-TEST_F(ConnectionTest, ACopiedResponseCannotDefer) {
+TEST_P(ConnectionTest, ACopiedResponseCannotDefer) {
   router_.add("GET", "/copy", [](const Request&, Response& response) {
     Response copy = response;
     EXPECT_THROW((void)copy.defer(), std::logic_error);
@@ -102,7 +102,7 @@ TEST_F(ConnectionTest, ACopiedResponseCannotDefer) {
   EXPECT_NE(responses(1).find("once"), std::string::npos);
 }
 
-TEST_F(ConnectionTest, AClientThatHangsUpWhileDeferredEndsTheConnection) {
+TEST_P(ConnectionTest, AClientThatHangsUpWhileDeferredEndsTheConnection) {
   Responder kept;
   router_.add("GET", "/later", [&kept](const Request&, Response& response) { kept = response.defer(); });
   send("GET /later HTTP/1.1\r\nHost: x\r\n\r\n");

@@ -32,7 +32,7 @@ void operator delete(void* memory, std::size_t) noexcept { std::free(memory); }
 namespace corral::test {
 namespace {
 
-TEST_F(ConnectionTest, KeepAliveRequestsWithoutABodyAllocateNothing) {
+TEST_P(ConnectionTest, KeepAliveRequestsWithoutABodyAllocateNothing) {
   const std::string greeting = "I am worker, pid:123456, ppid:123455";
   router_.add("GET", "/", [&greeting](const Request&, Response& response) { response.text(200, greeting); });
   const std::string request = "GET / HTTP/1.1\r\nHost: localhost:3000\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n";
@@ -55,7 +55,7 @@ TEST_F(ConnectionTest, KeepAliveRequestsWithoutABodyAllocateNothing) {
   EXPECT_EQ(owner_.served, 203);
 }
 
-TEST_F(ConnectionTest, EchoesAChunkedBodyAndReadsACookie) {
+TEST_P(ConnectionTest, EchoesAChunkedBodyAndReadsACookie) {
   router_.add("POST", "/echo", [](const Request& request, Response& response) {
     response.text(200, std::string(request.cookie("sid").value_or("none")) + ":" + std::string(request.body()));
   });
@@ -65,7 +65,7 @@ TEST_F(ConnectionTest, EchoesAChunkedBodyAndReadsACookie) {
   EXPECT_TRUE(answer.ends_with("\r\n\r\n42:abcde")) << answer;
 }
 
-TEST_F(ConnectionTest, PipelinedRequestsAreAnsweredInOrderInOneWrite) {
+TEST_P(ConnectionTest, PipelinedRequestsAreAnsweredInOrderInOneWrite) {
   router_.add("GET", "/{n}", [](const Request& request, Response& response) {
     response.text(200, std::string(*request.param("n")));
   });
@@ -79,7 +79,7 @@ TEST_F(ConnectionTest, PipelinedRequestsAreAnsweredInOrderInOneWrite) {
   EXPECT_LT(two, three);
 }
 
-TEST_F(ConnectionTest, OnlyHttpOneZeroAndOneOneAreServed) {
+TEST_P(ConnectionTest, OnlyHttpOneZeroAndOneOneAreServed) {
   router_.add("GET", "/", [](const Request&, Response& response) { response.text(200, "ok"); });
   send("GET / HTTP/2.0\r\nHost: x\r\n\r\n");
   const auto answer = responses(1);
@@ -88,13 +88,16 @@ TEST_F(ConnectionTest, OnlyHttpOneZeroAndOneOneAreServed) {
   EXPECT_EQ(owner_.served, 0);
 }
 
-TEST_F(ConnectionTest, HandlerExceptionAnswers500AndTellsTheOwner) {
+TEST_P(ConnectionTest, HandlerExceptionAnswers500AndTellsTheOwner) {
   router_.add("GET", "/throw", [](const Request&, Response&) { throw std::runtime_error("boom"); });
   send("GET /throw HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_NE(responses(1).find("HTTP/1.1 500 "), std::string::npos);
   ASSERT_EQ(owner_.exceptions.size(), 1u);
   EXPECT_EQ(owner_.exceptions[0], "boom");
 }
+
+INSTANTIATE_TEST_SUITE_P(IoPaths, ConnectionTest, ::testing::Values(IoPath::epoll, IoPath::completion_ring),
+                         io_path_name);
 
 }  // namespace
 }  // namespace corral::test

@@ -1,0 +1,188 @@
+#include "event/completion_ring.hpp"
+
+#include <liburing.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <chrono>
+
+#include "common/system_error.hpp"
+
+namespace corral {
+namespace {
+
+constexpr int receive_buffer_group = 0;
+// A cancel's own completion says nothing anyone waits for.
+constexpr std::uint64_t no_operation = 0;
+// The destructor's wait for cancelled operations: they end at once unless the kernel is
+// in the middle of them.
+constexpr auto cancel_wait = std::chrono::seconds(1);
+
+std::uint64_t tag(CompletionRing::Operation& operation) { return reinterpret_cast<std::uintptr_t>(&operation); }
+
+}  // namespace
+
+struct CompletionRing::Ring {
+  io_uring ring{};
+  io_uring_buf_ring* buffer_ring = nullptr;
+  std::size_t buffer_ring_bytes = 0;
+  std::unique_ptr<char[]> buffers;  // touched (resident) only as the kernel fills them
+  Geometry geometry;
+  // Operations whose last completion has not come yet.
+  std::size_t in_flight = 0;
+  bool open = false;
+
+  char* buffer(unsigned id) const { return buffers.get() + std::size_t{id} * geometry.buffer_bytes; }
+
+  void add_buffer(unsigned id, int offset) {
+    io_uring_buf_ring_add(buffer_ring, buffer(id), geometry.buffer_bytes, static_cast<unsigned short>(id),
+                          io_uring_buf_ring_mask(geometry.buffers), offset);
+  }
+
+  io_uring_sqe* entry() {
+    io_uring_sqe* next = io_uring_get_sqe(&ring);
+    if (next != nullptr) return next;
+    // Full: what waits goes now, and the queue is free again.
+    const int submitted = io_uring_submit(&ring);
+    if (submitted < 0) throw_system_error(-submitted, "io_uring_enter", "submitting the connections' operations");
+    next = io_uring_get_sqe(&ring);
+    if (next == nullptr) throw_system_error(EBUSY, "io_uring_get_sqe", "queueing a connection's operation");
+    return next;
+  }
+
+  ~Ring() {
+    if (open) io_uring_queue_exit(&ring);
+    if (buffer_ring != nullptr) ::munmap(buffer_ring, buffer_ring_bytes);
+  }
+};
+
+CompletionRing::CompletionRing(Geometry geometry) : ring_(std::make_unique<Ring>()) {
+  ring_->geometry = geometry;
+  io_uring_params params{};
+  // One thread submits, and the kernel's work for completions runs when that thread
+  // waits: no interrupt of the worker for each arrival (Linux 6.1).
+  params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+  const int opened = io_uring_queue_init_params(geometry.entries, &ring_->ring, &params);
+  if (opened < 0) throw_system_error(-opened, "io_uring_setup", "opening the worker's io_uring");
+  ring_->open = true;
+
+  ring_->buffer_ring_bytes = std::size_t{geometry.buffers} * sizeof(io_uring_buf);
+  void* memory = ::mmap(nullptr, ring_->buffer_ring_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  if (memory == MAP_FAILED) throw_system_error("mmap", "allocating the io_uring receive buffer ring");
+  ring_->buffer_ring = static_cast<io_uring_buf_ring*>(memory);
+  io_uring_buf_ring_init(ring_->buffer_ring);
+  io_uring_buf_reg registration{};
+  registration.ring_addr = reinterpret_cast<std::uintptr_t>(ring_->buffer_ring);
+  registration.ring_entries = geometry.buffers;
+  registration.bgid = receive_buffer_group;
+  const int registered = io_uring_register_buf_ring(&ring_->ring, &registration, 0);
+  if (registered < 0) throw_system_error(-registered, "io_uring_register", "registering the receive buffer ring");
+  ring_->buffers.reset(new char[std::size_t{geometry.buffers} * geometry.buffer_bytes]);
+  for (unsigned id = 0; id < geometry.buffers; ++id) ring_->add_buffer(id, static_cast<int>(id));
+  io_uring_buf_ring_advance(ring_->buffer_ring, static_cast<int>(geometry.buffers));
+}
+
+CompletionRing::~CompletionRing() {
+  if (ring_->in_flight == 0) return;
+  try {
+    io_uring_sqe* entry = ring_->entry();
+    io_uring_prep_cancel64(entry, 0, IORING_ASYNC_CANCEL_ANY);
+    io_uring_sqe_set_data64(entry, no_operation);
+    const auto until = std::chrono::steady_clock::now() + cancel_wait;
+    while (ring_->in_flight > 0 && std::chrono::steady_clock::now() < until) {
+      submit_and_wait(100);
+      dispatch();
+    }
+  } catch (...) {
+    // Closing the ring below ends whatever is left.
+  }
+}
+
+void CompletionRing::poll(int fd, std::uint32_t events, Operation& operation) {
+  io_uring_sqe* entry = ring_->entry();
+  io_uring_prep_poll_add(entry, fd, events);
+  io_uring_sqe_set_data64(entry, tag(operation));
+  ++ring_->in_flight;
+}
+
+void CompletionRing::receive(int fd, Operation& operation) {
+  io_uring_sqe* entry = ring_->entry();
+  io_uring_prep_recv_multishot(entry, fd, nullptr, 0, 0);
+  entry->flags |= IOSQE_BUFFER_SELECT;
+  entry->buf_group = receive_buffer_group;
+  io_uring_sqe_set_data64(entry, tag(operation));
+  ++ring_->in_flight;
+}
+
+void CompletionRing::send(int fd, std::string_view bytes, Operation& operation) {
+  io_uring_sqe* entry = ring_->entry();
+  // MSG_WAITALL: the kernel sends the rest of a short send itself, when there is room.
+  io_uring_prep_send(entry, fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_WAITALL);
+  io_uring_sqe_set_data64(entry, tag(operation));
+  ++ring_->in_flight;
+}
+
+void CompletionRing::cancel(Operation& operation) {
+  io_uring_sqe* entry = ring_->entry();
+  io_uring_prep_cancel64(entry, tag(operation), 0);
+  io_uring_sqe_set_data64(entry, no_operation);
+}
+
+void CompletionRing::close(int fd) {
+  io_uring_sqe* entry = ring_->entry();
+  io_uring_prep_close(entry, fd);
+  io_uring_sqe_set_data64(entry, no_operation);
+}
+
+bool CompletionRing::more(std::uint32_t flags) { return (flags & IORING_CQE_F_MORE) != 0; }
+
+std::string_view CompletionRing::received(int result, std::uint32_t flags) const {
+  if (result <= 0 || (flags & IORING_CQE_F_BUFFER) == 0) return {};
+  return {ring_->buffer(flags >> IORING_CQE_BUFFER_SHIFT), static_cast<std::size_t>(result)};
+}
+
+void CompletionRing::give_back(std::uint32_t flags) {
+  if ((flags & IORING_CQE_F_BUFFER) == 0) return;
+  ring_->add_buffer(flags >> IORING_CQE_BUFFER_SHIFT, 0);
+  io_uring_buf_ring_advance(ring_->buffer_ring, 1);
+}
+
+void CompletionRing::submit_and_wait(int wait_ms) {
+  int result = 0;
+  if (wait_ms == 0) {
+    result = io_uring_submit_and_get_events(&ring_->ring);
+  } else {
+    io_uring_cqe* first = nullptr;
+    __kernel_timespec timeout{};
+    timeout.tv_sec = wait_ms / 1000;
+    timeout.tv_nsec = static_cast<long long>(wait_ms % 1000) * 1000000;
+    result = io_uring_submit_and_wait_timeout(&ring_->ring, &first, 1, wait_ms < 0 ? nullptr : &timeout, nullptr);
+  }
+  // ETIME: the wait ended with nothing; EINTR: a signal; EBUSY: completions the kernel
+  // holds back until some are read, which dispatch() does next.
+  if (result < 0 && result != -ETIME && result != -EINTR && result != -EBUSY && result != -EAGAIN) {
+    throw_system_error(-result, "io_uring_enter", "waiting for the connections' completions");
+  }
+}
+
+int CompletionRing::dispatch() {
+  // Only what is there now: a completion's handler may cause more (a send that
+  // completes as it is submitted), which the next turn takes.
+  const unsigned ready = io_uring_cq_ready(&ring_->ring);
+  for (unsigned i = 0; i < ready; ++i) {
+    io_uring_cqe* cqe = nullptr;
+    if (io_uring_peek_cqe(&ring_->ring, &cqe) != 0 || cqe == nullptr) return static_cast<int>(i);
+    const std::uint64_t operation = cqe->user_data;
+    const int result = cqe->res;
+    const std::uint32_t flags = cqe->flags;
+    io_uring_cqe_seen(&ring_->ring, cqe);
+    if (operation == no_operation) continue;
+    if (!more(flags)) --ring_->in_flight;
+    // It may destroy itself, or its owner, here.
+    reinterpret_cast<Operation*>(operation)->on_complete(result, flags);
+  }
+  return static_cast<int>(ready);
+}
+
+}  // namespace corral

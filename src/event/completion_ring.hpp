@@ -1,0 +1,78 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+namespace corral {
+
+// io_uring for a worker's connections (the `io_uring` setting): a connection's receives
+// and sends complete while the loop waits, instead of costing a system call each. The
+// loop then waits in io_uring_enter(), and sees the descriptors it watches with epoll
+// through one poll of the epoll set (EventLoop::open_completion_ring).
+//
+// Receives are multishot, into a pool of buffers the kernel picks from (a provided
+// buffer ring): a worker keeps one pool, not a buffer per connection. Needs Linux 6.1
+// (single issuer, task work deferred to the wait) and a seccomp filter that allows
+// io_uring_setup, io_uring_enter and io_uring_register.
+class CompletionRing {
+ public:
+  // Told of the completions of what it asked. `result` is what the system call would
+  // return (bytes, or a negative errno).
+  class Operation {
+   public:
+    virtual void on_complete(int result, std::uint32_t flags) = 0;
+
+   protected:
+    ~Operation() = default;
+  };
+
+  struct Geometry {
+    unsigned entries = 256;        // submission queue; more waiting entries are submitted early
+    unsigned buffers = 64;         // receive pool (a power of two)
+    unsigned buffer_bytes = 4096;  // a larger arrival takes several completions
+  };
+
+  // Throws std::system_error naming the refused call (an older kernel: EINVAL; a
+  // seccomp filter: EPERM).
+  explicit CompletionRing(Geometry geometry);
+  CompletionRing() : CompletionRing(Geometry{}) {}
+  // Cancels what is still in flight and waits (briefly) for it, so that an operation
+  // that owns itself (see Operation users) is told, and nothing writes into freed memory.
+  ~CompletionRing();
+  CompletionRing(const CompletionRing&) = delete;
+  CompletionRing& operator=(const CompletionRing&) = delete;
+
+  // One completion when `fd` has any of `events` (poll(2) bits), or at once if it has.
+  void poll(int fd, std::uint32_t events, Operation& operation);
+  // Completions carry what arrives on `fd`, in buffers of the pool, until an error, the
+  // end (result 0), an empty pool (-ENOBUFS) or cancel(); `more(flags)` is false on
+  // the last. Each buffer must be given back.
+  void receive(int fd, Operation& operation);
+  // One completion once all of `bytes` is sent or sending failed; `bytes` must stay
+  // valid until then.
+  void send(int fd, std::string_view bytes, Operation& operation);
+  // Asks the kernel to end what `operation` has in flight; its last completion follows.
+  void cancel(Operation& operation);
+  // Closes `fd` after what was asked before it has been submitted: the number cannot be
+  // reused (by an accept) while an operation queued for it still waits to be submitted.
+  void close(int fd);
+
+  static bool more(std::uint32_t flags);
+  // The bytes of a receive's completion, and giving their buffer back to the pool.
+  std::string_view received(int result, std::uint32_t flags) const;
+  void give_back(std::uint32_t flags);
+
+  // Submits what was asked and waits up to `wait_ms` (-1: without limit, 0: not at all)
+  // for a completion.
+  void submit_and_wait(int wait_ms);
+  // Tells each completion that arrived to its operation; returns how many there were.
+  int dispatch();
+
+ private:
+  struct Ring;
+  std::unique_ptr<Ring> ring_;
+};
+
+}  // namespace corral

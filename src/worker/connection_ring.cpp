@@ -1,0 +1,204 @@
+// Connections on a loop with a completion ring: a multishot receive into the ring's
+// buffer pool, and one send at a time from a buffer the send owns. The loop's wait
+// submits them and reports their completions, so a request costs no system call of
+// its own (see event/completion_ring.hpp and docs/architecture.md).
+#include <poll.h>
+
+#include "worker/connection.hpp"
+#include "worker/connection_detail.hpp"
+
+namespace corral {
+namespace {
+
+// Bytes received ahead of the parser (pipelined requests, or arriving while an answer
+// is deferred or on its way out) before receiving stops until they are used. The epoll
+// path leaves them in the socket instead.
+constexpr std::size_t receive_ahead_limit = connection_detail::coalesce_limit;
+
+// What epoll reports as EPOLLHUP or EPOLLERR: both directions are shut, or an error.
+bool hung_up(int fd) {
+  pollfd descriptor{fd, 0, 0};
+  return ::poll(&descriptor, 1, 0) == 1 && (descriptor.revents & (POLLHUP | POLLERR)) != 0;
+}
+
+}  // namespace
+
+class Connection::RingReceive final : public CompletionRing::Operation {
+ public:
+  RingReceive(CompletionRing& ring, Connection& connection) : ring_(ring), connection_(&connection) {}
+
+  void on_complete(int result, std::uint32_t flags) override {
+    if (!CompletionRing::more(flags)) {
+      armed = false;
+      cancelling = false;
+    }
+    if (connection_ == nullptr) {
+      ring_.give_back(flags);
+      if (!armed) delete this;
+      return;
+    }
+    connection_->on_ring_received(result, flags);
+  }
+
+  // The connection is gone: what is in flight ends this at its last completion.
+  void orphan() {
+    if (!armed) {
+      delete this;
+      return;
+    }
+    connection_ = nullptr;
+  }
+
+  bool armed = false;
+  bool cancelling = false;
+
+ private:
+  CompletionRing& ring_;
+  Connection* connection_;
+};
+
+class Connection::RingSend final : public CompletionRing::Operation {
+ public:
+  RingSend(CompletionRing& ring, Connection& connection, int fd) : ring_(ring), connection_(&connection), fd_(fd) {}
+
+  // Takes `out`'s bytes (and gives it the capacity of the last send's buffer, so that
+  // keep-alive requests allocate nothing).
+  void start(std::string& out) {
+    buffer_.swap(out);
+    out.clear();
+    sent_ = 0;
+    submit();
+  }
+
+  void on_complete(int result, std::uint32_t /*flags*/) override {
+    in_flight = false;
+    if (connection_ == nullptr) {
+      delete this;
+      return;
+    }
+    if (result > 0) {
+      sent_ += static_cast<std::size_t>(result);
+      // MSG_WAITALL: short only if sending failed partway; the next try says why.
+      if (sent_ < buffer_.size()) {
+        submit();
+        return;
+      }
+    }
+    buffer_.clear();
+    connection_->on_ring_sent(result > 0);
+  }
+
+  void orphan() {
+    if (!in_flight) {
+      delete this;
+      return;
+    }
+    connection_ = nullptr;
+  }
+
+  bool in_flight = false;
+
+ private:
+  void submit() {
+    ring_.send(fd_, std::string_view(buffer_).substr(sent_), *this);
+    in_flight = true;
+  }
+
+  CompletionRing& ring_;
+  Connection* connection_;
+  int fd_;
+  std::string buffer_;
+  std::size_t sent_ = 0;
+};
+
+void Connection::start_ring_io() {
+  ring_ = environment_.loop.completion_ring();
+  ring_receive_ = new RingReceive(*ring_, *this);
+  ring_send_ = new RingSend(*ring_, *this, socket_.get());
+  sync_receiving();
+}
+
+void Connection::sync_receiving() {
+  if (phase_ == Phase::closed) return;
+  const bool wanted = !end_received_ && in_.size() < receive_ahead_limit;
+  if (wanted && !ring_receive_->armed) {
+    ring_->receive(socket_.get(), *ring_receive_);
+    ring_receive_->armed = true;
+  } else if (!wanted && ring_receive_->armed && !ring_receive_->cancelling) {
+    ring_->cancel(*ring_receive_);
+    ring_receive_->cancelling = true;
+  }
+}
+
+void Connection::on_ring_received(int result, std::uint32_t flags) {
+  const auto data = ring_->received(result, flags);
+  if (phase_ == Phase::closed) {
+    ring_->give_back(flags);
+    return;
+  }
+  if (!data.empty()) {
+    if (phase_ == Phase::lingering) {
+      // Read and dropped (finish()).
+    } else if (in_.empty() && !output_pending() && (phase_ == Phase::reading || phase_ == Phase::waiting)) {
+      // Usually a whole request: parsed in the pool's buffer, nothing copied.
+      const auto used = consume(data);
+      if (used < data.size() && phase_ != Phase::closed) in_.assign(data.substr(used));
+    } else {
+      in_.append(data);
+      need_more_ = false;
+    }
+    ring_->give_back(flags);
+  } else if (result == 0) {
+    end_received_ = true;
+    peer_half_closed_ = true;
+    readable_ = true;  // receive() sees the end once what came before is used
+    if (phase_ == Phase::deferred && hung_up(socket_.get())) {
+      // As on_events(): the client is gone while its answer is pending.
+      close();
+      return;
+    }
+  } else if (result != -ENOBUFS && result != -ECANCELED) {
+    close();  // reset by the peer
+    return;
+  }
+  // -ENOBUFS (the pool was empty) and -ECANCELED end the receive; advance() asks again
+  // if it is still wanted.
+  advance();
+}
+
+void Connection::on_ring_sent(bool sent) {
+  if (phase_ == Phase::closed) return;
+  if (!sent) {
+    close();  // the peer is gone
+    return;
+  }
+  advance();
+}
+
+bool Connection::flush_through_ring() {
+  if (ring_send_->in_flight) return false;
+  if (out_.empty()) return true;
+  ring_send_->start(out_);
+  return false;
+}
+
+bool Connection::output_pending() const { return !out_.empty() || (ring_send_ != nullptr && ring_send_->in_flight); }
+
+void Connection::cancel_ring_io() {
+  if (ring_receive_->armed && !ring_receive_->cancelling) {
+    ring_->cancel(*ring_receive_);
+    ring_receive_->cancelling = true;
+  }
+  if (ring_send_->in_flight) ring_->cancel(*ring_send_);
+  // After the cancels: its number stays taken until they have been submitted.
+  ring_->close(socket_.release());
+}
+
+void Connection::release_ring_io() {
+  if (ring_ == nullptr) return;
+  if (socket_.valid()) cancel_ring_io();
+  ring_receive_->orphan();
+  ring_send_->orphan();
+}
+
+}  // namespace corral

@@ -1,0 +1,211 @@
+// CompletionRing on socketpairs, and an EventLoop that waits in one: receives into the
+// pool, an empty pool, sends the kernel finishes, cancelling, and epoll's descriptors
+// seen through the ring.
+#include <gtest/gtest.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "common/unique_fd.hpp"
+#include "event/completion_ring.hpp"
+#include "event/event_loop.hpp"
+
+namespace corral {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Completion {
+  int result;
+  bool more;
+  std::string bytes;
+};
+
+// Keeps what each completion said, and gives the receive buffers back at once.
+class Recorder final : public CompletionRing::Operation {
+ public:
+  explicit Recorder(CompletionRing& ring) : ring_(ring) {}
+  void on_complete(int result, std::uint32_t flags) override {
+    completions.push_back({result, CompletionRing::more(flags), std::string(ring_.received(result, flags))});
+    ring_.give_back(flags);
+  }
+  std::vector<Completion> completions;
+
+ private:
+  CompletionRing& ring_;
+};
+
+struct SocketPair {
+  SocketPair() {
+    int fds[2];
+    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
+    ours.reset(fds[0]);
+    theirs.reset(fds[1]);
+  }
+  void write(std::string_view bytes) const {
+    ASSERT_EQ(::send(theirs.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size()));
+  }
+  UniqueFd ours;
+  UniqueFd theirs;
+};
+
+// Turns the ring until `done`, or fails after 5 s.
+template <class Done>
+void turn_until(CompletionRing& ring, Done done) {
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while (!done()) {
+    ASSERT_LT(std::chrono::steady_clock::now(), until) << "the completion never came";
+    ring.submit_and_wait(10);
+    ring.dispatch();
+  }
+}
+
+std::string joined(const std::vector<Completion>& completions) {
+  std::string bytes;
+  for (const auto& completion : completions) bytes += completion.bytes;
+  return bytes;
+}
+
+TEST(CompletionRing, AReceiveCarriesEachArrivalUntilItIsCancelled) {
+  CompletionRing ring;
+  SocketPair pair;
+  Recorder receiver(ring);
+  ring.receive(pair.ours.get(), receiver);
+  pair.write("GET / HTTP/1.1\r\n\r\n");
+  turn_until(ring, [&] { return receiver.completions.size() == 1; });
+  EXPECT_EQ(receiver.completions[0].bytes, "GET / HTTP/1.1\r\n\r\n");
+  EXPECT_TRUE(receiver.completions[0].more);
+
+  // Still receiving: the next arrival needs nothing asked again.
+  pair.write("next");
+  turn_until(ring, [&] { return receiver.completions.size() == 2; });
+  EXPECT_EQ(receiver.completions[1].bytes, "next");
+
+  ring.cancel(receiver);
+  turn_until(ring, [&] { return !receiver.completions.back().more; });
+  EXPECT_EQ(receiver.completions.back().result, -ECANCELED);
+}
+
+TEST(CompletionRing, AnEmptyPoolEndsTheReceiveAndLeavesTheRestInTheSocket) {
+  CompletionRing ring(CompletionRing::Geometry{.entries = 8, .buffers = 1, .buffer_bytes = 16});
+  SocketPair pair;
+  Recorder receiver(ring);
+  const std::string request = "GET /a/longer/path HTTP/1.1\r\nHost: x\r\n\r\n";
+  pair.write(request);
+  // Asked after the bytes are there, so that the kernel fills the one buffer and finds
+  // the pool empty in the same pass.
+  ring.receive(pair.ours.get(), receiver);
+  turn_until(ring, [&] { return !receiver.completions.empty() && !receiver.completions.back().more; });
+  EXPECT_EQ(receiver.completions.back().result, -ENOBUFS);
+  // Asking again takes the rest: nothing was lost.
+  while (joined(receiver.completions) != request) {
+    const auto before = receiver.completions.size();
+    ring.receive(pair.ours.get(), receiver);
+    turn_until(ring, [&] {
+      return joined(receiver.completions) == request ||
+             (receiver.completions.size() > before && !receiver.completions.back().more);
+    });
+  }
+  if (receiver.completions.back().more) {
+    ring.cancel(receiver);
+    turn_until(ring, [&] { return !receiver.completions.back().more; });
+  }
+}
+
+TEST(CompletionRing, ASendCompletesOnceAllItsBytesAreSentEvenIntoAFullSocket) {
+  CompletionRing ring;
+  SocketPair pair;
+  Recorder sender(ring);
+  // Far more than the socket holds: the kernel sends the rest as the peer reads.
+  const std::string answer(1 << 20, 'x');
+  ring.send(pair.ours.get(), answer, sender);
+  std::string got;
+  turn_until(ring, [&] {
+    char buffer[65536];
+    for (ssize_t n; (n = ::recv(pair.theirs.get(), buffer, sizeof buffer, MSG_DONTWAIT)) > 0;) {
+      got.append(buffer, static_cast<std::size_t>(n));
+    }
+    return !sender.completions.empty();
+  });
+  ASSERT_EQ(sender.completions.size(), 1u);
+  EXPECT_EQ(sender.completions[0].result, static_cast<int>(answer.size()));
+}
+
+TEST(CompletionRing, ASendToAClosedPeerFailsWithTheErrorSendWouldGive) {
+  CompletionRing ring;
+  SocketPair pair;
+  Recorder sender(ring);
+  pair.theirs.reset();
+  ring.send(pair.ours.get(), "HTTP/1.1 200 OK\r\n\r\n", sender);
+  turn_until(ring, [&] { return !sender.completions.empty(); });
+  EXPECT_EQ(sender.completions[0].result, -EPIPE);
+}
+
+TEST(CompletionRing, ClosingAfterAReceiveWasAskedEndsTheReceiveAndFreesTheNumber) {
+  CompletionRing ring;
+  SocketPair pair;
+  Recorder receiver(ring);
+  ring.receive(pair.ours.get(), receiver);
+  ring.cancel(receiver);
+  const int number = pair.ours.release();
+  ring.close(number);
+  turn_until(ring, [&] { return !receiver.completions.empty() && !receiver.completions.back().more; });
+  // The peer sees the end: the socket is really closed, not held by the receive.
+  char byte;
+  ssize_t got = -1;
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while ((got = ::recv(pair.theirs.get(), &byte, 1, MSG_DONTWAIT)) < 0 && std::chrono::steady_clock::now() < until) {
+    ring.submit_and_wait(10);
+    ring.dispatch();
+  }
+  EXPECT_EQ(got, 0);
+}
+
+TEST(CompletionRing, ARefusedRingNamesTheCallAndWhatWasAttempted) {
+  // The pool's size must be a power of two: the kernel refuses the registration.
+  try {
+    CompletionRing ring(CompletionRing::Geometry{.entries = 8, .buffers = 3, .buffer_bytes = 16});
+    FAIL() << "a pool of 3 buffers was registered";
+  } catch (const std::system_error& error) {
+    EXPECT_NE(std::string(error.what()).find("io_uring_register"), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find("receive buffer ring"), std::string::npos) << error.what();
+  }
+}
+
+TEST(EventLoop, WithACompletionRingEpollsDescriptorsAndTimersStillReachTheirHandlers) {
+  EventLoop loop;
+  loop.open_completion_ring();
+  ASSERT_NE(loop.completion_ring(), nullptr);
+  UniqueFd wakeup(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  int woken = 0;
+  FunctionHandler handler([&](std::uint32_t) {
+    std::uint64_t count = 0;
+    ASSERT_EQ(::read(wakeup.get(), &count, sizeof count), static_cast<ssize_t>(sizeof count));
+    ++woken;
+  });
+  loop.add(wakeup.get(), EPOLLIN, handler);
+  bool fired = false;
+  Timer timer(loop);
+  timer.expires_after(5ms, [&] { fired = true; });
+
+  const std::uint64_t one = 1;
+  ASSERT_EQ(::write(wakeup.get(), &one, sizeof one), static_cast<ssize_t>(sizeof one));
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while ((woken == 0 || !fired) && std::chrono::steady_clock::now() < until) loop.run_once(1000ms);
+  EXPECT_EQ(woken, 1);
+  EXPECT_TRUE(fired);
+
+  // The ring asks epoll again each time: a second readiness reaches the handler too.
+  ASSERT_EQ(::write(wakeup.get(), &one, sizeof one), static_cast<ssize_t>(sizeof one));
+  while (woken == 1 && std::chrono::steady_clock::now() < until) loop.run_once(1000ms);
+  EXPECT_EQ(woken, 2);
+}
+
+}  // namespace
+}  // namespace corral
