@@ -156,10 +156,14 @@ std::vector<SettingRow> core_rows() {
   rows.push_back(whole_row("access_log_rate", "--access-log-rate",
                            "access log entries per second per worker, at most; the rest are counted, not written", 1,
                            1000000, [](auto& s) -> auto& { return s.access_log_rate; }));
-  rows.push_back(boolean_row("io_uring", "--io-uring",
-                             "connections receive and send through io_uring: less CPU per request; needs Linux 6.1 "
-                             "and, under systemd, SystemCallFilter= to allow io_uring_* (docs/operations.md)",
-                             [](auto& s) -> auto& { return s.io_uring; }));
+  auto io = text_row("io", "--io",
+                     "how connections receive and send: io_uring (no system call per request; epoll where the kernel "
+                     "or a seccomp filter refuses it) or epoll",
+                     [](auto& s) -> auto& { return s.io; });
+  io.check = [](std::string_view text) {
+    if (text != "io_uring" && text != "epoll") throw std::invalid_argument("must be io_uring or epoll");
+  };
+  rows.push_back(std::move(io));
   const Settings defaults;
   for (auto& row : rows) row.default_value = row.get(defaults);
   return rows;

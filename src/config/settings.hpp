@@ -88,7 +88,7 @@ struct Settings {
   std::string metrics_listen;   // HOST:PORT for GET /metrics when systemd passes no metrics socket; empty: off
   bool access_log = false;
   unsigned access_log_rate = 100;  // entries per second per worker, at most
-  bool io_uring = false;  // connections' receives and sends through io_uring (Linux 6.1)
+  std::string io = "io_uring";  // how connections move bytes: "io_uring" (epoll where refused) or "epoll"
   AppSettings app;
   // The service's tasks (Service::task), with the file's [[task]] entries applied.
   std::vector<tasks::TaskSpec> tasks;

@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 
@@ -31,9 +32,18 @@ struct CompletionRing::Ring {
   Geometry geometry;
   // Operations whose last completion has not come yet.
   std::size_t in_flight = 0;
+  unsigned buffers_added = 0;  // ids 0 .. buffers_added - 1 are the pool
   bool open = false;
 
   char* buffer(unsigned id) const { return buffers.get() + std::size_t{id} * geometry.buffer_bytes; }
+
+  // New buffers for the pool; the memory behind them is touched only once they are used.
+  void grow(unsigned count) {
+    count = std::min(count, geometry.buffers - buffers_added);
+    for (unsigned i = 0; i < count; ++i) add_buffer(buffers_added + i, static_cast<int>(i));
+    io_uring_buf_ring_advance(buffer_ring, static_cast<int>(count));
+    buffers_added += count;
+  }
 
   void add_buffer(unsigned id, int offset) {
     io_uring_buf_ring_add(buffer_ring, buffer(id), geometry.buffer_bytes, static_cast<unsigned short>(id),
@@ -79,8 +89,7 @@ CompletionRing::CompletionRing(Geometry geometry) : ring_(std::make_unique<Ring>
   const int registered = io_uring_register_buf_ring(&ring_->ring, &registration, 0);
   if (registered < 0) throw_system_error(-registered, "io_uring_register", "registering the receive buffer ring");
   ring_->buffers.reset(new char[std::size_t{geometry.buffers} * geometry.buffer_bytes]);
-  for (unsigned id = 0; id < geometry.buffers; ++id) ring_->add_buffer(id, static_cast<int>(id));
-  io_uring_buf_ring_advance(ring_->buffer_ring, static_cast<int>(geometry.buffers));
+  ring_->grow(std::max(1u, geometry.first_buffers));
 }
 
 CompletionRing::~CompletionRing() {
@@ -179,6 +188,7 @@ int CompletionRing::dispatch() {
     io_uring_cqe_seen(&ring_->ring, cqe);
     if (operation == no_operation) continue;
     if (!more(flags)) --ring_->in_flight;
+    if (result == -ENOBUFS) ring_->grow(std::max(1u, ring_->geometry.first_buffers));
     // It may destroy itself, or its owner, here.
     reinterpret_cast<Operation*>(operation)->on_complete(result, flags);
   }

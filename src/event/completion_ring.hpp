@@ -13,7 +13,8 @@ namespace corral {
 // through one poll of the epoll set (EventLoop::open_completion_ring).
 //
 // Receives are multishot, into a pool of buffers the kernel picks from (a provided
-// buffer ring): a worker keeps one pool, not a buffer per connection. Needs Linux 6.1
+// buffer ring): a worker keeps one pool, not a buffer per connection, and the pool is
+// only as large as the most receives that completed together have needed. Needs Linux 6.1
 // (single issuer, task work deferred to the wait) and a seccomp filter that allows
 // io_uring_setup, io_uring_enter and io_uring_register.
 class CompletionRing {
@@ -29,9 +30,10 @@ class CompletionRing {
   };
 
   struct Geometry {
-    unsigned entries = 256;        // submission queue; more waiting entries are submitted early
-    unsigned buffers = 64;         // receive pool (a power of two)
-    unsigned buffer_bytes = 4096;  // a larger arrival takes several completions
+    unsigned entries = 256;         // submission queue; more waiting entries are submitted early
+    unsigned buffers = 256;         // the receive pool at most (a power of two)
+    unsigned first_buffers = 16;    // the pool at first; it grows by as many each time it runs empty
+    unsigned buffer_bytes = 2048;   // a larger arrival takes several completions
   };
 
   // Throws std::system_error naming the refused call (an older kernel: EINVAL; a
@@ -47,7 +49,8 @@ class CompletionRing {
   // One completion when `fd` has any of `events` (poll(2) bits), or at once if it has.
   void poll(int fd, std::uint32_t events, Operation& operation);
   // Completions carry what arrives on `fd`, in buffers of the pool, until an error, the
-  // end (result 0), an empty pool (-ENOBUFS) or cancel(); `more(flags)` is false on
+  // end (result 0), an empty pool (-ENOBUFS: the pool has grown by then, if it could,
+  // and what did not fit is still in the socket) or cancel(); `more(flags)` is false on
   // the last. Each buffer must be given back.
   void receive(int fd, Operation& operation);
   // One completion once all of `bytes` is sent or sending failed; `bytes` must stay

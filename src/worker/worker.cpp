@@ -81,7 +81,7 @@ Worker::Worker(const Settings& settings, const WorkerIdentity& identity, const h
       heartbeat_timer_(loop_),
       drain_timer_(loop_),
       balance_timer_(loop_) {
-  if (settings_.io_uring) open_completion_ring();
+  if (settings_.io == "io_uring") open_completion_ring();
   task_functions_ = with_command_tasks(tasks, settings_.tasks, service_name);
   task_runner_ = std::make_unique<TaskRunner>(
       loop_, task_functions_, TaskRunner::StoreAccess{&store_->backend(), detail::sqlite_path_of(settings_), settings_.store.timeout},
@@ -115,10 +115,9 @@ void Worker::open_completion_ring() {
   try {
     loop_.open_completion_ring();
   } catch (const std::system_error& error) {
-    // Serving matters more than how: the worker serves through epoll, and says why.
-    spdlog::warn("io_uring = true, but this worker serves through epoll: {}. io_uring needs Linux 6.1; under systemd, "
-                 "allow it with SystemCallFilter=io_uring_setup io_uring_enter io_uring_register (docs/operations.md)",
-                 error.what());
+    // An older kernel, a container's seccomp filter, kernel.io_uring_disabled: serving
+    // matters more than how.
+    spdlog::info("serving through epoll: {} (io = \"epoll\" skips the attempt)", error.what());
   }
 }
 

@@ -169,6 +169,29 @@ TEST_F(UnderSystemd, RedisThroughTheDocumentedDropInWithThePasswordAsACredential
   box().run("redis-cli -a s3cret --no-auth-warning shutdown nosave");
 }
 
+TEST_F(UnderSystemd, WorkersServeThroughIoUringUnderTheShippedFilterAndThroughEpollWhereItIsRefused) {
+  const auto workers_holding_a_ring = [&] {
+    std::size_t holding = 0;
+    for (const auto& pid : worker_pids()) {
+      if (box().run("ls -l /proc/" + pid + "/fd | grep -q 'anon_inode:\\[io_uring\\]'").exit_code == 0) ++holding;
+    }
+    return holding;
+  };
+  // @system-service allows io_uring (its @aio group): the default is served through it.
+  EXPECT_TRUE(get("/").starts_with("I am worker"));
+  EXPECT_EQ(workers_holding_a_ring(), 2u);
+
+  // A filter that refuses it (a container's, say): the workers serve through epoll and say why.
+  box().must("mkdir -p /etc/systemd/system/corral.service.d && printf '[Service]\\nSystemCallFilter=~io_uring_setup\\n' "
+             "> /etc/systemd/system/corral.service.d/no-io-uring.conf && systemctl daemon-reload");
+  auto journal = follow_journal("-u corral -o cat");
+  box().must("systemctl restart corral.service");
+  EXPECT_EQ(box().must("curl -s -o /dev/null -w '%{http_code}' --max-time 20 http://127.0.0.1:3000/"), "200");
+  EXPECT_TRUE(journal->wait_for_line(std::regex("serving through epoll: io_uring_setup.*Operation not permitted.*"), 20s))
+      << journal->output();
+  EXPECT_EQ(workers_holding_a_ring(), 0u);
+}
+
 TEST_F(UnderSystemd, ReloadUnderLoadFailsNothingAndReplacesEveryWorker) {
   get("/");
   const auto before = worker_pids();

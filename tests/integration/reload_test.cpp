@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "integration/io_paths.hpp"
 #include "support/corral_instance.hpp"
 #include "support/http_client.hpp"
 #include "support/load_generator.hpp"
@@ -16,18 +17,23 @@
 namespace corral::test {
 namespace {
 
-class Reload : public ::testing::Test {
+// On epoll and on io_uring: a reload must drop nothing on either.
+class Reload : public ::testing::TestWithParam<IoPath> {
  protected:
   void SetUp() override {
-    path_ = std::filesystem::temp_directory_path() /
-            ("corral-reload-" + std::to_string(::getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".toml");
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::replace(name.begin(), name.end(), '/', '-');  // "Case/IoUring"
+    path_ = std::filesystem::temp_directory_path() / ("corral-reload-" + std::to_string(::getpid()) + "-" + name + ".toml");
     write("workers = 2\n");
     corral_ = CorralInstance::start({"--config", path_.string()}, /*workers: from the file*/ 0);
   }
   void TearDown() override { std::filesystem::remove(path_); }
 
-  void write(const std::string& text) { std::ofstream(path_, std::ios::trunc) << text; }
+  void write(const std::string& text) {
+    std::ofstream(path_, std::ios::trunc) << "io = \"" << io_setting(GetParam()) << "\"\n" << text;
+  }
+  // Lines write() puts before the text it is given.
+  static int lines_before() { return 1; }
 
   // Sends SIGHUP and waits for the line that ends the reload; returns it.
   std::string reload(std::size_t mark) {
@@ -41,7 +47,7 @@ class Reload : public ::testing::Test {
   std::unique_ptr<CorralInstance> corral_;
 };
 
-TEST_F(Reload, ReplacesEveryWorkerUnderLoadWithoutAFailedRequest) {
+TEST_P(Reload, ReplacesEveryWorkerUnderLoadWithoutAFailedRequest) {
   const auto before = corral_->workers();
   ASSERT_EQ(http_request(corral_->port, "GET", "/debug/sleep?ms=1")->status, 404);
   write("workers = 2\nenable_debug_routes = true\n");
@@ -67,12 +73,12 @@ TEST_F(Reload, ReplacesEveryWorkerUnderLoadWithoutAFailedRequest) {
   EXPECT_EQ(debug->status, 200) << "the new configuration is in effect";
 }
 
-TEST_F(Reload, BrokenFileKeepsTheRunningConfiguration) {
+TEST_P(Reload, BrokenFileKeepsTheRunningConfiguration) {
   const auto before = corral_->workers();
   write("workers = 2\n\n[http]\nmax_body_bytes = \"lots\"\n");
   const auto line = reload(corral_->mark());
   EXPECT_NE(line.find("reload failed, still running the previous configuration: " + path_.string() +
-                      ":4: http.max_body_bytes"),
+                      ":" + std::to_string(4 + lines_before()) + ": http.max_body_bytes"),
             std::string::npos)
       << line;
   EXPECT_TRUE(corral_->notify.wait_for("reload failed", 5s));
@@ -86,7 +92,7 @@ TEST_F(Reload, BrokenFileKeepsTheRunningConfiguration) {
   EXPECT_EQ(after, sorted_before) << "no worker was replaced";
 }
 
-TEST_F(Reload, GrowsAndShrinksThePool) {
+TEST_P(Reload, GrowsAndShrinksThePool) {
   write("workers = 3\n");
   const auto two = corral_->workers();
   const auto grow = corral_->mark();
@@ -103,6 +109,8 @@ TEST_F(Reload, GrowsAndShrinksThePool) {
   for (const pid_t old : three) corral_->wait_worker_exited(old, mark);
   EXPECT_EQ(corral_->workers().size(), 1u);
 }
+
+INSTANTIATE_TEST_SUITE_P(IoPaths, Reload, ::testing::Values(IoPath::epoll, IoPath::io_uring), io_path_name);
 
 }  // namespace
 }  // namespace corral::test

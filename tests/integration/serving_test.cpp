@@ -4,14 +4,23 @@
 #include <algorithm>
 #include <regex>
 
+#include "integration/io_paths.hpp"
 #include "support/corral_instance.hpp"
 #include "support/http_client.hpp"
 
 namespace corral::test {
 namespace {
 
-TEST(Serving, AnswersWithWorkerPidAndSupervisorAsParent) {
-  auto corral = CorralInstance::start({}, 2);
+// Every case runs with the workers on epoll and on io_uring.
+class Serving : public ::testing::TestWithParam<IoPath> {
+ protected:
+  static std::unique_ptr<CorralInstance> start(std::vector<std::string> flags, unsigned workers) {
+    return CorralInstance::start(with_io(GetParam(), std::move(flags)), workers);
+  }
+};
+
+TEST_P(Serving, AnswersWithWorkerPidAndSupervisorAsParent) {
+  auto corral = start({}, 2);
   const auto response = http_request(corral->port, "GET", "/");
   ASSERT_TRUE(response);
   EXPECT_EQ(response->status, 200);
@@ -23,10 +32,13 @@ TEST(Serving, AnswersWithWorkerPidAndSupervisorAsParent) {
   const auto workers = corral->workers();
   EXPECT_EQ(workers.size(), 2u);
   EXPECT_NE(std::find(workers.begin(), workers.end(), std::stoi(match[1])), workers.end());
+  for (const pid_t worker : workers) {
+    EXPECT_EQ(holds_io_uring(worker), GetParam() == IoPath::io_uring) << corral->process->output();
+  }
 }
 
-TEST(Serving, HealthzNotFoundAndMethodNotAllowed) {
-  auto corral = CorralInstance::start({}, 1);
+TEST_P(Serving, HealthzNotFoundAndMethodNotAllowed) {
+  auto corral = start({}, 1);
   const auto health = http_request(corral->port, "GET", "/healthz");
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
@@ -46,8 +58,8 @@ TEST(Serving, HealthzNotFoundAndMethodNotAllowed) {
   EXPECT_EQ(debug->status, 404) << "debug routes must be off by default";
 }
 
-TEST(Serving, HeadSendsHeadersWithoutBody) {
-  auto corral = CorralInstance::start({}, 1);
+TEST_P(Serving, HeadSendsHeadersWithoutBody) {
+  auto corral = start({}, 1);
   RawConnection connection(corral->port);
   connection.send("HEAD / HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
   const auto head = connection.read_response(5s, /*head_request=*/true);
@@ -63,8 +75,8 @@ TEST(Serving, HeadSendsHeadersWithoutBody) {
   EXPECT_EQ(next->body, "ok");
 }
 
-TEST(Serving, KeepAliveAndPipelinedRequestsAnsweredInOrder) {
-  auto corral = CorralInstance::start({}, 1);
+TEST_P(Serving, KeepAliveAndPipelinedRequestsAnsweredInOrder) {
+  auto corral = start({}, 1);
   RawConnection connection(corral->port);
   connection.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
                   "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -84,8 +96,8 @@ TEST(Serving, KeepAliveAndPipelinedRequestsAnsweredInOrder) {
   EXPECT_EQ(fourth->status, 200);
 }
 
-TEST(Serving, HttpOneZeroClosesUnlessKeepAliveAsked) {
-  auto corral = CorralInstance::start({}, 1);
+TEST_P(Serving, HttpOneZeroClosesUnlessKeepAliveAsked) {
+  auto corral = start({}, 1);
   RawConnection plain(corral->port);
   plain.send("GET /healthz HTTP/1.0\r\n\r\n");
   const auto response = plain.read_response(5s);
@@ -102,8 +114,8 @@ TEST(Serving, HttpOneZeroClosesUnlessKeepAliveAsked) {
   EXPECT_EQ(again->status, 200);
 }
 
-TEST(Serving, IdleKeepAliveConnectionIsClosedAfterTimeout) {
-  auto corral = CorralInstance::start({"--keepalive-timeout", "0.3"}, 1);
+TEST_P(Serving, IdleKeepAliveConnectionIsClosedAfterTimeout) {
+  auto corral = start({"--keepalive-timeout", "0.3"}, 1);
   RawConnection connection(corral->port);
   connection.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_TRUE(connection.read_response(5s));
@@ -111,8 +123,8 @@ TEST(Serving, IdleKeepAliveConnectionIsClosedAfterTimeout) {
   EXPECT_TRUE(connection.unread().empty()) << "an idle close sends nothing";
 }
 
-TEST(Serving, DebugSleepAnswersLaterWithoutBlockingTheWorker) {
-  auto corral = CorralInstance::start({"--enable-debug-routes"}, 1);
+TEST_P(Serving, DebugSleepAnswersLaterWithoutBlockingTheWorker) {
+  auto corral = start({"--enable-debug-routes"}, 1);
   EXPECT_TRUE(corral->process->wait_for_line(std::regex("debug routes are enabled"), 1s));
   RawConnection slow(corral->port);
   slow.send("GET /debug/sleep?ms=1500 HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -131,6 +143,8 @@ TEST(Serving, DebugSleepAnswersLaterWithoutBlockingTheWorker) {
   ASSERT_TRUE(bad);
   EXPECT_EQ(bad->status, 400);
 }
+
+INSTANTIATE_TEST_SUITE_P(IoPaths, Serving, ::testing::Values(IoPath::epoll, IoPath::io_uring), io_path_name);
 
 }  // namespace
 }  // namespace corral::test

@@ -118,6 +118,42 @@ TEST(CompletionRing, AnEmptyPoolEndsTheReceiveAndLeavesTheRestInTheSocket) {
   }
 }
 
+TEST(CompletionRing, ThePoolGrowsWhenItRunsEmptyUntilAnArrivalFitsInOnePass) {
+  CompletionRing ring(CompletionRing::Geometry{.entries = 8, .buffers = 8, .first_buffers = 1, .buffer_bytes = 16});
+  SocketPair pair;
+  Recorder receiver(ring);
+  const std::string request = "GET /a/longer/path HTTP/1.1\r\nHost: x\r\n\r\n";  // 3 buffers' worth
+  std::string sent;
+  bool armed = false;
+  // With a pool that could not grow, every round would end in -ENOBUFS.
+  int rounds_that_fit = 0;
+  for (int round = 0; round < 5; ++round) {
+    pair.write(request);
+    sent += request;
+    bool ran_empty = false;
+    while (joined(receiver.completions) != sent) {
+      if (!armed) {
+        ring.receive(pair.ours.get(), receiver);
+        armed = true;
+      }
+      const auto before = receiver.completions.size();
+      turn_until(ring, [&] { return receiver.completions.size() > before; });
+      if (!receiver.completions.back().more) {
+        ASSERT_EQ(receiver.completions.back().result, -ENOBUFS);
+        ran_empty = true;
+        armed = false;
+      }
+    }
+    if (!ran_empty) ++rounds_that_fit;
+  }
+  EXPECT_GE(rounds_that_fit, 2) << "the pool did not grow";
+  EXPECT_EQ(joined(receiver.completions), sent) << "bytes were lost";
+  if (armed) {
+    ring.cancel(receiver);
+    turn_until(ring, [&] { return !receiver.completions.back().more; });
+  }
+}
+
 TEST(CompletionRing, ASendCompletesOnceAllItsBytesAreSentEvenIntoAFullSocket) {
   CompletionRing ring;
   SocketPair pair;
