@@ -90,11 +90,23 @@ CompletionRing::CompletionRing(Geometry geometry) : ring_(std::make_unique<Ring>
   if (registered < 0) throw_system_error(-registered, "io_uring_register", "registering the receive buffer ring");
   ring_->buffers.reset(new char[std::size_t{geometry.buffers} * geometry.buffer_bytes]);
   ring_->grow(std::max(1u, geometry.first_buffers));
+
+  // A seccomp filter may allow io_uring_setup() and refuse io_uring_enter(): find out
+  // now, while the worker can still serve through epoll, not at its first wait.
+  io_uring_sqe* probe = ring_->entry();
+  io_uring_prep_nop(probe);
+  io_uring_sqe_set_data64(probe, no_operation);
+  io_uring_cqe* nop = nullptr;
+  const int waited = io_uring_submit_and_wait(&ring_->ring, 1);
+  if (waited < 0) throw_system_error(-waited, "io_uring_enter", "trying the worker's io_uring");
+  if (io_uring_peek_cqe(&ring_->ring, &nop) == 0) io_uring_cqe_seen(&ring_->ring, nop);
 }
 
 CompletionRing::~CompletionRing() {
-  if (ring_->in_flight == 0) return;
   try {
+    // Closes asked by connections go out, in flight or not.
+    io_uring_submit(&ring_->ring);
+    if (ring_->in_flight == 0) return;
     io_uring_sqe* entry = ring_->entry();
     io_uring_prep_cancel64(entry, 0, IORING_ASYNC_CANCEL_ANY);
     io_uring_sqe_set_data64(entry, no_operation);

@@ -66,8 +66,8 @@ class Connection::RingSend final : public CompletionRing::Operation {
   void start(std::string& out) {
     buffer_.swap(out);
     out.clear();
-    sent_ = 0;
-    submit();
+    ring_.send(fd_, buffer_, *this);
+    in_flight = true;
   }
 
   void on_complete(int result, std::uint32_t /*flags*/) override {
@@ -76,16 +76,17 @@ class Connection::RingSend final : public CompletionRing::Operation {
       delete this;
       return;
     }
-    if (result > 0) {
-      sent_ += static_cast<std::size_t>(result);
-      // MSG_WAITALL: short only if sending failed partway; the next try says why.
-      if (sent_ < buffer_.size()) {
-        submit();
-        return;
-      }
+    // MSG_WAITALL: the kernel sends the rest of a short send itself, so a short result
+    // means sending failed partway (a reset, or the cancel of a closing connection).
+    const bool sent = result > 0 && static_cast<std::size_t>(result) == buffer_.size();
+    // What a large answer grew is not kept for the next one (the epoll path gives its
+    // output buffer back when the connection goes idle).
+    if (buffer_.capacity() > connection_detail::idle_buffer_limit) {
+      std::string().swap(buffer_);
+    } else {
+      buffer_.clear();
     }
-    buffer_.clear();
-    connection_->on_ring_sent(result > 0);
+    connection_->on_ring_sent(sent);
   }
 
   void orphan() {
@@ -99,16 +100,10 @@ class Connection::RingSend final : public CompletionRing::Operation {
   bool in_flight = false;
 
  private:
-  void submit() {
-    ring_.send(fd_, std::string_view(buffer_).substr(sent_), *this);
-    in_flight = true;
-  }
-
   CompletionRing& ring_;
   Connection* connection_;
   int fd_;
   std::string buffer_;
-  std::size_t sent_ = 0;
 };
 
 void Connection::start_ring_io() {
@@ -120,7 +115,9 @@ void Connection::start_ring_io() {
 
 void Connection::sync_receiving() {
   if (phase_ == Phase::closed) return;
-  const bool wanted = !end_received_ && in_.size() < receive_ahead_limit;
+  // A request still incomplete is received whatever its size: the parser bounds it
+  // (http.max_header_bytes, max_body_bytes), and it may wait whole in `in_`.
+  const bool wanted = !end_received_ && (in_.size() < receive_ahead_limit || need_more_);
   if (wanted && !ring_receive_->armed) {
     ring_->receive(socket_.get(), *ring_receive_);
     ring_receive_->armed = true;
@@ -196,7 +193,11 @@ void Connection::cancel_ring_io() {
 
 void Connection::release_ring_io() {
   if (ring_ == nullptr) return;
-  if (socket_.valid()) cancel_ring_io();
+  try {
+    if (socket_.valid()) cancel_ring_io();
+  } catch (const std::exception&) {
+    // A full queue that could not be submitted: the ring's destructor cancels the rest.
+  }
   ring_receive_->orphan();
   ring_send_->orphan();
 }

@@ -65,6 +65,44 @@ TEST_P(ConnectionTest, EchoesAChunkedBodyAndReadsACookie) {
   EXPECT_TRUE(answer.ends_with("\r\n\r\n42:abcde")) << answer;
 }
 
+TEST_P(ConnectionTest, AHeaderLargerThanWhatIsReceivedAheadIsReadWholeWhenTheLimitAllowsIt) {
+  // Beast takes nothing of an unfinished header until its end has come, so the whole
+  // header waits in the connection: the ring must keep receiving past its 64 KiB.
+  limits_.max_header_bytes = 256 * 1024;
+  router_.add("GET", "/", [](const Request& request, Response& response) {
+    response.text(200, std::to_string(request.header("x-big").value_or("").size()));
+  });
+  send("GET / HTTP/1.1\r\nHost: x\r\nX-Big: ");
+  const std::string big(100 * 1024, 'b');
+  for (std::size_t at = 0; at < big.size(); at += 16 * 1024) {
+    send(std::string_view(big).substr(at, 16 * 1024));
+    loop_.run_once(std::chrono::milliseconds(0));
+  }
+  send("\r\n\r\n");
+  const auto answer = responses(1);
+  EXPECT_TRUE(answer.starts_with("HTTP/1.1 200 ")) << answer.substr(0, 200);
+  EXPECT_TRUE(answer.ends_with("\r\n\r\n102400")) << answer.substr(0, 200);
+}
+
+TEST_P(ConnectionTest, AClientThatLeavesDuringALargeAnswerEndsTheConnection) {
+  router_.add("GET", "/large", [](const Request&, Response& response) {
+    response.text(200, std::string(4 << 20, 'x'));
+  });
+  send("GET /large HTTP/1.1\r\nHost: x\r\n\r\n");
+  // Some of the answer, then the client goes: the rest cannot be sent.
+  char buffer[65536];
+  ssize_t got = -1;
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while (got <= 0 && std::chrono::steady_clock::now() < until) {
+    loop_.run_once(1ms);
+    got = ::recv(client_.get(), buffer, sizeof buffer, MSG_DONTWAIT);
+  }
+  ASSERT_GT(got, 0);
+  client_.reset();
+  while (!owner_.closed && std::chrono::steady_clock::now() < until) loop_.run_once(1ms);
+  EXPECT_TRUE(owner_.closed);
+}
+
 TEST_P(ConnectionTest, PipelinedRequestsAreAnsweredInOrderInOneWrite) {
   router_.add("GET", "/{n}", [](const Request& request, Response& response) {
     response.text(200, std::string(*request.param("n")));
