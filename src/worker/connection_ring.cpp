@@ -116,7 +116,9 @@ void Connection::start_ring_io() {
 void Connection::sync_receiving() {
   if (phase_ == Phase::closed) return;
   // A request still incomplete is received whatever its size: the parser bounds it
-  // (http.max_header_bytes, max_body_bytes), and it may wait whole in `in_`.
+  // (http.max_header_bytes, max_body_bytes), and it may wait whole in `in_`. Past the
+  // limit (requests pipelined behind a deferred answer), a client that hangs up is seen
+  // once receiving resumes, not at once as with epoll's EPOLLHUP.
   const bool wanted = !end_received_ && (in_.size() < receive_ahead_limit || need_more_);
   if (wanted && !ring_receive_->armed) {
     ring_->receive(socket_.get(), *ring_receive_);
