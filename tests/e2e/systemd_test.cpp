@@ -182,12 +182,14 @@ TEST_F(UnderSystemd, WorkersServeThroughIoUringUnderTheShippedFilterAndThroughEp
   EXPECT_EQ(workers_holding_a_ring(), 2u);
 
   // A filter that refuses it (a container's, say): the workers serve through epoll and say why.
-  box().must("mkdir -p /etc/systemd/system/corral.service.d && printf '[Service]\\nSystemCallFilter=~io_uring_setup\\n' "
+  box().must("mkdir -p /etc/systemd/system/corral.service.d && "
+             "printf '[Service]\\nSystemCallFilter=~io_uring_setup\\n' "
              "> /etc/systemd/system/corral.service.d/no-io-uring.conf && systemctl daemon-reload");
   auto journal = follow_journal("-u corral -o cat");
   box().must("systemctl restart corral.service");
   EXPECT_EQ(box().must("curl -s -o /dev/null -w '%{http_code}' --max-time 20 http://127.0.0.1:3000/"), "200");
-  EXPECT_TRUE(journal->wait_for_line(std::regex("serving through epoll: io_uring_setup.*Operation not permitted.*"), 20s))
+  EXPECT_TRUE(
+      journal->wait_for_line(std::regex("serving through epoll: io_uring_setup.*Operation not permitted.*"), 20s))
       << journal->output();
   EXPECT_EQ(workers_holding_a_ring(), 0u);
 }

@@ -23,7 +23,8 @@ class Reload : public ::testing::TestWithParam<IoPath> {
   void SetUp() override {
     std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
     std::replace(name.begin(), name.end(), '/', '-');  // "Case/IoUring"
-    path_ = std::filesystem::temp_directory_path() / ("corral-reload-" + std::to_string(::getpid()) + "-" + name + ".toml");
+    path_ = std::filesystem::temp_directory_path() /
+            ("corral-reload-" + std::to_string(::getpid()) + "-" + name + ".toml");
     write("workers = 2\n");
     corral_ = CorralInstance::start({"--config", path_.string()}, /*workers: from the file*/ 0);
   }

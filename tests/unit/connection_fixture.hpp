@@ -55,7 +55,9 @@ class ConnectionTest : public ::testing::TestWithParam<IoPath> {
   void SetUp() override {
     // A pool of two small buffers: requests arrive in several completions, and the
     // pool runs empty (the receive ends and is asked again).
-    if (GetParam() == IoPath::completion_ring) loop_.open_completion_ring({.entries = 64, .buffers = 2, .buffer_bytes = 32});
+    if (GetParam() == IoPath::completion_ring) {
+      loop_.open_completion_ring({.entries = 64, .buffers = 2, .buffer_bytes = 32});
+    }
     int fds[2];
     ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
     client_.reset(fds[0]);
