@@ -98,6 +98,7 @@ class Connection final : public EventLoop::Handler, public Deadline, private det
  private:
   enum class Phase { waiting, reading, deferred, writing, lingering, closed };
   class Pending;
+  class RingOperation;
   class RingReceive;
   class RingSend;
 

@@ -23,43 +23,51 @@ bool hung_up(int fd) {
 
 }  // namespace
 
-class Connection::RingReceive final : public CompletionRing::Operation {
+// An operation of a connection: owned by it, and by itself once the connection is gone
+// while it is in flight (it deletes itself at its last completion).
+class Connection::RingOperation : public CompletionRing::Operation {
  public:
-  RingReceive(CompletionRing& ring, Connection& connection) : ring_(ring), connection_(&connection) {}
+  RingOperation(CompletionRing& ring, Connection& connection) : ring_(ring), connection_(&connection) {}
+  virtual ~RingOperation() = default;
 
-  void on_complete(int result, std::uint32_t flags) override {
-    if (!CompletionRing::more(flags)) {
-      armed = false;
-      cancelling = false;
-    }
-    if (connection_ == nullptr) {
-      ring_.give_back(flags);
-      if (!armed) delete this;
-      return;
-    }
-    connection_->on_ring_received(result, flags);
-  }
-
-  // The connection is gone: what is in flight ends this at its last completion.
   void orphan() {
-    if (!armed) {
+    if (!in_flight) {
       delete this;
       return;
     }
     connection_ = nullptr;
   }
 
-  bool armed = false;
-  bool cancelling = false;
+  bool in_flight = false;
 
- private:
+ protected:
   CompletionRing& ring_;
   Connection* connection_;
 };
 
-class Connection::RingSend final : public CompletionRing::Operation {
+class Connection::RingReceive final : public RingOperation {
  public:
-  RingSend(CompletionRing& ring, Connection& connection, int fd) : ring_(ring), connection_(&connection), fd_(fd) {}
+  using RingOperation::RingOperation;
+
+  void on_complete(int result, std::uint32_t flags) override {
+    if (!CompletionRing::more(flags)) {
+      in_flight = false;
+      cancelling = false;
+    }
+    if (connection_ == nullptr) {
+      ring_.give_back(flags);
+      if (!in_flight) delete this;
+      return;
+    }
+    connection_->on_ring_received(result, flags);
+  }
+
+  bool cancelling = false;
+};
+
+class Connection::RingSend final : public RingOperation {
+ public:
+  RingSend(CompletionRing& ring, Connection& connection, int fd) : RingOperation(ring, connection), fd_(fd) {}
 
   // Takes `out`'s bytes (and gives it the capacity of the last send's buffer, so that
   // keep-alive requests allocate nothing).
@@ -89,19 +97,7 @@ class Connection::RingSend final : public CompletionRing::Operation {
     connection_->on_ring_sent(sent);
   }
 
-  void orphan() {
-    if (!in_flight) {
-      delete this;
-      return;
-    }
-    connection_ = nullptr;
-  }
-
-  bool in_flight = false;
-
  private:
-  CompletionRing& ring_;
-  Connection* connection_;
   int fd_;
   std::string buffer_;
 };
@@ -120,10 +116,10 @@ void Connection::sync_receiving() {
   // limit (requests pipelined behind a deferred answer), a client that hangs up is seen
   // once receiving resumes, not at once as with epoll's EPOLLHUP.
   const bool wanted = !end_received_ && (in_.size() < receive_ahead_limit || need_more_);
-  if (wanted && !ring_receive_->armed) {
+  if (wanted && !ring_receive_->in_flight) {
     ring_->receive(socket_.get(), *ring_receive_);
-    ring_receive_->armed = true;
-  } else if (!wanted && ring_receive_->armed && !ring_receive_->cancelling) {
+    ring_receive_->in_flight = true;
+  } else if (!wanted && ring_receive_->in_flight && !ring_receive_->cancelling) {
     ring_->cancel(*ring_receive_);
     ring_receive_->cancelling = true;
   }
@@ -184,7 +180,7 @@ bool Connection::flush_through_ring() {
 bool Connection::output_pending() const { return !out_.empty() || (ring_send_ != nullptr && ring_send_->in_flight); }
 
 void Connection::cancel_ring_io() {
-  if (ring_receive_->armed && !ring_receive_->cancelling) {
+  if (ring_receive_->in_flight && !ring_receive_->cancelling) {
     ring_->cancel(*ring_receive_);
     ring_receive_->cancelling = true;
   }
