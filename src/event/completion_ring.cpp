@@ -136,6 +136,15 @@ void CompletionRing::receive(int fd, Operation& operation) {
   ++ring_->in_flight;
 }
 
+void CompletionRing::receive_once(int fd, Operation& operation) {
+  io_uring_sqe* entry = ring_->entry();
+  io_uring_prep_recv(entry, fd, nullptr, 0, 0);
+  entry->flags |= IOSQE_BUFFER_SELECT;
+  entry->buf_group = receive_buffer_group;
+  io_uring_sqe_set_data64(entry, tag(operation));
+  ++ring_->in_flight;
+}
+
 void CompletionRing::send(int fd, std::string_view bytes, Operation& operation) {
   io_uring_sqe* entry = ring_->entry();
   // MSG_WAITALL: the kernel sends the rest of a short send itself, when there is room.
@@ -148,12 +157,14 @@ void CompletionRing::cancel(Operation& operation) {
   io_uring_sqe* entry = ring_->entry();
   io_uring_prep_cancel64(entry, tag(operation), 0);
   io_uring_sqe_set_data64(entry, no_operation);
+  entry->flags |= IOSQE_CQE_SKIP_SUCCESS;  // the operation's own completion tells
 }
 
 void CompletionRing::close(int fd) {
   io_uring_sqe* entry = ring_->entry();
   io_uring_prep_close(entry, fd);
   io_uring_sqe_set_data64(entry, no_operation);
+  entry->flags |= IOSQE_CQE_SKIP_SUCCESS;  // nobody waits for it
 }
 
 bool CompletionRing::more(std::uint32_t flags) { return (flags & IORING_CQE_F_MORE) != 0; }
@@ -191,20 +202,26 @@ int CompletionRing::dispatch() {
   // Only what is there now: a completion's handler may cause more (a send that
   // completes as it is submitted), which the next turn takes.
   const unsigned ready = io_uring_cq_ready(&ring_->ring);
-  for (unsigned i = 0; i < ready; ++i) {
+  unsigned found_pool_empty = 0;
+  unsigned dispatched = 0;
+  for (; dispatched < ready; ++dispatched) {
     io_uring_cqe* cqe = nullptr;
-    if (io_uring_peek_cqe(&ring_->ring, &cqe) != 0 || cqe == nullptr) return static_cast<int>(i);
+    if (io_uring_peek_cqe(&ring_->ring, &cqe) != 0 || cqe == nullptr) break;
     const std::uint64_t operation = cqe->user_data;
     const int result = cqe->res;
     const std::uint32_t flags = cqe->flags;
     io_uring_cqe_seen(&ring_->ring, cqe);
     if (operation == no_operation) continue;
     if (!more(flags)) --ring_->in_flight;
-    if (result == -ENOBUFS) ring_->grow(std::max(1u, ring_->geometry.first_buffers));
+    if (result == -ENOBUFS) ++found_pool_empty;
     // It may destroy itself, or its owner, here.
     reinterpret_cast<Operation*>(operation)->on_complete(result, flags);
   }
-  return static_cast<int>(ready);
+  // Once per batch, by what it lacked: as many buffers as receives found the pool empty
+  // (at least first_buffers), before those receives are submitted again. Growing by a
+  // step for each of them would take the whole pool on a first burst of connections.
+  if (found_pool_empty > 0) ring_->grow(std::max({1u, ring_->geometry.first_buffers, found_pool_empty}));
+  return static_cast<int>(dispatched);
 }
 
 }  // namespace corral

@@ -32,8 +32,8 @@ class CompletionRing {
   struct Geometry {
     unsigned entries = 256;         // submission queue; more waiting entries are submitted early
     unsigned buffers = 256;         // the receive pool at most (a power of two)
-    unsigned first_buffers = 16;    // the pool at first; it grows by as many each time it runs empty
-    unsigned buffer_bytes = 2048;   // a larger arrival takes several completions
+    unsigned first_buffers = 16;    // the pool at first, and its least growth when receives find it empty
+    unsigned buffer_bytes = 1024;   // as nginx's client_header_buffer_size; more takes several completions
   };
 
   // Throws std::system_error naming the refused call (an older kernel: EINVAL; a
@@ -49,10 +49,13 @@ class CompletionRing {
   // One completion when `fd` has any of `events` (poll(2) bits), or at once if it has.
   void poll(int fd, std::uint32_t events, Operation& operation);
   // Completions carry what arrives on `fd`, in buffers of the pool, until an error, the
-  // end (result 0), an empty pool (-ENOBUFS: the pool has grown by then, if it could,
-  // and what did not fit is still in the socket) or cancel(); `more(flags)` is false on
-  // the last. Each buffer must be given back.
+  // end (result 0), an empty pool (-ENOBUFS: the pool grows, if it can, before what is
+  // asked next is submitted, and what did not fit is still in the socket) or cancel();
+  // `more(flags)` is false on the last. Each buffer must be given back.
   void receive(int fd, Operation& operation);
+  // One completion, as receive()'s last: what arrives next (in one buffer), the end or
+  // an error.
+  void receive_once(int fd, Operation& operation);
   // One completion once all of `bytes` is sent or sending failed; `bytes` must stay
   // valid until then.
   void send(int fd, std::string_view bytes, Operation& operation);

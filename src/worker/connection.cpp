@@ -1,7 +1,5 @@
 #include "worker/connection.hpp"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <boost/beast/http/error.hpp>
@@ -22,10 +20,6 @@ using connection_detail::would_block;
 
 Connection::Connection(ConnectionEnvironment& environment, ConnectionOwner& owner, UniqueFd socket)
     : environment_(environment), owner_(owner), socket_(std::move(socket)), request_started_(environment.loop.now()) {
-  // Each answer goes out in one send(); without this, an answer sent while the client
-  // has not yet acknowledged the previous one would wait for its delayed ACK.
-  const int on = 1;
-  ::setsockopt(socket_.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
   if (environment_.loop.completion_ring() != nullptr) {
     start_ring_io();
   } else {

@@ -98,9 +98,9 @@ class Connection final : public EventLoop::Handler, public Deadline, private det
  private:
   enum class Phase { waiting, reading, deferred, writing, lingering, closed };
   class Pending;
-  class RingOperation;
   class RingReceive;
   class RingSend;
+  class RingIo;
 
   // Runs the connection until it has to wait for the peer or a timer.
   void advance();
@@ -177,11 +177,10 @@ class Connection final : public EventLoop::Handler, public Deadline, private det
   // either side ends).
   Pending* pending_ = nullptr;
   std::optional<Response> early_answer_;  // answered before its handler returned
-  // With a completion ring: owned here, and by themselves once this connection is gone
-  // while they are in flight.
+  // With a completion ring: the receive and the send, owned here, and by themselves
+  // once this connection is gone while one is in flight.
   CompletionRing* ring_ = nullptr;
-  RingReceive* ring_receive_ = nullptr;
-  RingSend* ring_send_ = nullptr;
+  RingIo* ring_io_ = nullptr;
   bool end_received_ = false;  // the receive saw the peer's FIN
 };
 

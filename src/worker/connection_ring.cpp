@@ -23,89 +23,99 @@ bool hung_up(int fd) {
 
 }  // namespace
 
-// An operation of a connection: owned by it, and by itself once the connection is gone
-// while it is in flight (it deletes itself at its last completion).
-class Connection::RingOperation : public CompletionRing::Operation {
+class Connection::RingReceive final : public CompletionRing::Operation {
  public:
-  RingOperation(CompletionRing& ring, Connection& connection) : ring_(ring), connection_(&connection) {}
-  virtual ~RingOperation() = default;
-
-  void orphan() {
-    if (!in_flight) {
-      delete this;
-      return;
-    }
-    connection_ = nullptr;
-  }
+  explicit RingReceive(RingIo& io) : io_(io) {}
+  void on_complete(int result, std::uint32_t flags) override;
 
   bool in_flight = false;
-
- protected:
-  CompletionRing& ring_;
-  Connection* connection_;
-};
-
-class Connection::RingReceive final : public RingOperation {
- public:
-  using RingOperation::RingOperation;
-
-  void on_complete(int result, std::uint32_t flags) override {
-    if (!CompletionRing::more(flags)) {
-      in_flight = false;
-      cancelling = false;
-    }
-    if (connection_ == nullptr) {
-      ring_.give_back(flags);
-      if (!in_flight) delete this;
-      return;
-    }
-    connection_->on_ring_received(result, flags);
-  }
-
   bool cancelling = false;
+  // The connection's first receive is single-shot: it usually brings a whole request,
+  // and a connection closed after that answer then has no receive to cancel.
+  bool multishot = false;
+
+ private:
+  RingIo& io_;
 };
 
-class Connection::RingSend final : public RingOperation {
+class Connection::RingSend final : public CompletionRing::Operation {
  public:
-  RingSend(CompletionRing& ring, Connection& connection, int fd) : RingOperation(ring, connection), fd_(fd) {}
+  explicit RingSend(RingIo& io) : io_(io) {}
 
   // Takes `out`'s bytes (and gives it the capacity of the last send's buffer, so that
   // keep-alive requests allocate nothing).
-  void start(std::string& out) {
-    buffer_.swap(out);
-    out.clear();
-    ring_.send(fd_, buffer_, *this);
-    in_flight = true;
-  }
+  void start(int fd, std::string& out);
+  void on_complete(int result, std::uint32_t flags) override;
 
-  void on_complete(int result, std::uint32_t /*flags*/) override {
-    in_flight = false;
-    if (connection_ == nullptr) {
-      delete this;
-      return;
-    }
-    // MSG_WAITALL: the kernel sends the rest of a short send itself, so a short result
-    // means sending failed partway (a reset, or the cancel of a closing connection).
-    const bool sent = result > 0 && static_cast<std::size_t>(result) == buffer_.size();
-    // What a large answer grew is not kept for the next one (the epoll path gives its
-    // output buffer back when the connection goes idle).
-    if (buffer_.capacity() > connection_detail::idle_buffer_limit) {
-      std::string().swap(buffer_);
-    } else {
-      buffer_.clear();
-    }
-    connection_->on_ring_sent(sent);
-  }
+  bool in_flight = false;
 
  private:
-  int fd_;
+  RingIo& io_;
   std::string buffer_;
 };
 
+// A connection's two operations, in one allocation: owned by the connection, and by
+// themselves once it is gone while one is in flight (deleted at the last completion).
+class Connection::RingIo {
+ public:
+  RingIo(CompletionRing& ring, Connection& connection) : ring(ring), connection(&connection) {}
+
+  void orphan() {
+    connection = nullptr;
+    delete_if_done();
+  }
+  void delete_if_done() {
+    if (connection == nullptr && !receive.in_flight && !send.in_flight) delete this;
+  }
+
+  CompletionRing& ring;
+  Connection* connection;
+  RingReceive receive{*this};
+  RingSend send{*this};
+};
+
+void Connection::RingReceive::on_complete(int result, std::uint32_t flags) {
+  if (!CompletionRing::more(flags)) {
+    in_flight = false;
+    cancelling = false;
+  }
+  if (io_.connection == nullptr) {
+    io_.ring.give_back(flags);
+    io_.delete_if_done();
+    return;
+  }
+  io_.connection->on_ring_received(result, flags);
+}
+
+void Connection::RingSend::start(int fd, std::string& out) {
+  buffer_.swap(out);
+  out.clear();
+  io_.ring.send(fd, buffer_, *this);
+  in_flight = true;
+}
+
+void Connection::RingSend::on_complete(int result, std::uint32_t /*flags*/) {
+  in_flight = false;
+  if (io_.connection == nullptr) {
+    io_.delete_if_done();
+    return;
+  }
+  // MSG_WAITALL: the kernel sends the rest of a short send itself, so a short result
+  // means sending failed partway (a reset, or the cancel of a closing connection).
+  const bool sent = result > 0 && static_cast<std::size_t>(result) == buffer_.size();
+  // What a large answer grew is not kept for the next one (the epoll path gives its
+  // output buffer back when the connection goes idle).
+  if (buffer_.capacity() > connection_detail::idle_buffer_limit) {
+    std::string().swap(buffer_);
+  } else {
+    buffer_.clear();
+  }
+  io_.connection->on_ring_sent(sent);
+}
+
 void Connection::start_ring_io() {
   ring_ = environment_.loop.completion_ring();
-  ring_receive_ = new RingReceive(*ring_, *this);
-  ring_send_ = new RingSend(*ring_, *this, socket_.get());
+  ring_io_ = new RingIo(*ring_, *this);
   sync_receiving();
 }
 
@@ -115,13 +125,22 @@ void Connection::sync_receiving() {
   // (http.max_header_bytes, max_body_bytes), and it may wait whole in `in_`. Past the
   // limit (requests pipelined behind a deferred answer), a client that hangs up is seen
   // once receiving resumes, not at once as with epoll's EPOLLHUP.
-  const bool wanted = !end_received_ && (in_.size() < receive_ahead_limit || need_more_);
-  if (wanted && !ring_receive_->in_flight) {
-    ring_->receive(socket_.get(), *ring_receive_);
-    ring_receive_->in_flight = true;
-  } else if (!wanted && ring_receive_->in_flight && !ring_receive_->cancelling) {
-    ring_->cancel(*ring_receive_);
-    ring_receive_->cancelling = true;
+  // While the answer after which the connection closes is on its way, nothing more is
+  // received (as on the epoll path, which reads nothing while writing).
+  const bool wanted = !end_received_ && (in_.size() < receive_ahead_limit || need_more_) &&
+                      !(last_response_ && output_pending());
+  auto& receive = ring_io_->receive;
+  if (wanted && !receive.in_flight) {
+    if (receive.multishot) {
+      ring_->receive(socket_.get(), receive);
+    } else {
+      ring_->receive_once(socket_.get(), receive);
+      receive.multishot = true;
+    }
+    receive.in_flight = true;
+  } else if (!wanted && receive.in_flight && !receive.cancelling) {
+    ring_->cancel(receive);
+    receive.cancelling = true;
   }
 }
 
@@ -171,20 +190,21 @@ void Connection::on_ring_sent(bool sent) {
 }
 
 bool Connection::flush_through_ring() {
-  if (ring_send_->in_flight) return false;
+  if (ring_io_->send.in_flight) return false;
   if (out_.empty()) return true;
-  ring_send_->start(out_);
+  ring_io_->send.start(socket_.get(), out_);
   return false;
 }
 
-bool Connection::output_pending() const { return !out_.empty() || (ring_send_ != nullptr && ring_send_->in_flight); }
+bool Connection::output_pending() const { return !out_.empty() || (ring_io_ != nullptr && ring_io_->send.in_flight); }
 
 void Connection::cancel_ring_io() {
-  if (ring_receive_->in_flight && !ring_receive_->cancelling) {
-    ring_->cancel(*ring_receive_);
-    ring_receive_->cancelling = true;
+  auto& receive = ring_io_->receive;
+  if (receive.in_flight && !receive.cancelling) {
+    ring_->cancel(receive);
+    receive.cancelling = true;
   }
-  if (ring_send_->in_flight) ring_->cancel(*ring_send_);
+  if (ring_io_->send.in_flight) ring_->cancel(ring_io_->send);
   // After the cancels: its number stays taken until they have been submitted.
   ring_->close(socket_.release());
 }
@@ -196,8 +216,7 @@ void Connection::release_ring_io() {
   } catch (const std::exception&) {
     // A full queue that could not be submitted: the ring's destructor cancels the rest.
   }
-  ring_receive_->orphan();
-  ring_send_->orphan();
+  ring_io_->orphan();
 }
 
 }  // namespace corral

@@ -1,6 +1,8 @@
 #include "worker/listener.hpp"
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -12,6 +14,11 @@ namespace {
 
 constexpr std::uint64_t rewatch_every = 16;
 constexpr auto resume_after_resource_error = std::chrono::milliseconds(100);
+
+bool set_no_delay(int fd) {
+  const int on = 1;
+  return ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) == 0;
+}
 
 }  // namespace
 
@@ -35,6 +42,12 @@ void Listener::start() {
   if (flags < 0 || ::fcntl(listen_fd_, F_SETFL, flags | O_NONBLOCK) != 0) {
     throw_system_error("fcntl(F_SETFL)", "making the listening socket non-blocking");
   }
+  // Each answer goes out in one send(); without TCP_NODELAY, an answer sent while the
+  // client has not yet acknowledged the previous one would wait for its delayed ACK.
+  // Set on the listening socket (as corral.socket's NoDelay=yes does), every accepted
+  // socket inherits it, and a connection costs no setsockopt() of its own. A socket
+  // that refuses it (not TCP) is asked again for each connection, as before.
+  no_delay_inherited_ = set_no_delay(listen_fd_);
   stopped_ = false;
   watch();
 }
@@ -75,6 +88,7 @@ void Listener::on_events(std::uint32_t) {
 bool Listener::accept_one() {
   const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
   if (fd >= 0) {
+    if (!no_delay_inherited_) set_no_delay(fd);
     if (++accepted_ % rewatch_every == 0) {
       unwatch();
       watch();

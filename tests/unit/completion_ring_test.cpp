@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -152,6 +153,35 @@ TEST(CompletionRing, ThePoolGrowsWhenItRunsEmptyUntilAnArrivalFitsInOnePass) {
     ring.cancel(receiver);
     turn_until(ring, [&] { return !receiver.completions.back().more; });
   }
+}
+
+// A burst of connections (receive_once: one completion each) that finds the pool short
+// grows it once, by as many buffers as it lacked: enough for the same burst again, and
+// no more (a step per empty receive would take the whole pool on the first burst).
+TEST(CompletionRing, ABurstThatFindsThePoolShortGrowsItByWhatItLacked) {
+  CompletionRing ring(CompletionRing::Geometry{.entries = 32, .buffers = 32, .first_buffers = 2, .buffer_bytes = 16});
+  std::vector<SocketPair> pairs(10);
+  std::vector<std::unique_ptr<Recorder>> receivers;
+  for (std::size_t i = 0; i < pairs.size(); ++i) receivers.push_back(std::make_unique<Recorder>(ring));
+  // Asked after the bytes are there: each receive takes its buffer as it is submitted.
+  auto burst = [&](std::size_t count) {
+    for (std::size_t i = 0; i < count; ++i) {
+      pairs[i].write("ping");
+      receivers[i]->completions.clear();
+      ring.receive_once(pairs[i].ours.get(), *receivers[i]);
+    }
+    int found_empty = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      turn_until(ring, [&] { return !receivers[i]->completions.empty(); });
+      const auto& completion = receivers[i]->completions.back();
+      EXPECT_FALSE(completion.more) << "receive_once completes once";
+      if (completion.result == -ENOBUFS) ++found_empty;
+    }
+    return found_empty;
+  };
+  EXPECT_EQ(burst(8), 6) << "a pool of 2 buffers";
+  EXPECT_EQ(burst(8), 0) << "the pool grew by the 6 it lacked";
+  EXPECT_EQ(burst(10), 2) << "the pool grew by more than it lacked";
 }
 
 TEST(CompletionRing, ASendCompletesOnceAllItsBytesAreSentEvenIntoAFullSocket) {

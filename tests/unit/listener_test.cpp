@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -59,6 +60,22 @@ TEST_F(ListenerTest, AcceptsOneConnectionPerWakeUpByDefault) {
   EXPECT_EQ(accepted_.size(), 1u);
   loop_.run_once(1s);  // level-triggered: the second is still announced
   EXPECT_EQ(accepted_.size(), 2u);
+}
+
+// Answers leave at once (no Nagle delay): every accepted socket has TCP_NODELAY, which
+// it inherits from the listening socket the Listener set it on.
+TEST_F(ListenerTest, AcceptedConnectionsSendWithoutNaglesDelay) {
+  auto listener = make_listener();
+  listener->start();
+  connect_client();
+  loop_.run_once(1s);
+  ASSERT_EQ(accepted_.size(), 1u);
+  int no_delay = 0;
+  socklen_t length = sizeof no_delay;
+  ASSERT_EQ(::getsockopt(accepted_[0].get(), IPPROTO_TCP, TCP_NODELAY, &no_delay, &length), 0);
+  EXPECT_EQ(no_delay, 1);
+  ASSERT_EQ(::getsockopt(listen_fd_.get(), IPPROTO_TCP, TCP_NODELAY, &no_delay, &length), 0);
+  EXPECT_EQ(no_delay, 1);
 }
 
 // Connections already queued when a worker drains are left to the other workers.
