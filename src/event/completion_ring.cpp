@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <utility>
 
 #include "common/system_error.hpp"
 
@@ -33,6 +34,7 @@ struct CompletionRing::Ring {
   // Operations whose last completion has not come yet.
   std::size_t in_flight = 0;
   unsigned buffers_added = 0;  // ids 0 .. buffers_added - 1 are the pool
+  unsigned growth_due = 0;     // buffers that receives of this batch found lacking
   bool open = false;
 
   char* buffer(unsigned id) const { return buffers.get() + std::size_t{id} * geometry.buffer_bytes; }
@@ -50,10 +52,19 @@ struct CompletionRing::Ring {
                           io_uring_buf_ring_mask(geometry.buffers), offset);
   }
 
+  // Once per batch of completions, by what it lacked: as many buffers as receives
+  // found the pool empty (at least first_buffers), before those receives are submitted
+  // again. A step for each of them would take the whole pool on a first burst.
+  void grow_if_due() {
+    if (growth_due == 0) return;
+    grow(std::max({1u, geometry.first_buffers, std::exchange(growth_due, 0u)}));
+  }
+
   io_uring_sqe* entry() {
     io_uring_sqe* next = io_uring_get_sqe(&ring);
     if (next != nullptr) return next;
     // Full: what waits goes now, and the queue is free again.
+    grow_if_due();
     const int submitted = io_uring_submit(&ring);
     if (submitted < 0) throw_system_error(-submitted, "io_uring_enter", "submitting the connections' operations");
     next = io_uring_get_sqe(&ring);
@@ -202,7 +213,6 @@ int CompletionRing::dispatch() {
   // Only what is there now: a completion's handler may cause more (a send that
   // completes as it is submitted), which the next turn takes.
   const unsigned ready = io_uring_cq_ready(&ring_->ring);
-  unsigned found_pool_empty = 0;
   unsigned dispatched = 0;
   for (; dispatched < ready; ++dispatched) {
     io_uring_cqe* cqe = nullptr;
@@ -213,14 +223,11 @@ int CompletionRing::dispatch() {
     io_uring_cqe_seen(&ring_->ring, cqe);
     if (operation == no_operation) continue;
     if (!more(flags)) --ring_->in_flight;
-    if (result == -ENOBUFS) ++found_pool_empty;
+    if (result == -ENOBUFS) ++ring_->growth_due;
     // It may destroy itself, or its owner, here.
     reinterpret_cast<Operation*>(operation)->on_complete(result, flags);
   }
-  // Once per batch, by what it lacked: as many buffers as receives found the pool empty
-  // (at least first_buffers), before those receives are submitted again. Growing by a
-  // step for each of them would take the whole pool on a first burst of connections.
-  if (found_pool_empty > 0) ring_->grow(std::max({1u, ring_->geometry.first_buffers, found_pool_empty}));
+  ring_->grow_if_due();
   return static_cast<int>(dispatched);
 }
 

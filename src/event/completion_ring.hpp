@@ -12,11 +12,12 @@ namespace corral {
 // loop then waits in io_uring_enter(), and sees the descriptors it watches with epoll
 // through one poll of the epoll set (EventLoop::open_completion_ring).
 //
-// Receives are multishot, into a pool of buffers the kernel picks from (a provided
-// buffer ring): a worker keeps one pool, not a buffer per connection, and the pool is
-// only as large as the most receives that completed together have needed. Needs Linux 6.1
-// (single issuer, task work deferred to the wait) and a seccomp filter that allows
-// io_uring_setup, io_uring_enter and io_uring_register.
+// Receives (multishot, or single-shot with receive_once) go into a pool of buffers the
+// kernel picks from (a provided buffer ring): a worker keeps one pool, not a buffer per
+// connection, and the pool grows only by a buffer for each receive that found it empty
+// (at least first_buffers at a time). Needs Linux 6.1 (single issuer, task work
+// deferred to the wait) and a seccomp filter that allows io_uring_setup,
+// io_uring_enter and io_uring_register.
 class CompletionRing {
  public:
   // Told of the completions of what it asked. `result` is what the system call would

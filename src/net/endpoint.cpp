@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <charconv>
@@ -65,6 +66,12 @@ UniqueFd bind_listening_socket(const Endpoint& endpoint, int backlog) {
   if (address->ai_family == AF_INET6 &&
       ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) != 0) {
     throw_system_error("setsockopt(IPV6_V6ONLY)", attempt);
+  }
+  // Each answer goes out in one send(); without TCP_NODELAY, an answer sent while the
+  // client has not yet acknowledged the previous one would wait for its delayed ACK.
+  // Set before listen(), every connection inherits it, from the first one queued.
+  if (::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) != 0) {
+    throw_system_error("setsockopt(TCP_NODELAY)", attempt);
   }
   if (::bind(fd.get(), address->ai_addr, address->ai_addrlen) != 0) throw_system_error("bind", attempt);
   if (::listen(fd.get(), backlog) != 0) throw_system_error("listen", attempt);

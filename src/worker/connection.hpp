@@ -76,8 +76,8 @@ class ConnectionOwner {
 // The socket is watched edge-triggered for reading and writing from accept to close,
 // so serving a request costs one recv() and one send(): a read shorter than the buffer
 // emptied the socket, and the next request's arrival is a new edge. On a loop with a
-// completion ring (connection_ring.cpp), a multishot receive and the ring's sends take
-// their place, and no system call is made per request.
+// completion ring (connection_ring.cpp), the ring's receives (single-shot until the
+// first arrival, then multishot) and sends take their place, and no system call is made per request.
 class Connection final : public EventLoop::Handler, public Deadline, private detail::Deferrer {
  public:
   Connection(ConnectionEnvironment& environment, ConnectionOwner& owner, UniqueFd socket);
@@ -156,6 +156,9 @@ class Connection final : public EventLoop::Handler, public Deadline, private det
   bool close_after_response_ = false;
   // The answer in `out_` is the connection's last.
   bool last_response_ = false;
+  // The client asked to close after this answer (Connection: close, HTTP/1.0): it sends
+  // nothing more, unlike a client that a draining worker closes on.
+  bool client_ends_ = false;
   bool peer_closed_ = false;
   // The peer's FIN was reported (EPOLLRDHUP): after a short read, one more read will
   // see the end, so the socket stays readable.

@@ -20,7 +20,8 @@ void Connection::handle_request() {
   head_request_ = parser.verb() == bhttp::verb::head;
   request_deadline_set_ = false;
   clear_deadline();
-  if (!parser.keep_alive() || environment_.limits.keepalive_timeout.count() == 0) close_after_response_ = true;
+  if (!parser.keep_alive()) client_ends_ = true;
+  if (client_ends_ || environment_.limits.keepalive_timeout.count() == 0) close_after_response_ = true;
 
   const auto hosts = parser.host_fields();
   if ((version_ >= 11 && hosts == 0) || hosts > 1) {

@@ -1,5 +1,5 @@
-// Connections on a loop with a completion ring: a multishot receive into the ring's
-// buffer pool, and one send at a time from a buffer the send owns. The loop's wait
+// Connections on a loop with a completion ring: receives into the ring's buffer pool
+// (single-shot until the first arrival, then multishot), and one send at a time from a buffer the send owns. The loop's wait
 // submits them and reports their completions, so a request costs no system call of
 // its own (see event/completion_ring.hpp and docs/architecture.md).
 #include <poll.h>
@@ -30,7 +30,7 @@ class Connection::RingReceive final : public CompletionRing::Operation {
 
   bool in_flight = false;
   bool cancelling = false;
-  // The connection's first receive is single-shot: it usually brings a whole request,
+  // Single-shot until something arrives: the first arrival is usually a whole request,
   // and a connection closed after that answer then has no receive to cancel.
   bool multishot = false;
 
@@ -125,17 +125,18 @@ void Connection::sync_receiving() {
   // (http.max_header_bytes, max_body_bytes), and it may wait whole in `in_`. Past the
   // limit (requests pipelined behind a deferred answer), a client that hangs up is seen
   // once receiving resumes, not at once as with epoll's EPOLLHUP.
-  // While the answer after which the connection closes is on its way, nothing more is
-  // received (as on the epoll path, which reads nothing while writing).
+  // While the answer to a client that asked to close is on its way, nothing more is
+  // received: it sends nothing more. A client closed on by the server (draining, no
+  // keep-alive) may have sent its next request, which is received so that finish()
+  // lingers instead of closing on unread bytes (a reset that can destroy the answer).
   const bool wanted = !end_received_ && (in_.size() < receive_ahead_limit || need_more_) &&
-                      !(last_response_ && output_pending());
+                      !(last_response_ && client_ends_ && output_pending());
   auto& receive = ring_io_->receive;
   if (wanted && !receive.in_flight) {
     if (receive.multishot) {
       ring_->receive(socket_.get(), receive);
     } else {
       ring_->receive_once(socket_.get(), receive);
-      receive.multishot = true;
     }
     receive.in_flight = true;
   } else if (!wanted && receive.in_flight && !receive.cancelling) {
@@ -151,6 +152,8 @@ void Connection::on_ring_received(int result, std::uint32_t flags) {
     return;
   }
   if (!data.empty()) {
+    // Past the first request, receiving stays armed.
+    ring_io_->receive.multishot = true;
     if (phase_ == Phase::lingering) {
       // Read and dropped (finish()).
     } else if (in_.empty() && !output_pending() && (phase_ == Phase::reading || phase_ == Phase::waiting)) {

@@ -91,7 +91,9 @@ void Connection::on_peer_closed() {
 }
 
 void Connection::finish() {
-  if (peer_closed_ || (!linger_ && in_.empty() && !parser_)) {
+  // `readable_`: on epoll, bytes came that are not read yet (the client's next request,
+  // sent while this answer was on its way to a client the server closes on).
+  if (peer_closed_ || (!linger_ && in_.empty() && !parser_ && !readable_)) {
     close();
     return;
   }

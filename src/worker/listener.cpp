@@ -15,11 +15,6 @@ namespace {
 constexpr std::uint64_t rewatch_every = 16;
 constexpr auto resume_after_resource_error = std::chrono::milliseconds(100);
 
-bool set_no_delay(int fd) {
-  const int on = 1;
-  return ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) == 0;
-}
-
 }  // namespace
 
 Listener::Listener(EventLoop& loop, int listen_fd, std::function<void(UniqueFd)> on_connection,
@@ -44,10 +39,13 @@ void Listener::start() {
   }
   // Each answer goes out in one send(); without TCP_NODELAY, an answer sent while the
   // client has not yet acknowledged the previous one would wait for its delayed ACK.
-  // Set on the listening socket (as corral.socket's NoDelay=yes does), every accepted
-  // socket inherits it, and a connection costs no setsockopt() of its own. A socket
-  // that refuses it (not TCP) is asked again for each connection, as before.
-  no_delay_inherited_ = set_no_delay(listen_fd_);
+  // Set on the listening socket, every connection accepted from it inherits it, and a
+  // connection costs no setsockopt() of its own. corral sets it before listen() on the
+  // socket it binds, and corral.socket has NoDelay=yes; this covers a socket unit
+  // without it, except for connections queued before the first worker started. The
+  // socket is TCP (sd/listen_fds.cpp refuses others), so it cannot be refused.
+  const int on = 1;
+  ::setsockopt(listen_fd_, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
   stopped_ = false;
   watch();
 }
@@ -88,7 +86,6 @@ void Listener::on_events(std::uint32_t) {
 bool Listener::accept_one() {
   const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
   if (fd >= 0) {
-    if (!no_delay_inherited_) set_no_delay(fd);
     if (++accepted_ % rewatch_every == 0) {
       unwatch();
       watch();

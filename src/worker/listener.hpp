@@ -17,7 +17,7 @@ namespace corral {
 class Listener final : public EventLoop::Handler {
  public:
   // `on_connection` gets each accepted connection (non-blocking, close-on-exec, and
-  // with TCP_NODELAY if it is TCP);
+  // with TCP_NODELAY, inherited from the listening socket);
   // `on_error` the errno of an accept() that failed for lack of resources, after which
   // accepting pauses for 100 ms while the connection waits in the queue.
   Listener(EventLoop& loop, int listen_fd, std::function<void(UniqueFd)> on_connection,
@@ -57,7 +57,6 @@ class Listener final : public EventLoop::Handler {
   bool stopped_ = true;
   bool paused_ = false;
   bool out_of_resources_ = false;
-  bool no_delay_inherited_ = false;  // set on the listening socket, so on every accepted one
 };
 
 }  // namespace corral

@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 #include <string>
 
@@ -101,6 +103,43 @@ TEST_P(ConnectionTest, AClientThatLeavesDuringALargeAnswerEndsTheConnection) {
   client_.reset();
   while (!owner_.closed && std::chrono::steady_clock::now() < until) loop_.run_once(1ms);
   EXPECT_TRUE(owner_.closed);
+}
+
+// A draining worker closes after this answer, but the keep-alive client sends its next
+// request while the answer is still on its way: the close lingers (the answer, then the
+// end), where closing on the unread request would reset the connection.
+TEST_P(ConnectionTest, AClientClosedOnWhoseNextRequestCameDuringTheAnswerGetsTheAnswerAndAnEndNotAReset) {
+  router_.add("GET", "/large", [](const Request&, Response& response) {
+    response.text(200, std::string(4 << 20, 'x'));
+  });
+  owner_.draining_now = true;
+  send("GET /large HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string received;
+  char buffer[65536];
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while (received.empty() && std::chrono::steady_clock::now() < until) {
+    loop_.run_once(1ms);
+    const auto got = ::recv(client_.get(), buffer, sizeof buffer, MSG_DONTWAIT);
+    if (got > 0) received.append(buffer, static_cast<std::size_t>(got));
+  }
+  ASSERT_FALSE(received.empty());
+  ASSERT_EQ(complete_responses(received), 0u) << "the answer must still be on its way";
+  send("GET /next HTTP/1.1\r\nHost: x\r\n\r\n");
+  ssize_t got = 1;
+  int error = 0;
+  while (std::chrono::steady_clock::now() < until) {
+    loop_.run_once(1ms);
+    got = ::recv(client_.get(), buffer, sizeof buffer, MSG_DONTWAIT);
+    if (got > 0) {
+      received.append(buffer, static_cast<std::size_t>(got));
+    } else if (got == 0 || errno != EAGAIN) {
+      error = got < 0 ? errno : 0;
+      break;
+    }
+  }
+  EXPECT_EQ(got, 0) << "the connection ended with " << std::strerror(error) << " after " << received.size() << " bytes";
+  EXPECT_EQ(complete_responses(received), 1u);
+  EXPECT_NE(received.find("Connection: close"), std::string::npos);
 }
 
 TEST_P(ConnectionTest, PipelinedRequestsAreAnsweredInOrderInOneWrite) {

@@ -9,6 +9,7 @@
 
 #include <vector>
 
+#include "net/endpoint.hpp"
 #include "worker/listener.hpp"
 
 namespace corral {
@@ -75,6 +76,23 @@ TEST_F(ListenerTest, AcceptedConnectionsSendWithoutNaglesDelay) {
   ASSERT_EQ(::getsockopt(accepted_[0].get(), IPPROTO_TCP, TCP_NODELAY, &no_delay, &length), 0);
   EXPECT_EQ(no_delay, 1);
   ASSERT_EQ(::getsockopt(listen_fd_.get(), IPPROTO_TCP, TCP_NODELAY, &no_delay, &length), 0);
+  EXPECT_EQ(no_delay, 1);
+}
+
+// The socket corral binds itself has TCP_NODELAY before listen(): a connection queued
+// before any worker watches it (while the workers start) has it too.
+TEST(BoundListeningSocket, ConnectionsQueuedBeforeAnyWorkerAcceptsSendWithoutNaglesDelay) {
+  const auto listening = net::bind_listening_socket(net::Endpoint{"127.0.0.1", 0}, 16);
+  sockaddr_in address{};
+  socklen_t length = sizeof address;
+  ASSERT_EQ(::getsockname(listening.get(), reinterpret_cast<sockaddr*>(&address), &length), 0);
+  UniqueFd client(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  ASSERT_EQ(::connect(client.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address), 0);
+  UniqueFd accepted(::accept4(listening.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  ASSERT_TRUE(accepted.valid());
+  int no_delay = 0;
+  socklen_t option_length = sizeof no_delay;
+  ASSERT_EQ(::getsockopt(accepted.get(), IPPROTO_TCP, TCP_NODELAY, &no_delay, &option_length), 0);
   EXPECT_EQ(no_delay, 1);
 }
 
