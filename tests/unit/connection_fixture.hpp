@@ -52,6 +52,8 @@ inline std::string io_path_name(const ::testing::TestParamInfo<IoPath>& info) {
 
 class ConnectionTest : public ::testing::TestWithParam<IoPath> {
  protected:
+  explicit ConnectionTest(HttpLimits limits = {}) : limits_(limits) {}
+
   void SetUp() override {
     // A pool of two small buffers: requests arrive in several completions, and the
     // pool runs empty (the receive ends and is asked again).
