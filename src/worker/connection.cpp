@@ -79,8 +79,8 @@ void Connection::advance_until_waiting() {
       if (phase_ == Phase::writing) {
         phase_ = Phase::reading;
         // A 100 Continue went out while its request is read (on the ring every send
-        // goes through writing): the body is under the request timeout again, not the
-        // send's. From now, as a deadline queue sets them: the body starts after the 100.
+        // goes through writing): the body is under the request timeout again, from
+        // the 100 (answer_expectation), not under the send timeout.
         if (request_deadline_set_) environment_.deadlines.request.set(*this);
       }
       if (last_response_) {

@@ -68,8 +68,12 @@ void Connection::answer_expectation() {
     refuse_request();
     return;
   }
-  // RFC 9110 §10.1.1: an interim answer; the final one follows the body.
+  // RFC 9110 §10.1.1: an interim answer; the final one follows the body. The client
+  // waits for it before sending the body, so the body has the request timeout from
+  // here (and again once the 100 is sent, if it has to wait: see advance_until_waiting).
   out_.append("HTTP/1.1 100 Continue\r\n\r\n");
+  request_deadline_set_ = true;
+  environment_.deadlines.request.set(*this);
 }
 
 void Connection::refuse_request() {
