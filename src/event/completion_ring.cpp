@@ -23,6 +23,12 @@ constexpr auto cancel_wait = std::chrono::seconds(1);
 
 std::uint64_t tag(CompletionRing::Operation& operation) { return reinterpret_cast<std::uintptr_t>(&operation); }
 
+// A receive's bytes go into a buffer the kernel takes from the pool.
+void take_buffer_from_pool(io_uring_sqe* entry) {
+  entry->flags |= IOSQE_BUFFER_SELECT;
+  entry->buf_group = receive_buffer_group;
+}
+
 }  // namespace
 
 struct CompletionRing::Ring {
@@ -58,6 +64,12 @@ struct CompletionRing::Ring {
   void grow_if_due() {
     if (growth_due == 0) return;
     grow(std::max({1u, geometry.first_buffers, std::exchange(growth_due, 0u)}));
+  }
+
+  // `entry`'s completions go to `operation`, which is in flight until its last.
+  void track(io_uring_sqe* entry, CompletionRing::Operation& operation) {
+    io_uring_sqe_set_data64(entry, tag(operation));
+    ++in_flight;
   }
 
   io_uring_sqe* entry() {
@@ -134,34 +146,28 @@ CompletionRing::~CompletionRing() {
 void CompletionRing::poll(int fd, std::uint32_t events, Operation& operation) {
   io_uring_sqe* entry = ring_->entry();
   io_uring_prep_poll_add(entry, fd, events);
-  io_uring_sqe_set_data64(entry, tag(operation));
-  ++ring_->in_flight;
+  ring_->track(entry, operation);
 }
 
 void CompletionRing::receive(int fd, Operation& operation) {
   io_uring_sqe* entry = ring_->entry();
   io_uring_prep_recv_multishot(entry, fd, nullptr, 0, 0);
-  entry->flags |= IOSQE_BUFFER_SELECT;
-  entry->buf_group = receive_buffer_group;
-  io_uring_sqe_set_data64(entry, tag(operation));
-  ++ring_->in_flight;
+  take_buffer_from_pool(entry);
+  ring_->track(entry, operation);
 }
 
 void CompletionRing::receive_once(int fd, Operation& operation) {
   io_uring_sqe* entry = ring_->entry();
   io_uring_prep_recv(entry, fd, nullptr, 0, 0);
-  entry->flags |= IOSQE_BUFFER_SELECT;
-  entry->buf_group = receive_buffer_group;
-  io_uring_sqe_set_data64(entry, tag(operation));
-  ++ring_->in_flight;
+  take_buffer_from_pool(entry);
+  ring_->track(entry, operation);
 }
 
 void CompletionRing::send(int fd, std::string_view bytes, Operation& operation) {
   io_uring_sqe* entry = ring_->entry();
   // MSG_WAITALL: the kernel sends the rest of a short send itself, when there is room.
   io_uring_prep_send(entry, fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_WAITALL);
-  io_uring_sqe_set_data64(entry, tag(operation));
-  ++ring_->in_flight;
+  ring_->track(entry, operation);
 }
 
 void CompletionRing::cancel(Operation& operation) {

@@ -77,7 +77,8 @@ class ConnectionOwner {
 // so serving a request costs one recv() and one send(): a read shorter than the buffer
 // emptied the socket, and the next request's arrival is a new edge. On a loop with a
 // completion ring (connection_ring.cpp), the ring's receives (single-shot until the
-// first arrival, then multishot) and sends take their place, and no system call is made per request.
+// first arrival, then multishot) and sends take their place, and no system call is made
+// per request.
 class Connection final : public EventLoop::Handler, public Deadline, private detail::Deferrer {
  public:
   Connection(ConnectionEnvironment& environment, ConnectionOwner& owner, UniqueFd socket);

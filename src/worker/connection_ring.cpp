@@ -1,7 +1,8 @@
 // Connections on a loop with a completion ring: receives into the ring's buffer pool
-// (single-shot until the first arrival, then multishot), and one send at a time from a buffer the send owns. The loop's wait
-// submits them and reports their completions, so a request costs no system call of
-// its own (see event/completion_ring.hpp and docs/architecture.md).
+// (single-shot until the first arrival, then multishot), and one send at a time from a
+// buffer the send owns. The loop's wait submits them and reports their completions, so
+// a request costs no system call of its own (see event/completion_ring.hpp and
+// docs/architecture.md).
 #include <poll.h>
 
 #include "worker/connection.hpp"
