@@ -5,9 +5,11 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <chrono>
 #include <utility>
+#include <vector>
 
 #include "common/system_error.hpp"
 
@@ -15,6 +17,11 @@ namespace corral {
 namespace {
 
 constexpr int receive_buffer_group = 0;
+// From Linux 6.12's io_uring.h, newer than liburing 2.3's: a buffer ring whose buffers
+// receives consume in part (IOU_PBUF_RING_INC), and the completion flag saying the
+// kernel keeps filling the buffer (IORING_CQE_F_BUF_MORE).
+constexpr std::uint16_t shared_buffer_ring = 2;
+constexpr std::uint32_t shared_buffer_continues = 1U << 4;
 // A cancel's own completion says nothing anyone waits for.
 constexpr std::uint64_t no_operation = 0;
 // The destructor's wait for cancelled operations: they end at once unless the kernel is
@@ -35,27 +42,44 @@ struct CompletionRing::Ring {
   io_uring ring{};
   io_uring_buf_ring* buffer_ring = nullptr;
   std::size_t buffer_ring_bytes = 0;
-  std::unique_ptr<char[]> buffers;  // touched (resident) only as the kernel fills them
+  char* buffers = nullptr;  // page-aligned; touched (resident) only as the kernel fills them
+  std::size_t buffers_bytes = 0;
   Geometry geometry;
+  // The pool as carved: own buffers (geometry's) or shared ones.
+  bool shared = false;
+  unsigned pool_buffers = 0;  // at most (a power of two)
+  unsigned first_buffers = 0;
+  unsigned buffer_bytes = 0;
   // Operations whose last completion has not come yet.
   std::size_t in_flight = 0;
   unsigned buffers_added = 0;  // ids 0 .. buffers_added - 1 are the pool
   unsigned growth_due = 0;     // buffers that receives of this batch found lacking
   bool open = false;
 
-  char* buffer(unsigned id) const { return buffers.get() + std::size_t{id} * geometry.buffer_bytes; }
+  // What the kernel and the receivers do with each buffer. A shared buffer's bytes go
+  // to several completions in turn; it goes back to the pool once the kernel has
+  // filled it and every completion that got part of it has given that back.
+  struct Use {
+    std::uint32_t filled = 0;       // bytes the kernel put in it so far
+    std::uint32_t told_from = 0;    // where the completion being told starts
+    std::uint32_t not_given_back = 0;
+    bool kernel_done = false;       // it left the kernel's end of the ring
+  };
+  std::vector<Use> uses;
+
+  char* buffer(unsigned id) const { return buffers + std::size_t{id} * buffer_bytes; }
 
   // New buffers for the pool; the memory behind them is touched only once they are used.
   void grow(unsigned count) {
-    count = std::min(count, geometry.buffers - buffers_added);
+    count = std::min(count, pool_buffers - buffers_added);
     for (unsigned i = 0; i < count; ++i) add_buffer(buffers_added + i, static_cast<int>(i));
     io_uring_buf_ring_advance(buffer_ring, static_cast<int>(count));
     buffers_added += count;
   }
 
   void add_buffer(unsigned id, int offset) {
-    io_uring_buf_ring_add(buffer_ring, buffer(id), geometry.buffer_bytes, static_cast<unsigned short>(id),
-                          io_uring_buf_ring_mask(geometry.buffers), offset);
+    io_uring_buf_ring_add(buffer_ring, buffer(id), buffer_bytes, static_cast<unsigned short>(id),
+                          io_uring_buf_ring_mask(pool_buffers), offset);
   }
 
   // Once per batch of completions, by what it lacked: as many buffers as receives
@@ -63,7 +87,25 @@ struct CompletionRing::Ring {
   // again. A step for each of them would take the whole pool on a first burst.
   void grow_if_due() {
     if (growth_due == 0) return;
-    grow(std::max({1u, geometry.first_buffers, std::exchange(growth_due, 0u)}));
+    grow(std::max({1u, first_buffers, std::exchange(growth_due, 0u)}));
+  }
+
+  // A completion that carries bytes of buffer `id`.
+  void took(unsigned id, int result, std::uint32_t flags) {
+    auto& use = uses[id];
+    use.told_from = use.filled;
+    if (result > 0) use.filled += static_cast<std::uint32_t>(result);
+    ++use.not_given_back;
+    use.kernel_done = !shared || (flags & shared_buffer_continues) == 0;
+  }
+
+  void given_back(unsigned id) {
+    auto& use = uses[id];
+    if (use.not_given_back > 0) --use.not_given_back;
+    if (use.not_given_back > 0 || !use.kernel_done) return;
+    use = {};
+    add_buffer(id, 0);
+    io_uring_buf_ring_advance(buffer_ring, 1);
   }
 
   // `entry`'s completions go to `operation`, which is in flight until its last.
@@ -84,9 +126,44 @@ struct CompletionRing::Ring {
     return next;
   }
 
+  // Registers the buffer ring: shared buffers if asked and the kernel has them
+  // (Linux 6.12), else a buffer per receive.
+  void register_pool() {
+    const std::size_t pool_bytes = std::size_t{geometry.buffers} * geometry.buffer_bytes;
+    const auto shared_bytes = geometry.shared_buffer_bytes;
+    if (shared_bytes > 0 && shared_bytes <= pool_bytes) {
+      const std::size_t first_bytes = std::size_t{geometry.first_buffers} * geometry.buffer_bytes;
+      carve(true, static_cast<unsigned>(std::bit_floor(pool_bytes / shared_bytes)),
+            static_cast<unsigned>(first_bytes / shared_bytes), shared_bytes);
+      if (register_buffer_ring(shared_buffer_ring) == 0) return;
+    }
+    carve(false, geometry.buffers, geometry.first_buffers, geometry.buffer_bytes);
+    const int registered = register_buffer_ring(0);
+    if (registered < 0) throw_system_error(-registered, "io_uring_register", "registering the receive buffer ring");
+  }
+
+  void carve(bool shared_buffers, unsigned count, unsigned first, unsigned bytes) {
+    shared = shared_buffers;
+    pool_buffers = count;
+    first_buffers = std::max(1u, std::min(first, count));
+    buffer_bytes = bytes;
+    uses.assign(count, Use{});
+  }
+
+  int register_buffer_ring(std::uint16_t flags) {
+    io_uring_buf_ring_init(buffer_ring);
+    io_uring_buf_reg registration{};
+    registration.ring_addr = reinterpret_cast<std::uintptr_t>(buffer_ring);
+    registration.ring_entries = pool_buffers;
+    registration.bgid = receive_buffer_group;
+    registration.pad = flags;  // `flags` in kernel headers newer than liburing 2.3's
+    return io_uring_register_buf_ring(&ring, &registration, 0);
+  }
+
   ~Ring() {
     if (open) io_uring_queue_exit(&ring);
     if (buffer_ring != nullptr) ::munmap(buffer_ring, buffer_ring_bytes);
+    if (buffers != nullptr) ::munmap(buffers, buffers_bytes);
   }
 };
 
@@ -100,19 +177,18 @@ CompletionRing::CompletionRing(Geometry geometry) : ring_(std::make_unique<Ring>
   if (opened < 0) throw_system_error(-opened, "io_uring_setup", "opening the worker's io_uring");
   ring_->open = true;
 
+  // Enough for the pool carved either way (shared buffers need no more entries).
   ring_->buffer_ring_bytes = std::size_t{geometry.buffers} * sizeof(io_uring_buf);
   void* memory = ::mmap(nullptr, ring_->buffer_ring_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
   if (memory == MAP_FAILED) throw_system_error("mmap", "allocating the io_uring receive buffer ring");
   ring_->buffer_ring = static_cast<io_uring_buf_ring*>(memory);
-  io_uring_buf_ring_init(ring_->buffer_ring);
-  io_uring_buf_reg registration{};
-  registration.ring_addr = reinterpret_cast<std::uintptr_t>(ring_->buffer_ring);
-  registration.ring_entries = geometry.buffers;
-  registration.bgid = receive_buffer_group;
-  const int registered = io_uring_register_buf_ring(&ring_->ring, &registration, 0);
-  if (registered < 0) throw_system_error(-registered, "io_uring_register", "registering the receive buffer ring");
-  ring_->buffers.reset(new char[std::size_t{geometry.buffers} * geometry.buffer_bytes]);
-  ring_->grow(std::max(1u, geometry.first_buffers));
+  // Page-aligned, so that a shared buffer of a page is one page of memory.
+  ring_->buffers_bytes = std::size_t{geometry.buffers} * geometry.buffer_bytes;
+  memory = ::mmap(nullptr, ring_->buffers_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  if (memory == MAP_FAILED) throw_system_error("mmap", "allocating the io_uring receive buffers");
+  ring_->buffers = static_cast<char*>(memory);
+  ring_->register_pool();
+  ring_->grow(ring_->first_buffers);
 
   // A seccomp filter may allow io_uring_setup() and refuse io_uring_enter(): find out
   // now, while the worker can still serve through epoll, not at its first wait.
@@ -188,14 +264,16 @@ bool CompletionRing::more(std::uint32_t flags) { return (flags & IORING_CQE_F_MO
 
 std::string_view CompletionRing::received(int result, std::uint32_t flags) const {
   if (result <= 0 || (flags & IORING_CQE_F_BUFFER) == 0) return {};
-  return {ring_->buffer(flags >> IORING_CQE_BUFFER_SHIFT), static_cast<std::size_t>(result)};
+  const unsigned id = flags >> IORING_CQE_BUFFER_SHIFT;
+  return {ring_->buffer(id) + ring_->uses[id].told_from, static_cast<std::size_t>(result)};
 }
 
 void CompletionRing::give_back(std::uint32_t flags) {
   if ((flags & IORING_CQE_F_BUFFER) == 0) return;
-  ring_->add_buffer(flags >> IORING_CQE_BUFFER_SHIFT, 0);
-  io_uring_buf_ring_advance(ring_->buffer_ring, 1);
+  ring_->given_back(flags >> IORING_CQE_BUFFER_SHIFT);
 }
+
+bool CompletionRing::shares_buffers() const { return ring_->shared; }
 
 void CompletionRing::submit_and_wait(int wait_ms) {
   int result = 0;
@@ -230,6 +308,7 @@ int CompletionRing::dispatch() {
     if (operation == no_operation) continue;
     if (!more(flags)) --ring_->in_flight;
     if (result == -ENOBUFS) ++ring_->growth_due;
+    if ((flags & IORING_CQE_F_BUFFER) != 0) ring_->took(flags >> IORING_CQE_BUFFER_SHIFT, result, flags);
     // It may destroy itself, or its owner, here.
     reinterpret_cast<Operation*>(operation)->on_complete(result, flags);
   }

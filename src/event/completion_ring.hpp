@@ -15,9 +15,11 @@ namespace corral {
 // Receives (multishot, or single-shot with receive_once) go into a pool of buffers the
 // kernel picks from (a provided buffer ring): a worker keeps one pool, not a buffer per
 // connection, and the pool grows only by a buffer for each receive that found it empty
-// (at least first_buffers at a time). Needs Linux 6.1 (single issuer, task work
-// deferred to the wait) and a seccomp filter that allows io_uring_setup,
-// io_uring_enter and io_uring_register.
+// (at least first_buffers at a time). From Linux 6.12 receives share the pool's
+// buffers (incrementally consumed buffers): each takes only the bytes that arrived,
+// after the last one's, so the pool is as large as the bytes in flight, not as the
+// receives. Needs Linux 6.1 (single issuer, task work deferred to the wait) and a
+// seccomp filter that allows io_uring_setup, io_uring_enter and io_uring_register.
 class CompletionRing {
  public:
   // Told of the completions of what it asked. `result` is what the system call would
@@ -35,6 +37,11 @@ class CompletionRing {
     unsigned buffers = 256;         // the receive pool at most (a power of two)
     unsigned first_buffers = 16;    // the pool at first, and its least growth when receives find it empty
     unsigned buffer_bytes = 1024;   // as nginx's client_header_buffer_size; more takes several completions
+    // Shared buffers (Linux 6.12), when the kernel has them: the pool is carved into
+    // buffers of this size instead (its bytes at first and at most stay the same), and
+    // a receive takes the next bytes of one, up to its end. 0 (or more than the whole
+    // pool): a buffer per receive.
+    unsigned shared_buffer_bytes = 4096;
   };
 
   // Throws std::system_error naming the refused call (an older kernel: EINVAL; a
@@ -67,9 +74,13 @@ class CompletionRing {
   void close(int fd);
 
   static bool more(std::uint32_t flags);
-  // The bytes of a receive's completion, and giving their buffer back to the pool.
+  // The bytes of a receive's completion (asked while it is being told), and giving
+  // them back to the pool.
   std::string_view received(int result, std::uint32_t flags) const;
   void give_back(std::uint32_t flags);
+  // Whether receives share the pool's buffers (the kernel has them and the geometry
+  // asks for them).
+  bool shares_buffers() const;
 
   // Submits what was asked and waits up to `wait_ms` (-1: without limit, 0: not at all)
   // for a completion.

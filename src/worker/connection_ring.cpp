@@ -43,8 +43,8 @@ class Connection::RingSend final : public CompletionRing::Operation {
  public:
   explicit RingSend(RingIo& io) : io_(io) {}
 
-  // Takes `out`'s bytes (and gives it the capacity of the last send's buffer, so that
-  // keep-alive requests allocate nothing).
+  // Takes `out`'s bytes (and gives it the capacity of the last send's buffer; the
+  // buffer comes back once sent, so that keep-alive requests allocate nothing).
   void start(int fd, std::string& out);
   void on_complete(int result, std::uint32_t flags) override;
 
@@ -110,6 +110,10 @@ void Connection::RingSend::on_complete(int result, std::uint32_t /*flags*/) {
     std::string().swap(buffer_);
   } else {
     buffer_.clear();
+    // Back to the connection's output, unless that gathered answers meanwhile: a
+    // connection holds one output buffer, as on epoll, not one more for sending.
+    auto& out = io_.connection->out_;
+    if (out.empty() && out.capacity() < buffer_.capacity()) out.swap(buffer_);
   }
   io_.connection->on_ring_sent(sent);
 }

@@ -94,7 +94,8 @@ TEST(CompletionRing, AReceiveCarriesEachArrivalUntilItIsCancelled) {
 }
 
 TEST(CompletionRing, AnEmptyPoolEndsTheReceiveAndLeavesTheRestInTheSocket) {
-  CompletionRing ring(CompletionRing::Geometry{.entries = 8, .buffers = 1, .buffer_bytes = 16});
+  CompletionRing ring(CompletionRing::Geometry{.entries = 8, .buffers = 1, .buffer_bytes = 16,
+                                               .shared_buffer_bytes = 0});
   SocketPair pair;
   Recorder receiver(ring);
   const std::string request = "GET /a/longer/path HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -120,7 +121,8 @@ TEST(CompletionRing, AnEmptyPoolEndsTheReceiveAndLeavesTheRestInTheSocket) {
 }
 
 TEST(CompletionRing, ThePoolGrowsWhenItRunsEmptyUntilAnArrivalFitsInOnePass) {
-  CompletionRing ring(CompletionRing::Geometry{.entries = 8, .buffers = 8, .first_buffers = 1, .buffer_bytes = 16});
+  CompletionRing ring(CompletionRing::Geometry{.entries = 8, .buffers = 8, .first_buffers = 1, .buffer_bytes = 16,
+                                               .shared_buffer_bytes = 0});
   SocketPair pair;
   Recorder receiver(ring);
   const std::string request = "GET /a/longer/path HTTP/1.1\r\nHost: x\r\n\r\n";  // 3 buffers' worth
@@ -159,7 +161,8 @@ TEST(CompletionRing, ThePoolGrowsWhenItRunsEmptyUntilAnArrivalFitsInOnePass) {
 // grows it once, by as many buffers as it lacked: enough for the same burst again, and
 // no more (a step per empty receive would take the whole pool on the first burst).
 TEST(CompletionRing, ABurstThatFindsThePoolShortGrowsItByWhatItLacked) {
-  CompletionRing ring(CompletionRing::Geometry{.entries = 32, .buffers = 32, .first_buffers = 2, .buffer_bytes = 16});
+  CompletionRing ring(CompletionRing::Geometry{.entries = 32, .buffers = 32, .first_buffers = 2, .buffer_bytes = 16,
+                                               .shared_buffer_bytes = 0});
   std::vector<SocketPair> pairs(10);
   std::vector<std::unique_ptr<Recorder>> receivers;
   for (std::size_t i = 0; i < pairs.size(); ++i) receivers.push_back(std::make_unique<Recorder>(ring));
@@ -182,6 +185,121 @@ TEST(CompletionRing, ABurstThatFindsThePoolShortGrowsItByWhatItLacked) {
   EXPECT_EQ(burst(8), 6) << "a pool of 2 buffers";
   EXPECT_EQ(burst(8), 0) << "the pool grew by the 6 it lacked";
   EXPECT_EQ(burst(10), 2) << "a pool of 8 buffers (6 more than the first 2, no more)";
+}
+
+// Keeps the bytes of each completion where the ring put them, and gives them back only
+// when told: what a receiver still uses must not be written over.
+class Holder final : public CompletionRing::Operation {
+ public:
+  explicit Holder(CompletionRing& ring) : ring_(ring) {}
+  void on_complete(int result, std::uint32_t flags) override {
+    results.push_back(result);
+    held.push_back({ring_.received(result, flags), flags});
+  }
+  void give_all_back() {
+    for (const auto& piece : held) ring_.give_back(piece.flags);
+    held.clear();
+  }
+  struct Piece {
+    std::string_view bytes;
+    std::uint32_t flags;
+  };
+  std::vector<int> results;
+  std::vector<Piece> held;
+
+ private:
+  CompletionRing& ring_;
+};
+
+// Shared buffers (Linux 6.12): a receive takes only what arrived, right after what the
+// last one took, so small requests from many connections fill one buffer.
+TEST(CompletionRing, ReceivesShareABufferEachTakingTheBytesAfterTheLastOnes) {
+  CompletionRing ring(CompletionRing::Geometry{.entries = 8, .buffers = 4, .buffer_bytes = 16,
+                                               .shared_buffer_bytes = 32});
+  if (!ring.shares_buffers()) GTEST_SKIP() << "this kernel has no incrementally consumed buffers (Linux 6.12)";
+  SocketPair first;
+  SocketPair second;
+  Holder one(ring);
+  Holder other(ring);
+  first.write("GET /a HTTP/1.1\r\n");
+  ring.receive_once(first.ours.get(), one);
+  turn_until(ring, [&] { return !one.results.empty(); });
+  second.write("GET /b");
+  ring.receive_once(second.ours.get(), other);
+  turn_until(ring, [&] { return !other.results.empty(); });
+  ASSERT_EQ(one.held.size(), 1u);
+  ASSERT_EQ(other.held.size(), 1u);
+  EXPECT_EQ(one.held[0].bytes, "GET /a HTTP/1.1\r\n");
+  EXPECT_EQ(other.held[0].bytes, "GET /b");
+  EXPECT_EQ(other.held[0].bytes.data(), one.held[0].bytes.data() + one.held[0].bytes.size())
+      << "the second receive did not continue the first one's buffer";
+  one.give_all_back();
+  other.give_all_back();
+}
+
+// A shared buffer goes back to the pool once the kernel has filled it and every
+// completion that got part of it has given that back, not before: a receiver that still
+// parses its part finds it as it came, and the kernel never has one buffer twice.
+TEST(CompletionRing, ASharedBufferReturnsToThePoolOnlyOnceFilledAndEveryPartGivenBack) {
+  // One buffer of 32 bytes.
+  CompletionRing ring(CompletionRing::Geometry{.entries = 8, .buffers = 2, .first_buffers = 2, .buffer_bytes = 16,
+                                               .shared_buffer_bytes = 32});
+  if (!ring.shares_buffers()) GTEST_SKIP() << "this kernel has no incrementally consumed buffers (Linux 6.12)";
+  SocketPair pair;
+  Holder holding(ring);
+  Recorder giving(ring);  // gives back at once
+  auto receive_into = [&](auto& operation, std::string_view bytes, auto count) {
+    if (!bytes.empty()) pair.write(bytes);
+    ring.receive_once(pair.ours.get(), operation);
+    turn_until(ring, [&] { return count() > 0; });
+  };
+
+  // Held first, then filled by a part given back at once: still held, so not back.
+  receive_into(holding, "0123456789", [&] { return holding.results.size(); });
+  receive_into(giving, "abcdefghijklmnopqrstuv", [&] { return giving.completions.size(); });
+  ASSERT_EQ(giving.completions[0].bytes, "abcdefghijklmnopqrstuv");
+  receive_into(giving, "next", [&] { return giving.completions.size() - 1; });
+  EXPECT_EQ(giving.completions[1].result, -ENOBUFS) << "a buffer went back while a part of it was held";
+  EXPECT_EQ(holding.held[0].bytes, "0123456789") << "a part still held was written over";
+  holding.give_all_back();
+  receive_into(giving, "", [&] { return giving.completions.size() - 2; });
+  EXPECT_EQ(giving.completions[2].bytes, "next");
+
+  // Given back at once while the kernel still fills the buffer, then filled by a part
+  // that is held: not back either.
+  holding.results.clear();
+  receive_into(holding, std::string(28, 'x'), [&] { return holding.results.size(); });
+  ASSERT_EQ(holding.held[0].bytes, std::string(28, 'x'));
+  receive_into(giving, "more", [&] { return giving.completions.size() - 3; });
+  EXPECT_EQ(giving.completions[3].result, -ENOBUFS) << "a buffer went back while the kernel was filling it";
+  holding.give_all_back();
+  receive_into(giving, "", [&] { return giving.completions.size() - 4; });
+  EXPECT_EQ(giving.completions[4].bytes, "more");
+}
+
+// Geometry{.shared_buffer_bytes = 0}, or a kernel before 6.12: a buffer per receive.
+TEST(CompletionRing, WithoutSharedBuffersEachReceiveHasABufferOfItsOwn) {
+  CompletionRing ring(CompletionRing::Geometry{.entries = 8, .buffers = 4, .buffer_bytes = 32,
+                                               .shared_buffer_bytes = 0});
+  EXPECT_FALSE(ring.shares_buffers());
+  SocketPair first;
+  SocketPair second;
+  Holder one(ring);
+  Holder other(ring);
+  first.write("GET /a");
+  ring.receive_once(first.ours.get(), one);
+  turn_until(ring, [&] { return !one.results.empty(); });
+  second.write("GET /b");
+  ring.receive_once(second.ours.get(), other);
+  turn_until(ring, [&] { return !other.results.empty(); });
+  ASSERT_EQ(one.held.size(), 1u);
+  ASSERT_EQ(other.held.size(), 1u);
+  EXPECT_EQ(one.held[0].bytes, "GET /a");
+  EXPECT_EQ(other.held[0].bytes, "GET /b");
+  const auto distance = other.held[0].bytes.data() - one.held[0].bytes.data();
+  EXPECT_TRUE(distance >= 32 || distance <= -32) << "two receives in one buffer";
+  one.give_all_back();
+  other.give_all_back();
 }
 
 TEST(CompletionRing, ASendCompletesOnceAllItsBytesAreSentEvenIntoAFullSocket) {
