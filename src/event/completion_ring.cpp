@@ -172,7 +172,10 @@ CompletionRing::CompletionRing(Geometry geometry) : ring_(std::make_unique<Ring>
   io_uring_params params{};
   // One thread submits, and the kernel's work for completions runs when that thread
   // waits: no interrupt of the worker for each arrival (Linux 6.1).
-  params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+  params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_CQSIZE;
+  // More than the submission queue's twice: a turn's sends go out in several
+  // submissions, and all their completions (and the receives') wait for the next.
+  params.cq_entries = std::max(geometry.completions, 2 * geometry.entries);
   const int opened = io_uring_queue_init_params(geometry.entries, &ring_->ring, &params);
   if (opened < 0) throw_system_error(-opened, "io_uring_setup", "opening the worker's io_uring");
   ring_->open = true;

@@ -33,7 +33,8 @@ class CompletionRing {
   };
 
   struct Geometry {
-    unsigned entries = 256;         // submission queue; more waiting entries are submitted early
+    unsigned entries = 64;          // submission queue (one page); more waiting entries are submitted early
+    unsigned completions = 512;     // completion queue: what may arrive between two waits
     unsigned buffers = 256;         // the receive pool at most (a power of two)
     unsigned first_buffers = 16;    // the pool at first, and its least growth when receives find it empty
     unsigned buffer_bytes = 1024;   // as nginx's client_header_buffer_size; more takes several completions
