@@ -3,11 +3,14 @@
 #include <liburing.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 
 #include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -22,6 +25,16 @@ constexpr int receive_buffer_group = 0;
 // kernel keeps filling the buffer (IORING_CQE_F_BUF_MORE).
 constexpr std::uint16_t shared_buffer_ring = 2;
 constexpr std::uint32_t shared_buffer_continues = 1U << 4;
+
+// Where a shared buffer's bytes start for a completion is known only from the order of
+// the completions: Linux 6.12 to 6.14 could post a multishot receive's completion
+// before a single-shot one that took earlier bytes of the same buffer (fixed in 6.15 by
+// "io_uring: ensure deferred completions are flushed for multishot"). Earlier kernels
+// get a buffer per receive.
+bool kernel_orders_shared_buffer_completions() {
+  utsname system{};
+  return ::uname(&system) == 0 && CompletionRing::orders_shared_buffer_completions(system.release);
+}
 // A cancel's own completion says nothing anyone waits for.
 constexpr std::uint64_t no_operation = 0;
 // The destructor's wait for cancelled operations: they end at once unless the kernel is
@@ -126,15 +139,17 @@ struct CompletionRing::Ring {
     return next;
   }
 
-  // Registers the buffer ring: shared buffers if asked and the kernel has them
-  // (Linux 6.12), else a buffer per receive.
+  // Registers the buffer ring: shared buffers if asked and the kernel has them in
+  // order (Linux 6.15), else a buffer per receive (a kernel that refuses the flag
+  // refuses it with EINVAL, and any other failure is met again below).
   void register_pool() {
     const std::size_t pool_bytes = std::size_t{geometry.buffers} * geometry.buffer_bytes;
     const auto shared_bytes = geometry.shared_buffer_bytes;
-    if (shared_bytes > 0 && shared_bytes <= pool_bytes) {
+    if (shared_bytes > 0 && shared_bytes <= pool_bytes && kernel_orders_shared_buffer_completions()) {
+      // Whole buffers, no more of them than the ring's memory holds entries for.
+      const auto count = std::min<std::size_t>(std::bit_floor(pool_bytes / shared_bytes), geometry.buffers);
       const std::size_t first_bytes = std::size_t{geometry.first_buffers} * geometry.buffer_bytes;
-      carve(true, static_cast<unsigned>(std::bit_floor(pool_bytes / shared_bytes)),
-            static_cast<unsigned>(first_bytes / shared_bytes), shared_bytes);
+      carve(true, static_cast<unsigned>(count), static_cast<unsigned>(first_bytes / shared_bytes), shared_bytes);
       if (register_buffer_ring(shared_buffer_ring) == 0) return;
     }
     carve(false, geometry.buffers, geometry.first_buffers, geometry.buffer_bytes);
@@ -180,7 +195,7 @@ CompletionRing::CompletionRing(Geometry geometry) : ring_(std::make_unique<Ring>
   if (opened < 0) throw_system_error(-opened, "io_uring_setup", "opening the worker's io_uring");
   ring_->open = true;
 
-  // Enough for the pool carved either way (shared buffers need no more entries).
+  // Entries for the pool carved either way (shared buffers are no more).
   ring_->buffer_ring_bytes = std::size_t{geometry.buffers} * sizeof(io_uring_buf);
   void* memory = ::mmap(nullptr, ring_->buffer_ring_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
   if (memory == MAP_FAILED) throw_system_error("mmap", "allocating the io_uring receive buffer ring");
@@ -277,6 +292,14 @@ void CompletionRing::give_back(std::uint32_t flags) {
 }
 
 bool CompletionRing::shares_buffers() const { return ring_->shared; }
+
+bool CompletionRing::orders_shared_buffer_completions(std::string_view kernel_release) {
+  unsigned major = 0;
+  unsigned minor = 0;
+  const std::string release(kernel_release);
+  if (std::sscanf(release.c_str(), "%u.%u", &major, &minor) != 2) return false;
+  return major > 6 || (major == 6 && minor >= 15);
+}
 
 void CompletionRing::submit_and_wait(int wait_ms) {
   int result = 0;

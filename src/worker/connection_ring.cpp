@@ -110,10 +110,14 @@ void Connection::RingSend::on_complete(int result, std::uint32_t /*flags*/) {
     std::string().swap(buffer_);
   } else {
     buffer_.clear();
-    // Back to the connection's output, unless that gathered answers meanwhile: a
-    // connection holds one output buffer, as on epoll, not one more for sending.
+    // Unless answers gathered meanwhile (the next send takes them, and this buffer
+    // gathers the ones after), the larger of the two stays the connection's output
+    // buffer and the other goes: an idle connection holds one, as on epoll.
     auto& out = io_.connection->out_;
-    if (out.empty() && out.capacity() < buffer_.capacity()) out.swap(buffer_);
+    if (out.empty()) {
+      if (out.capacity() < buffer_.capacity()) out.swap(buffer_);
+      std::string().swap(buffer_);
+    }
   }
   io_.connection->on_ring_sent(sent);
 }

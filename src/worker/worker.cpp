@@ -114,6 +114,9 @@ Worker::Worker(const Settings& settings, const WorkerIdentity& identity, const h
 void Worker::open_completion_ring() {
   try {
     loop_.open_completion_ring();
+    spdlog::debug("connections through io_uring, {}", loop_.completion_ring()->shares_buffers()
+                                                          ? "receives sharing the pool's buffers (Linux 6.15)"
+                                                          : "a pool buffer for each receive");
   } catch (const std::system_error& error) {
     // An older kernel, a container's seccomp filter, kernel.io_uring_disabled: serving
     // matters more than how.

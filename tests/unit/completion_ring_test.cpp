@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -211,12 +212,22 @@ class Holder final : public CompletionRing::Operation {
   CompletionRing& ring_;
 };
 
-// Shared buffers (Linux 6.12): a receive takes only what arrived, right after what the
+// Hands each completion to a function.
+class Forwarder final : public CompletionRing::Operation {
+ public:
+  explicit Forwarder(std::function<void(int, std::uint32_t)> handle) : handle_(std::move(handle)) {}
+  void on_complete(int result, std::uint32_t flags) override { handle_(result, flags); }
+
+ private:
+  std::function<void(int, std::uint32_t)> handle_;
+};
+
+// Shared buffers (Linux 6.15): a receive takes only what arrived, right after what the
 // last one took, so small requests from many connections fill one buffer.
 TEST(CompletionRing, ReceivesShareABufferEachTakingTheBytesAfterTheLastOnes) {
   CompletionRing ring(CompletionRing::Geometry{.entries = 8, .buffers = 4, .buffer_bytes = 16,
                                                .shared_buffer_bytes = 32});
-  if (!ring.shares_buffers()) GTEST_SKIP() << "this kernel has no incrementally consumed buffers (Linux 6.12)";
+  if (!ring.shares_buffers()) GTEST_SKIP() << "this kernel has no ordered shared buffers (Linux 6.15)";
   SocketPair first;
   SocketPair second;
   Holder one(ring);
@@ -244,7 +255,7 @@ TEST(CompletionRing, ASharedBufferReturnsToThePoolOnlyOnceFilledAndEveryPartGive
   // One buffer of 32 bytes.
   CompletionRing ring(CompletionRing::Geometry{.entries = 8, .buffers = 2, .first_buffers = 2, .buffer_bytes = 16,
                                                .shared_buffer_bytes = 32});
-  if (!ring.shares_buffers()) GTEST_SKIP() << "this kernel has no incrementally consumed buffers (Linux 6.12)";
+  if (!ring.shares_buffers()) GTEST_SKIP() << "this kernel has no ordered shared buffers (Linux 6.15)";
   SocketPair pair;
   Holder holding(ring);
   Recorder giving(ring);  // gives back at once
@@ -277,7 +288,52 @@ TEST(CompletionRing, ASharedBufferReturnsToThePoolOnlyOnceFilledAndEveryPartGive
   EXPECT_EQ(giving.completions[4].bytes, "more");
 }
 
-// Geometry{.shared_buffer_bytes = 0}, or a kernel before 6.12: a buffer per receive.
+// Where a completion's bytes start is kept by the ring, whether the receiver asks for
+// them or not; and receives of both kinds that take bytes in one pass each get theirs.
+TEST(CompletionRing, EveryReceiveFindsItsOwnBytesInASharedBufferWhateverTheOthersDid) {
+  CompletionRing ring(CompletionRing::Geometry{.entries = 16, .buffers = 4, .buffer_bytes = 64,
+                                               .shared_buffer_bytes = 128});
+  if (!ring.shares_buffers()) GTEST_SKIP() << "this kernel has no ordered shared buffers (Linux 6.15)";
+  SocketPair gone;
+  SocketPair once;
+  SocketPair multishot;
+  // Gives each buffer back without looking at its bytes (a connection that is gone).
+  std::vector<int> discarded;
+  Forwarder discarder([&](int result, std::uint32_t flags) {
+    discarded.push_back(result);
+    ring.give_back(flags);
+  });
+  Recorder single(ring);
+  Recorder multiple(ring);
+  gone.write("bytes nobody reads");
+  ring.receive_once(gone.ours.get(), discarder);
+  turn_until(ring, [&] { return !discarded.empty(); });
+  // Armed and waiting, then bytes for it and for a single-shot receive asked with them:
+  // both take theirs in the same wait.
+  ring.receive(multishot.ours.get(), multiple);
+  ring.submit_and_wait(0);
+  multishot.write("to the multishot receive");
+  once.write("to the single-shot one");
+  ring.receive_once(once.ours.get(), single);
+  turn_until(ring, [&] { return !single.completions.empty() && !multiple.completions.empty(); });
+  EXPECT_EQ(single.completions[0].bytes, "to the single-shot one");
+  EXPECT_EQ(multiple.completions[0].bytes, "to the multishot receive");
+  ring.cancel(multiple);
+  turn_until(ring, [&] { return !multiple.completions.back().more; });
+}
+
+TEST(CompletionRing, OnlyKernelsThatOrderSharedBufferCompletionsShareBuffers) {
+  EXPECT_TRUE(CompletionRing::orders_shared_buffer_completions("6.15.0"));
+  EXPECT_TRUE(CompletionRing::orders_shared_buffer_completions("6.18.44-fc-v1300"));
+  EXPECT_TRUE(CompletionRing::orders_shared_buffer_completions("7.0.1-amd64"));
+  EXPECT_FALSE(CompletionRing::orders_shared_buffer_completions("6.14.11"));
+  EXPECT_FALSE(CompletionRing::orders_shared_buffer_completions("6.12.48+deb13-amd64"));
+  EXPECT_FALSE(CompletionRing::orders_shared_buffer_completions("6.1.0-40-amd64"));
+  EXPECT_FALSE(CompletionRing::orders_shared_buffer_completions("5.19.0"));
+  EXPECT_FALSE(CompletionRing::orders_shared_buffer_completions("unknown"));
+}
+
+// Geometry{.shared_buffer_bytes = 0}, or a kernel before 6.15: a buffer per receive.
 TEST(CompletionRing, WithoutSharedBuffersEachReceiveHasABufferOfItsOwn) {
   CompletionRing ring(CompletionRing::Geometry{.entries = 8, .buffers = 4, .buffer_bytes = 32,
                                                .shared_buffer_bytes = 0});

@@ -173,7 +173,8 @@ TEST_P(ConnectionTest, HandlerExceptionAnswers500AndTellsTheOwner) {
   EXPECT_EQ(owner_.exceptions[0], "boom");
 }
 
-INSTANTIATE_TEST_SUITE_P(IoPaths, ConnectionTest, ::testing::Values(IoPath::epoll, IoPath::completion_ring),
+INSTANTIATE_TEST_SUITE_P(IoPaths, ConnectionTest,
+                         ::testing::Values(IoPath::epoll, IoPath::completion_ring, IoPath::shared_completion_ring),
                          io_path_name);
 
 // Timeouts short enough to pass within a test: the send's shorter than the request's.
