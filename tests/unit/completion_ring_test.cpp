@@ -212,6 +212,17 @@ class Holder final : public CompletionRing::Operation {
   CompletionRing& ring_;
 };
 
+// Each holder receives its bytes, on a connection of its own, one after the other.
+void receive_in_turn(CompletionRing& ring, std::initializer_list<std::pair<Holder&, std::string_view>> receives) {
+  for (const auto& [holder, bytes] : receives) {
+    SocketPair pair;
+    pair.write(bytes);
+    ring.receive_once(pair.ours.get(), holder);
+    turn_until(ring, [&] { return !holder.results.empty(); });
+    ASSERT_EQ(holder.held.size(), 1u);
+  }
+}
+
 // Hands each completion to a function.
 class Forwarder final : public CompletionRing::Operation {
  public:
@@ -228,18 +239,9 @@ TEST(CompletionRing, ReceivesShareABufferEachTakingTheBytesAfterTheLastOnes) {
   CompletionRing ring(CompletionRing::Geometry{.entries = 8, .buffers = 4, .buffer_bytes = 16,
                                                .shared_buffer_bytes = 32});
   if (!ring.shares_buffers()) GTEST_SKIP() << "this kernel has no ordered shared buffers (Linux 6.15)";
-  SocketPair first;
-  SocketPair second;
   Holder one(ring);
   Holder other(ring);
-  first.write("GET /a HTTP/1.1\r\n");
-  ring.receive_once(first.ours.get(), one);
-  turn_until(ring, [&] { return !one.results.empty(); });
-  second.write("GET /b");
-  ring.receive_once(second.ours.get(), other);
-  turn_until(ring, [&] { return !other.results.empty(); });
-  ASSERT_EQ(one.held.size(), 1u);
-  ASSERT_EQ(other.held.size(), 1u);
+  receive_in_turn(ring, {{one, "GET /a HTTP/1.1\r\n"}, {other, "GET /b"}});
   EXPECT_EQ(one.held[0].bytes, "GET /a HTTP/1.1\r\n");
   EXPECT_EQ(other.held[0].bytes, "GET /b");
   EXPECT_EQ(other.held[0].bytes.data(), one.held[0].bytes.data() + one.held[0].bytes.size())
@@ -338,18 +340,9 @@ TEST(CompletionRing, WithoutSharedBuffersEachReceiveHasABufferOfItsOwn) {
   CompletionRing ring(CompletionRing::Geometry{.entries = 8, .buffers = 4, .buffer_bytes = 32,
                                                .shared_buffer_bytes = 0});
   EXPECT_FALSE(ring.shares_buffers());
-  SocketPair first;
-  SocketPair second;
   Holder one(ring);
   Holder other(ring);
-  first.write("GET /a");
-  ring.receive_once(first.ours.get(), one);
-  turn_until(ring, [&] { return !one.results.empty(); });
-  second.write("GET /b");
-  ring.receive_once(second.ours.get(), other);
-  turn_until(ring, [&] { return !other.results.empty(); });
-  ASSERT_EQ(one.held.size(), 1u);
-  ASSERT_EQ(other.held.size(), 1u);
+  receive_in_turn(ring, {{one, "GET /a"}, {other, "GET /b"}});
   EXPECT_EQ(one.held[0].bytes, "GET /a");
   EXPECT_EQ(other.held[0].bytes, "GET /b");
   const auto distance = other.held[0].bytes.data() - one.held[0].bytes.data();
