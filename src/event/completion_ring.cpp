@@ -28,9 +28,9 @@ constexpr std::uint32_t shared_buffer_continues = 1U << 4;
 
 // Where a shared buffer's bytes start for a completion is known only from the order of
 // the completions: Linux 6.12 to 6.14 could post a multishot receive's completion
-// before a single-shot one that took earlier bytes of the same buffer (fixed in 6.15 by
-// "io_uring: ensure deferred completions are flushed for multishot"). Earlier kernels
-// get a buffer per receive.
+// before a single-shot one that took earlier bytes of the same buffer (fixed in 6.15,
+// 6.14.7 and 6.12.29 by "io_uring: ensure deferred completions are flushed for
+// multishot"). Earlier kernels get a buffer per receive.
 bool kernel_orders_shared_buffer_completions() {
   utsname system{};
   return ::uname(&system) == 0 && CompletionRing::orders_shared_buffer_completions(system.release);
@@ -296,9 +296,12 @@ bool CompletionRing::shares_buffers() const { return ring_->shared; }
 bool CompletionRing::orders_shared_buffer_completions(std::string_view kernel_release) {
   unsigned major = 0;
   unsigned minor = 0;
+  unsigned patch = 0;
   const std::string release(kernel_release);
-  if (std::sscanf(release.c_str(), "%u.%u", &major, &minor) != 2) return false;
-  return major > 6 || (major == 6 && minor >= 15);
+  if (std::sscanf(release.c_str(), "%u.%u.%u", &major, &minor, &patch) < 2) return false;
+  if (major != 6) return major > 6;
+  // The fix reached the stable releases 6.12.29 and 6.14.7.
+  return minor >= 15 || (minor == 14 && patch >= 7) || (minor == 12 && patch >= 29);
 }
 
 void CompletionRing::submit_and_wait(int wait_ms) {

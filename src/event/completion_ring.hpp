@@ -15,10 +15,10 @@ namespace corral {
 // Receives (multishot, or single-shot with receive_once) go into a pool of buffers the
 // kernel picks from (a provided buffer ring): a worker keeps one pool, not a buffer per
 // connection, and the pool grows only by a buffer for each receive that found it empty
-// (at least first_buffers at a time). From Linux 6.15 receives share the pool's
-// buffers (incrementally consumed buffers): each takes only the bytes that arrived,
-// after the last one's, so the pool is as large as the bytes in flight, not as the
-// receives. Needs Linux 6.1 (single issuer, task work deferred to the wait) and a
+// (at least first_buffers at a time). From Linux 6.12.29 and 6.15 receives share the
+// pool's buffers (incrementally consumed buffers): each takes only the bytes that
+// arrived, after the last one's, so the pool is as large as the bytes in flight, not
+// as the receives. Needs Linux 6.1 (single issuer, task work deferred to the wait) and a
 // seccomp filter that allows io_uring_setup, io_uring_enter and io_uring_register.
 class CompletionRing {
  public:
@@ -38,10 +38,10 @@ class CompletionRing {
     unsigned buffers = 256;         // the receive pool at most (a power of two)
     unsigned first_buffers = 16;    // the pool at first, and its least growth when receives find it empty
     unsigned buffer_bytes = 1024;   // as nginx's client_header_buffer_size; more takes several completions
-    // Shared buffers (Linux 6.15), when the kernel has them: the pool is carved into
-    // whole buffers of this size instead (as many as fit in its bytes at first and at
-    // most, at least one, at most `buffers`), and a receive takes the next bytes of
-    // one, up to its end. 0 (or more than the whole pool): a buffer per receive.
+    // Shared buffers (Linux 6.12.29, 6.15), when the kernel has them: the pool is
+    // carved into whole buffers of this size instead (as many as fit in its bytes at
+    // first and at most, at least one, at most `buffers`), and a receive takes the next
+    // bytes of one, up to its end. 0 (or more than the whole pool): a buffer per receive.
     unsigned shared_buffer_bytes = 4096;
   };
 
@@ -83,8 +83,8 @@ class CompletionRing {
   // asks for them).
   bool shares_buffers() const;
   // Whether a kernel (its `uname -r`) posts the completions of receives into a shared
-  // buffer in the order they took its bytes (Linux 6.15): earlier ones get a buffer
-  // per receive.
+  // buffer in the order they took its bytes (Linux 6.15, 6.14.7, 6.12.29): others get
+  // a buffer per receive.
   static bool orders_shared_buffer_completions(std::string_view kernel_release);
 
   // Submits what was asked and waits up to `wait_ms` (-1: without limit, 0: not at all)

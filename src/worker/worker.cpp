@@ -115,7 +115,7 @@ void Worker::open_completion_ring() {
   try {
     loop_.open_completion_ring();
     spdlog::debug("connections through io_uring, {}", loop_.completion_ring()->shares_buffers()
-                                                          ? "receives sharing the pool's buffers (Linux 6.15)"
+                                                          ? "receives sharing the pool's buffers"
                                                           : "a pool buffer for each receive");
   } catch (const std::system_error& error) {
     // An older kernel, a container's seccomp filter, kernel.io_uring_disabled: serving
