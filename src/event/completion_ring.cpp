@@ -139,9 +139,10 @@ struct CompletionRing::Ring {
     return next;
   }
 
-  // Registers the buffer ring: shared buffers if asked and the kernel has them in
-  // order (Linux 6.15), else a buffer per receive (a kernel that refuses the flag
-  // refuses it with EINVAL, and any other failure is met again below).
+  // Registers the buffer ring: shared buffers if asked and the kernel posts their
+  // completions in order (see kernel_orders_shared_buffer_completions), else a buffer
+  // per receive (a kernel that refuses the flag refuses it with EINVAL, and any other
+  // failure is met again below).
   void register_pool() {
     const std::size_t pool_bytes = std::size_t{geometry.buffers} * geometry.buffer_bytes;
     const auto shared_bytes = geometry.shared_buffer_bytes;
