@@ -329,6 +329,25 @@ TEST(CompletionRing, EveryReceiveFindsItsOwnBytesInASharedBufferWhateverTheOther
   turn_until(ring, [&] { return !multiple.completions.back().more; });
 }
 
+// Shared buffers smaller than the pool's own are no more than the pool's `buffers`,
+// the entries its ring has memory for, whatever its bytes would hold.
+TEST(CompletionRing, ThereAreNoMoreSharedBuffersThanThePoolHasEntries) {
+  // 128 bytes would make 8 buffers of 16; the pool has 2 entries.
+  CompletionRing ring(CompletionRing::Geometry{.entries = 8, .buffers = 2, .first_buffers = 2, .buffer_bytes = 64,
+                                               .shared_buffer_bytes = 16});
+  if (!ring.shares_buffers()) GTEST_SKIP() << "this kernel gets a buffer per receive";
+  Holder first(ring);
+  Holder second(ring);
+  Holder third(ring);
+  // Each fills a buffer and keeps it.
+  receive_in_turn(ring, {{first, "0123456789abcdef"}, {second, "ghijklmnopqrstuv"}});
+  receive_in_turn(ring, {{third, "w"}});
+  EXPECT_EQ(third.results[0], -ENOBUFS) << "a third shared buffer was handed out";
+  first.give_all_back();
+  second.give_all_back();
+  third.give_all_back();
+}
+
 TEST(CompletionRing, OnlyKernelsThatOrderSharedBufferCompletionsShareBuffers) {
   EXPECT_TRUE(CompletionRing::orders_shared_buffer_completions("6.15.0"));
   EXPECT_TRUE(CompletionRing::orders_shared_buffer_completions("6.18.44-fc-v1300"));
