@@ -341,6 +341,10 @@ TEST(CompletionRing, ThereAreNoMoreSharedBuffersThanThePoolHasEntries) {
   Holder third(ring);
   // Each fills a buffer and keeps it.
   receive_in_turn(ring, {{first, "0123456789abcdef"}, {second, "ghijklmnopqrstuv"}});
+  // Two buffers there are: a cap of one would refuse the second as well.
+  ASSERT_EQ(first.results[0], 16);
+  ASSERT_EQ(second.results[0], 16);
+  EXPECT_NE(second.held[0].bytes.data(), first.held[0].bytes.data());
   receive_in_turn(ring, {{third, "w"}});
   EXPECT_EQ(third.results[0], -ENOBUFS) << "a third shared buffer was handed out";
   first.give_all_back();
