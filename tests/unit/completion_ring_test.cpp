@@ -243,7 +243,7 @@ TEST(CompletionRing, ReceivesShareABufferEachTakingTheBytesAfterTheLastOnes) {
   if (!ring.shares_buffers()) GTEST_SKIP() << "this kernel gets a buffer per receive";
   Holder one(ring);
   Holder other(ring);
-  receive_in_turn(ring, {{one, "GET /a HTTP/1.1\r\n"}, {other, "GET /b"}});
+  ASSERT_NO_FATAL_FAILURE(receive_in_turn(ring, {{one, "GET /a HTTP/1.1\r\n"}, {other, "GET /b"}}));
   EXPECT_EQ(one.held[0].bytes, "GET /a HTTP/1.1\r\n");
   EXPECT_EQ(other.held[0].bytes, "GET /b");
   EXPECT_EQ(other.held[0].bytes.data(), one.held[0].bytes.data() + one.held[0].bytes.size())
@@ -340,12 +340,12 @@ TEST(CompletionRing, ThereAreNoMoreSharedBuffersThanThePoolHasEntries) {
   Holder second(ring);
   Holder third(ring);
   // Each fills a buffer and keeps it.
-  receive_in_turn(ring, {{first, "0123456789abcdef"}, {second, "ghijklmnopqrstuv"}});
+  ASSERT_NO_FATAL_FAILURE(receive_in_turn(ring, {{first, "0123456789abcdef"}, {second, "ghijklmnopqrstuv"}}));
   // Two buffers there are: a cap of one would refuse the second as well.
   ASSERT_EQ(first.results[0], 16);
   ASSERT_EQ(second.results[0], 16);
   EXPECT_NE(second.held[0].bytes.data(), first.held[0].bytes.data());
-  receive_in_turn(ring, {{third, "w"}});
+  ASSERT_NO_FATAL_FAILURE(receive_in_turn(ring, {{third, "w"}}));
   EXPECT_EQ(third.results[0], -ENOBUFS) << "a third shared buffer was handed out";
   first.give_all_back();
   second.give_all_back();
@@ -373,7 +373,7 @@ TEST(CompletionRing, WithoutSharedBuffersEachReceiveHasABufferOfItsOwn) {
   EXPECT_FALSE(ring.shares_buffers());
   Holder one(ring);
   Holder other(ring);
-  receive_in_turn(ring, {{one, "GET /a"}, {other, "GET /b"}});
+  ASSERT_NO_FATAL_FAILURE(receive_in_turn(ring, {{one, "GET /a"}, {other, "GET /b"}}));
   EXPECT_EQ(one.held[0].bytes, "GET /a");
   EXPECT_EQ(other.held[0].bytes, "GET /b");
   const auto distance = other.held[0].bytes.data() - one.held[0].bytes.data();

@@ -63,17 +63,15 @@ class ConnectionTest : public ::testing::TestWithParam<IoPath> {
   explicit ConnectionTest(HttpLimits limits = {}) : limits_(limits) {}
 
   void SetUp() override {
-    // A pool of two small buffers, one per receive (as on Linux before 6.12.29): requests
-    // arrive in several completions, and the pool runs empty (the receive ends and is
-    // asked again).
-    if (GetParam() == IoPath::completion_ring) {
-      loop_.open_completion_ring({.entries = 64, .buffers = 2, .buffer_bytes = 32, .shared_buffer_bytes = 0});
-    }
-    // Two shared buffers of 32 bytes (skipped where the kernel has none): receives fill them
-    // in turn, and a request that meets a buffer's end comes in two completions.
-    if (GetParam() == IoPath::shared_completion_ring) {
-      loop_.open_completion_ring({.entries = 64, .buffers = 2, .buffer_bytes = 32, .shared_buffer_bytes = 32});
-      if (!loop_.completion_ring()->shares_buffers()) GTEST_SKIP() << "this kernel gets a buffer per receive";
+    // A pool of two buffers of 32 bytes: requests arrive in several completions, and the
+    // pool runs empty (the receive ends and is asked again). Either one per receive (as
+    // on Linux before 6.12.29), or shared (skipped where the kernel has none): receives
+    // fill them in turn, and a request that meets a buffer's end comes in two completions.
+    if (GetParam() != IoPath::epoll) {
+      const bool shared = GetParam() == IoPath::shared_completion_ring;
+      loop_.open_completion_ring(
+          {.entries = 64, .buffers = 2, .buffer_bytes = 32, .shared_buffer_bytes = shared ? 32u : 0u});
+      if (shared && !loop_.completion_ring()->shares_buffers()) GTEST_SKIP() << "this kernel gets a buffer per receive";
     }
     int fds[2];
     ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
