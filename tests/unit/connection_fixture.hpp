@@ -47,15 +47,8 @@ class TestOwner final : public ConnectionOwner {
 enum class IoPath { epoll, completion_ring, shared_completion_ring };
 
 inline std::string io_path_name(const ::testing::TestParamInfo<IoPath>& info) {
-  switch (info.param) {
-    case IoPath::epoll:
-      return "Epoll";
-    case IoPath::completion_ring:
-      return "CompletionRing";
-    case IoPath::shared_completion_ring:
-      return "SharedCompletionRing";
-  }
-  return "Unknown";
+  constexpr const char* names[] = {"Epoll", "CompletionRing", "SharedCompletionRing"};  // in IoPath's order
+  return names[static_cast<int>(info.param)];
 }
 
 class ConnectionTest : public ::testing::TestWithParam<IoPath> {
